@@ -1,0 +1,41 @@
+"""民政小助手 entry point: read settings, build the core, run a command or channel."""
+
+import argparse
+import os
+import sys
+
+from retrieval.settings import Settings
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="bot.py", description="民政小助手: cited answers to civil-affairs questions")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer a question (no question: one per line from stdin)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("question", nargs="*")
+
+    search = sub.add_parser("search", help="ranked passages for keywords, no answer composition")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("-k", type=int, default=10, help="number of passages (default 10)")
+    search.add_argument("query", nargs="+")
+
+    sub.add_parser("build", help="build or refresh the store from knowledge/ and faq/")
+    sub.add_parser("chat", help="chat in the terminal")
+
+    ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
+    ev.add_argument("file")
+    ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return p
+
+
+def main(argv=None, environ=None):
+    args = parser().parse_args(argv)
+    settings = Settings.from_env(os.environ if environ is None else environ)
+    from channels.cli import Cli
+
+    return Cli(settings).run(args.command, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

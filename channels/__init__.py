@@ -1,0 +1,1 @@
+"""Thin adapters from a channel (terminal, Telegram, WeChat, web) to the answering core."""

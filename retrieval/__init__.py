@@ -1,0 +1,1 @@
+"""The answering core: knowledge base, jieba + BM25 retrieval, cited answers and declines."""

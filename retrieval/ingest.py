@@ -1,0 +1,156 @@
+"""Read the knowledge base: each document file with its metadata sidecar, cleaned of boilerplate.
+
+A document is `knowledge/documents/NAME.txt` (or `.md`) next to `NAME.toml` holding its provenance.
+Dropping both files in the folder adds the document; no code changes.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datafiles import read_toml
+from .errors import DataFileError
+
+TEXT_SUFFIXES = (".txt", ".md")
+KINDS = ("plan", "summary", "regulation", "notice")
+STATUSES = ("in_force", "superseded", "expired")
+REQUIRED = ("id", "title", "issuer", "region", "kind", "status", "source_file")
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
+_DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    issuer: str
+    region: str
+    published: str
+    effective: str
+    kind: str
+    status: str
+    source_file: str
+    path: Path
+    lines: tuple  # (line number in the file, cleaned text) of the kept lines
+    content_hash: str
+
+    @property
+    def date(self):
+        """The date a citizen would cite: publication, else entry into force."""
+        return self.published or self.effective
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    header_end: tuple
+    drop_lines: tuple
+
+    @classmethod
+    def load(cls, path):
+        data = read_toml(path)
+        try:
+            return cls(
+                header_end=tuple(re.compile(p) for p in data.get("header_end", [])),
+                drop_lines=tuple(re.compile(p) for p in data.get("drop_lines", [])),
+            )
+        except re.error as exc:
+            raise DataFileError(path, None, f"bad regular expression: {exc}") from exc
+
+
+def load_documents(knowledge_dir, known_regions):
+    """All documents under knowledge_dir/documents, sorted by file name; validates metadata."""
+    knowledge_dir = Path(knowledge_dir)
+    cleaning = Cleaning.load(knowledge_dir / "cleaning.toml")
+    folder = knowledge_dir / "documents"
+    docs = []
+    seen = {}
+    for meta_path in sorted(folder.glob("*.toml")):
+        doc = _load_one(meta_path, cleaning, known_regions)
+        if doc.id in seen:
+            raise DataFileError(meta_path, _key_line(meta_path, "id"), f"document id {doc.id!r} is also used by {seen[doc.id].name}")
+        seen[doc.id] = meta_path
+        docs.append(doc)
+    orphans = [p for p in sorted(folder.iterdir()) if p.suffix in TEXT_SUFFIXES and not p.with_suffix(".toml").exists()]
+    if orphans:
+        raise DataFileError(orphans[0], None, f"no metadata file {orphans[0].with_suffix('.toml').name} beside it")
+    if not docs:
+        raise DataFileError(folder, None, "no documents (expected NAME.txt or NAME.md with NAME.toml)")
+    return docs
+
+
+def _load_one(meta_path, cleaning, known_regions):
+    meta = read_toml(meta_path)
+    for key in REQUIRED:
+        if not isinstance(meta.get(key), str) or not meta[key].strip():
+            raise DataFileError(meta_path, _key_line(meta_path, key), f"missing or empty field {key!r}")
+    checks = [
+        ("id", _DOC_ID.match(meta["id"]), "must be lower-case letters, digits and hyphens"),
+        ("kind", meta["kind"] in KINDS, f"must be one of {', '.join(KINDS)}"),
+        ("status", meta["status"] in STATUSES, f"must be one of {', '.join(STATUSES)}"),
+        ("region", meta["region"] in known_regions, f"must be one of {', '.join(sorted(known_regions))}"),
+        ("published", _DATE.match(meta.get("published", "")), "must be YYYY-MM-DD or empty"),
+        ("effective", _DATE.match(meta.get("effective", "")), "must be YYYY-MM-DD or empty"),
+    ]
+    for key, ok, why in checks:
+        if not ok:
+            raise DataFileError(meta_path, _key_line(meta_path, key), f"{key} {meta.get(key)!r} {why}")
+    text_path = _text_file(meta_path)
+    raw = text_path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(text_path, raw[: exc.start].count(b"\n") + 1, "not valid UTF-8") from exc
+    lines = clean_lines(text, cleaning, meta["title"])
+    if not lines:
+        raise DataFileError(text_path, None, "no text left after cleaning")
+    return Document(
+        id=meta["id"],
+        title=meta["title"].strip(),
+        issuer=meta["issuer"].strip(),
+        region=meta["region"],
+        published=meta.get("published", ""),
+        effective=meta.get("effective", ""),
+        kind=meta["kind"],
+        status=meta["status"],
+        source_file=meta["source_file"],
+        path=text_path,
+        lines=tuple(lines),
+        content_hash=hashlib.sha256(raw + meta_path.read_bytes()).hexdigest(),
+    )
+
+
+def _text_file(meta_path):
+    for suffix in TEXT_SUFFIXES:
+        candidate = meta_path.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    raise DataFileError(meta_path, None, f"no document file {meta_path.stem}.txt or .md beside it")
+
+
+def clean_lines(text, cleaning, title):
+    """(line number, text) of the lines that are content: boilerplate, header and title removed."""
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start = 0
+    for i, line in enumerate(raw_lines):
+        if any(p.search(line.strip()) for p in cleaning.header_end):
+            start = i + 1
+            break
+    kept = []
+    for lineno, line in enumerate(raw_lines[start:], start + 1):
+        line = re.sub(r"[\u00a0\u3000\t]+", " ", line).strip()
+        line = re.sub(r"[\u200b-\u200f\ufeff]", "", line)
+        if not line or any(p.search(line) for p in cleaning.drop_lines):
+            continue
+        if len(line) >= 6 and line in title:  # the page's own title line repeats the metadata title
+            continue
+        kept.append((lineno, line))
+    return kept
+
+
+def _key_line(path, key):
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if pattern.match(line):
+            return n
+    return None

@@ -1,0 +1,97 @@
+"""What a question is about: out-of-scope matters, topic, and the kind of fact it asks for.
+
+All word lists are data files under faq/ (out_of_scope.toml, domain_terms.txt, topics.toml,
+fact_types.toml); this module only applies them.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datafiles import read_lines, read_toml, table_lines
+from .errors import DataFileError
+
+
+@dataclass(frozen=True)
+class OutOfScope:
+    name: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class FactType:
+    name: str
+    label: str
+    asks: tuple
+    evidence: re.Pattern
+
+
+class Intents:
+    """Keyword tables read from faq/; all matching is on normalised text."""
+
+    def __init__(self, out_of_scope, domain_terms, topics, facts):
+        self._out_of_scope = out_of_scope  # [(keyword, OutOfScope)] longest keyword first
+        self._domain_terms = domain_terms
+        self._topics = topics  # [(name, keywords)]
+        self.facts = facts
+
+    @classmethod
+    def load(cls, faq_dir, normalize):
+        faq_dir = Path(faq_dir)
+        oos = []
+        path = faq_dir / "out_of_scope.toml"
+        lines = table_lines(path, "topic")
+        for n, entry in enumerate(read_toml(path).get("topic", [])):
+            _require(path, lines, n, entry, ("name", "keywords"))
+            target = OutOfScope(entry["name"], entry.get("channel", ""))
+            oos.extend((normalize(k), target) for k in entry["keywords"])
+        oos.sort(key=lambda pair: -len(pair[0]))
+        domain = tuple(normalize(w) for _, w in read_lines(faq_dir / "domain_terms.txt"))
+        topics = []
+        path = faq_dir / "topics.toml"
+        lines = table_lines(path, "topic")
+        for n, entry in enumerate(read_toml(path).get("topic", [])):
+            _require(path, lines, n, entry, ("name", "keywords"))
+            topics.append((entry["name"], tuple(normalize(k) for k in entry["keywords"])))
+        facts = []
+        path = faq_dir / "fact_types.toml"
+        lines = table_lines(path, "fact")
+        for n, entry in enumerate(read_toml(path).get("fact", [])):
+            _require(path, lines, n, entry, ("name", "label", "asks", "evidence"))
+            try:
+                evidence = re.compile(entry["evidence"])
+            except re.error as exc:
+                raise DataFileError(path, lines[n] if n < len(lines) else None, f"bad evidence pattern: {exc}") from exc
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence))
+        return cls(tuple(oos), domain, tuple(topics), tuple(facts))
+
+    def out_of_scope(self, normalized):
+        """The out-of-scope matter the question is about, or None if it may be civil affairs."""
+        found = None
+        rest = normalized
+        for keyword, target in self._out_of_scope:
+            if keyword in rest:
+                found = found or target
+                rest = rest.replace(keyword, " ")
+        if found is None or self.is_civil_affairs(rest):
+            return None
+        return found
+
+    def is_civil_affairs(self, normalized):
+        return any(term in normalized for term in self._domain_terms)
+
+    def topic(self, normalized):
+        for name, keywords in self._topics:
+            if any(k in normalized for k in keywords):
+                return name
+        return None
+
+    def asked_facts(self, normalized):
+        """The fact types the question asks for (e.g. an amount, a phone number)."""
+        return tuple(f for f in self.facts if any(a in normalized for a in f.asks))
+
+
+def _require(path, lines, n, entry, keys):
+    for key in keys:
+        if key not in entry:
+            raise DataFileError(path, lines[n] if n < len(lines) else None, f"entry {n + 1} lacks {key!r}")

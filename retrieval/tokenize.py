@@ -1,0 +1,156 @@
+"""Our jieba tokenizer: normalisation, domain dictionary, stopwords, synonyms, character bigrams.
+
+One `TextAnalyzer` is shared by the index side and the query side so both see the same tokens.
+All vocabulary comes from data files under faq/ (see docs/data-files.md).
+"""
+
+import hashlib
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import jieba
+
+from .datafiles import read_lines
+from .errors import DataFileError
+
+# jieba logs "Building prefix dict..." at INFO on every load; it is noise for a CLI.
+jieba.setLogLevel(logging.WARNING)
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+(?:\.[0-9]+)?%?")
+_HAS_WORD_CHAR = re.compile(rf"[{_CJK}0-9a-z]")
+
+
+class TextAnalyzer:
+    """Turns text into search tokens: jieba words and character bigrams."""
+
+    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "t2s.txt", "query_fillers.txt")
+
+    def __init__(self, data_dir, cache_dir=None):
+        data_dir = Path(data_dir)
+        self.data_dir = data_dir
+        self._t2s = _read_char_map(data_dir / "t2s.txt")
+        self._stopwords = frozenset(self.normalize(w) for _, w in read_lines(data_dir / "stopwords.txt"))
+        self._synonyms = _read_synonyms(data_dir / "synonyms.txt", self.normalize)
+        fillers = (self.normalize(w) for _, w in read_lines(data_dir / "query_fillers.txt"))
+        self._fillers = tuple(sorted(set(fillers), key=len, reverse=True))
+        self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
+        self._cache_dir = Path(cache_dir) if cache_dir else None
+        self._jieba = None
+        self.fingerprint = _fingerprint(data_dir, self.DATA_FILES)
+
+    # -- normalisation ---------------------------------------------------------------------
+    def normalize(self, text):
+        """Full-width to half-width (NFKC), traditional to simplified, lower case."""
+        text = unicodedata.normalize("NFKC", text)
+        return text.translate(self._t2s).lower()
+
+    # -- tokens ----------------------------------------------------------------------------
+    def words(self, text):
+        """jieba search-mode tokens of the normalised text, stopwords and punctuation removed."""
+        tokenizer = self._tokenizer()
+        out = []
+        for token in tokenizer.cut_for_search(self.normalize(text), HMM=True):
+            token = token.strip()
+            if token and token not in self._stopwords and _HAS_WORD_CHAR.search(token):
+                out.append(token)
+        return out
+
+    def bigrams(self, text):
+        """Overlapping character bigrams of each CJK run; Latin words and numbers whole."""
+        out = []
+        for run in _RUN.findall(self.normalize(text)):
+            if not ("\u3400" <= run[0] <= "\ufaff"):
+                out.append(run)
+            elif len(run) == 1:
+                if run not in self._stopwords:
+                    out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        return out
+
+    def query(self, question):
+        """(question without chat filler, canonical terms of the colloquial phrases it contains)."""
+        text = self.normalize(question)
+        added = []
+        for phrase, canonical in self._synonyms:
+            if phrase in text:
+                added.append(canonical)
+        for filler in self._fillers:
+            text = text.replace(filler, " ")
+        return text, " ".join(dict.fromkeys(added))
+
+    def is_stopword(self, token):
+        return self.normalize(token) in self._stopwords
+
+    def warm(self):
+        """Load jieba's dictionary now rather than on the first question."""
+        self._tokenizer()
+
+    def _tokenizer(self):
+        if self._jieba is None:
+            tokenizer = jieba.Tokenizer()
+            if self._cache_dir is not None:
+                self._cache_dir.mkdir(parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(self._cache_dir)
+            tokenizer.initialize()
+            for word, freq, tag in self._userdict:
+                tokenizer.add_word(word, freq, tag)
+            self._jieba = tokenizer
+        return self._jieba
+
+
+def _fingerprint(data_dir, names):
+    digest = hashlib.sha256(jieba.__version__.encode())
+    for name in names:
+        digest.update(name.encode())
+        digest.update((data_dir / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_char_map(path):
+    table = {}
+    for lineno, line in read_lines(path):
+        parts = line.split()
+        if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
+            raise DataFileError(path, lineno, "expected two single characters: '繁 简'")
+        table[ord(parts[0])] = parts[1]
+    return table
+
+
+def _read_synonyms(path, normalize):
+    """`口语 => 规范词 [规范词...]`; longest phrases first so they win over their parts."""
+    rules = []
+    for lineno, line in read_lines(path):
+        if "=>" not in line:
+            raise DataFileError(path, lineno, "expected '口语说法 => 规范说法'")
+        left, right = (part.strip() for part in line.split("=>", 1))
+        if not left or not right:
+            raise DataFileError(path, lineno, "both sides of '=>' must be non-empty")
+        for phrase in left.split("|"):
+            if phrase.strip():
+                rules.append((normalize(phrase.strip()), normalize(right)))
+    rules.sort(key=lambda rule: -len(rule[0]))
+    return tuple(rules)
+
+
+def _read_userdict(path, normalize):
+    """jieba's user-dictionary format: `词 [词频] [词性]`, one entry per line."""
+    entries = []
+    for lineno, line in read_lines(path):
+        parts = line.split()
+        if len(parts) > 3:
+            raise DataFileError(path, lineno, "expected '词 [词频] [词性]'")
+        word = normalize(parts[0])
+        freq = None
+        tag = None
+        if len(parts) >= 2:
+            if not parts[1].isdigit():
+                raise DataFileError(path, lineno, f"word frequency must be a whole number, got {parts[1]!r}")
+            freq = int(parts[1])
+        if len(parts) == 3:
+            tag = parts[2]
+        entries.append((word, freq, tag))
+    return tuple(entries)
