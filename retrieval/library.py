@@ -81,6 +81,7 @@ class Snapshot:
         self.regions = regions
         self.ranking = ranking
         self.by_id = {p["id"]: i for i, p in enumerate(passages)}
+        self._tokens = tokens
         words = [tokens[p["content_hash"]][0] for p in passages]
         bigrams = [tokens[p["content_hash"]][1] for p in passages]
         self.words = BM25Index.build(words)
@@ -129,6 +130,10 @@ class Snapshot:
             matched = tuple(self.words.matched_terms(words, i))
             out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched))
         return SearchResult(question, region, tuple(out), tuple(words))
+
+    def words_tokens(self, i):
+        """The indexed jieba tokens of passage number i."""
+        return self._tokens[self.passages[i]["content_hash"]][0]
 
     def passage(self, passage_id):
         i = self.by_id.get(passage_id)

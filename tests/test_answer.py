@@ -1,0 +1,87 @@
+"""Answers and declines on real data: exact cases from a data file, then whole question sets."""
+
+import json
+import re
+
+import pytest
+
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
+from retrieval.evaluation import evaluate, load_questions
+
+from .conftest import DATA, SHARED_DEV
+
+CASES = [json.loads(line) for line in (DATA / "answer_cases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["q"] for c in CASES])
+def test_answer_case(answerer, case):
+    answer = answerer.ask(case["q"])
+    assert answer.kind == case["kind"]
+    ids = [h.passage["id"] for h in answer.sources]
+    if "top" in case:
+        assert ids[0] == case["top"]
+    if "top_doc" in case:
+        assert answer.sources[0].document["id"] == case["top_doc"]
+    if "sources_include" in case:
+        assert case["sources_include"] in ids
+    if "region" in case:
+        assert answer.region == case["region"]
+    if "answer_contains" in case:
+        assert case["answer_contains"] in answer.text
+
+
+def test_answer_quotes_sources_with_numbered_citations(answerer):
+    answer = answerer.ask("离婚冷静期是多久")
+    assert "三十日内" in answer.text
+    assert "[1] 《中华人民共和国民法典·婚姻家庭编》全国人民代表大会,2020-05-28 › 第四章 离婚 › 第一千零七十七条" in answer.text
+    assert "12345" in answer.text
+    assert len(re.sub(r"[^\u4e00-\u9fff]", "", answer.text)) <= 700
+
+
+def test_a_place_named_keeps_other_places_out(answerer):
+    for question in ("海宁老年助餐怎么样", "海宁殡葬服务", "海宁社会救助"):
+        regions = {h.document["region"] for h in answerer.ask(question).sources}
+        assert regions <= {"海宁市", "浙江省", "全国"}, (question, regions)
+
+
+def test_declines_never_state_numbers_that_no_source_gives(answerer):
+    answer = answerer.ask("残疾人两项补贴每个月发多少")
+    sources = "".join(h.passage["text"] for h in answer.sources)
+    # Citation lines ("[1] 《title》 issuer, date › section") and markers are not claims.
+    claims = "\n".join(line for line in answer.text.splitlines() if not line.startswith("["))
+    claims = re.sub(r"\[\d+\]", "", claims)
+    for number in re.findall(r"\d+", claims):
+        assert number in sources or number == "12345"
+
+
+def test_empty_and_too_long_questions_raise_named_errors(answerer, settings):
+    for bad in ("", "   ", "？！。。", "🙂🙂"):
+        with pytest.raises(EmptyQuestionError):
+            answerer.ask(bad)
+    with pytest.raises(QuestionTooLongError):
+        answerer.ask("低保" * settings.max_question_chars)
+
+
+def test_json_shape(answerer):
+    payload = answerer.ask("临时救助在浙江找哪里申请").as_json()
+    assert set(payload) >= {"question", "answer", "declined", "region", "topic", "faq_id", "sources"}
+    assert payload["declined"] is False and payload["faq_id"] is None and payload["region"] == "浙江省"
+    source = payload["sources"][0]
+    assert set(source) >= {"doc_id", "title", "issuer", "date", "section", "text", "source_file", "score"}
+    assert source["source_file"] == "浙江省社会救助条例(2020-09-24).md"
+
+
+@pytest.mark.skipif(not SHARED_DEV.exists(), reason="../shared/eval/dev.jsonl is not beside the checkout")
+def test_dev_set_meets_its_targets(answerer):
+    report = evaluate(answerer, load_questions(SHARED_DEV))
+    assert report.failures() == [], report.metrics()
+
+
+def test_golden_set_quality_holds(answerer):
+    """An independent question set written like the dev set; the floors are today's results."""
+    report = evaluate(answerer, load_questions(DATA / "golden_questions.jsonl"))
+    metrics = report.metrics()
+    assert metrics["hit@1"] >= 0.78 and metrics["hit@3"] >= 0.92, metrics
+    assert metrics["out_of_scope_declined"] >= 0.95, metrics
+    assert metrics["not_in_corpus_declined"] >= 0.7, metrics
+    assert metrics["answerable_declined"] <= 1, metrics

@@ -1,0 +1,47 @@
+"""BM25 scores against rank-bm25's BM25Okapi (the reference) on the same tokens."""
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from retrieval.index import BM25Index, BM25Params, top_k_of
+
+
+def test_scores_match_rank_bm25_on_real_passages(library):
+    snapshot = library.snapshot
+    corpus = [snapshot.words_tokens(i) for i in range(len(snapshot.passages))]
+    ours = BM25Index.build(corpus)
+    reference = BM25Okapi(corpus)
+    for question in ["结婚登记要带什么材料", "低保 申请 乡镇 街道", "老年助餐 食堂 萧山", "殡葬 火化 遗体 死亡证明"]:
+        tokens = snapshot.analyzer.words(question)
+        np.testing.assert_allclose(ours.scores(tokens), reference.get_scores(tokens), rtol=1e-9, atol=1e-12)
+
+
+def test_negative_idf_gets_rank_bm25s_floor():
+    corpus = [["a", "b"], ["a", "c"], ["a", "d"]]
+    ours = BM25Index.build(corpus, BM25Params(epsilon=0.25))
+    np.testing.assert_allclose(ours.scores(["a", "b"]), BM25Okapi(corpus).get_scores(["a", "b"]))
+
+
+def test_repeated_query_tokens_count_twice():
+    corpus = [["低保", "申请"], ["特困"], ["救助"]]
+    index = BM25Index.build(corpus)
+    once = index.scores(["低保"])[0]
+    assert index.scores(["低保", "低保"])[0] == pytest.approx(2 * once)
+
+
+def test_top_k_only_returns_matching_passages_best_first_ties_by_position():
+    index = BM25Index.build([["x"], ["y"], ["x"], ["z"]])
+    assert [i for i, _ in index.top_k(["x"], 10)] == [0, 2]
+    assert index.top_k(["unknown"], 3) == []
+
+
+def test_top_k_of_picks_the_k_best():
+    ids = np.array([5, 9, 2, 7])
+    scores = np.array([0.1, 0.9, 0.5, 0.9])
+    assert top_k_of(ids, scores, 2) == [(7, 0.9), (9, 0.9)]
+
+
+def test_bad_parameters_raise_value_error():
+    with pytest.raises(ValueError):
+        BM25Params(b=2.0)
