@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from .datafiles import read_toml
+from .datafiles import read_section
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .intent import Intents
 from .segment import SECTION_SEPARATOR
@@ -37,8 +37,7 @@ class Thresholds:
 
     @classmethod
     def load(cls, path):
-        data = read_toml(path).get("answering", {})
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        return read_section(path, "answering", cls)
 
 
 @dataclass(frozen=True)
@@ -158,12 +157,10 @@ class Answerer:
         if not result.hits:
             return {"coverage": 0.0, "word_score": 0.0}
         index = snapshot.words
-        analyzer = snapshot.analyzer
-        own = analyzer.words(snapshot.regions.strip(analyzer.query(result.question)[0]))
-        total = sum(index.plain_idf(t) for t in dict.fromkeys(own) if index.document_frequency(t) > 0)
+        total = sum(index.plain_idf(t) for t in dict.fromkeys(result.own_words) if index.document_frequency(t) > 0)
         row = snapshot.by_id[result.hits[0].passage["id"]]
         covered = sum(index.plain_idf(t) for t in index.matched_terms(list(result.words), row))
-        word_score = float(index.scores(list(result.words))[row]) if result.words else 0.0
+        word_score = index.score_of(result.words, row)
         coverage = min(1.0, covered / total) if total else 0.0
         return {"coverage": round(coverage, 3), "word_score": round(word_score, 3)}
 

@@ -40,6 +40,12 @@ def read_toml(path):
         raise DataFileError(path, int(match.group(1)) if match else None, str(exc)) from exc
 
 
+def read_section(path, section, cls):
+    """A dataclass built from one [section] of a TOML file; missing keys keep their defaults."""
+    data = read_toml(path).get(section, {})
+    return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
 def table_lines(path, header):
     """Line numbers of each `[[header]]` in a TOML file, in order (tomllib keeps no positions)."""
     pattern = re.compile(rf"^\s*\[\[\s*{re.escape(header)}\s*\]\]")

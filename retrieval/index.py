@@ -97,18 +97,23 @@ class BM25Index:
         ids, scores = self.sparse_scores(tokens)
         return top_k_of(ids, scores, k)
 
+    def score_of(self, tokens, doc):
+        """One passage's score for the query tokens, without scoring every passage."""
+        positions = (self._position(token, doc) for token in tokens)
+        return float(sum(self._weights.data[pos] for pos in positions if pos is not None))
+
     def matched_terms(self, tokens, doc):
         """The query tokens that occur in one passage."""
-        out = []
-        for token in dict.fromkeys(tokens):
-            row = self.vocabulary.get(token)
-            if row is not None:
-                start, end = self._weights.indptr[row], self._weights.indptr[row + 1]
-                cols = self._weights.indices[start:end]
-                pos = np.searchsorted(cols, doc)
-                if pos < len(cols) and cols[pos] == doc:
-                    out.append(token)
-        return out
+        return [token for token in dict.fromkeys(tokens) if self._position(token, doc) is not None]
+
+    def _position(self, token, doc):
+        """Where w(token, doc) sits in the weight data, or None when the passage lacks the token."""
+        row = self.vocabulary.get(token)
+        if row is None:
+            return None
+        start, end = self._weights.indptr[row], self._weights.indptr[row + 1]
+        pos = int(np.searchsorted(self._weights.indices[start:end], doc))
+        return start + pos if pos < end - start and self._weights.indices[start + pos] == doc else None
 
     def document_frequency(self, token):
         """How many passages contain the token."""

@@ -35,11 +35,6 @@ class Document:
     lines: tuple  # (line number in the file, cleaned text) of the kept lines
     content_hash: str
 
-    @property
-    def date(self):
-        """The date a citizen would cite: publication, else entry into force."""
-        return self.published or self.effective
-
 
 @dataclass(frozen=True)
 class Cleaning:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .datafiles import read_toml
+from .datafiles import read_section
 from .errors import StoreError
 from .index import BM25Index, top_k_of
 from .ingest import load_documents
@@ -36,8 +36,7 @@ class Ranking:
 
     @classmethod
     def load(cls, path):
-        data = read_toml(path).get("ranking", {})
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        return read_section(path, "ranking", cls)
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,8 @@ class SearchResult:
     question: str
     region: str
     hits: tuple
-    words: tuple  # the query's word tokens after expansion
+    words: tuple  # the query's word tokens: its own words, then synonym-added ones
+    own_words: tuple  # only the question's own words (place names and filler removed)
 
 
 class Snapshot:
@@ -129,7 +129,8 @@ class Snapshot:
             passage = self.passages[i]
             matched = tuple(self.words.matched_terms(words, i))
             out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched))
-        return SearchResult(question, region, tuple(out), tuple(words))
+        own = words[: word_weights.count(1.0)]
+        return SearchResult(question, region, tuple(out), tuple(words), tuple(own))
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""
@@ -167,8 +168,16 @@ class Library:
     @property
     def analyzer(self):
         if self._analyzer is None:
-            self._analyzer = TextAnalyzer(self.settings.faq_dir, cache_dir=Path(self.settings.store_path).parent)
+            self._analyzer = self._new_analyzer()
         return self._analyzer
+
+    def _new_analyzer(self):
+        return TextAnalyzer(self.settings.faq_dir, cache_dir=Path(self.settings.store_path).parent)
+
+    def _read_config(self):
+        """(regions, ranking) from faq/, read afresh for each build or load."""
+        faq = Path(self.settings.faq_dir)
+        return Regions.load(faq / "regions.toml"), Ranking.load(faq / "calibration.toml")
 
     def input_hash(self):
         """Hash of everything a build depends on: data files and the code that reads them."""
@@ -190,9 +199,8 @@ class Library:
     def build(self):
         """Read knowledge/, segment, tokenize what changed, write the store and swap it in."""
         with self._lock:
-            analyzer = TextAnalyzer(self.settings.faq_dir, cache_dir=Path(self.settings.store_path).parent)
-            regions = Regions.load(Path(self.settings.faq_dir) / "regions.toml")
-            ranking = Ranking.load(Path(self.settings.faq_dir) / "calibration.toml")
+            analyzer = self._new_analyzer()
+            regions, ranking = self._read_config()
             input_hash = self.input_hash()
             docs = load_documents(self.settings.knowledge_dir, regions.names)
             previous = store.cached_tokens(self.settings.store_path)
@@ -240,8 +248,7 @@ class Library:
             return self._snapshot
         for p in passages:
             p["section"] = _json_list(p["section"])
-        regions = Regions.load(Path(self.settings.faq_dir) / "regions.toml")
-        ranking = Ranking.load(Path(self.settings.faq_dir) / "calibration.toml")
+        regions, ranking = self._read_config()
         self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking)
         return self._snapshot
 

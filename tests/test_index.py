@@ -45,3 +45,11 @@ def test_top_k_of_picks_the_k_best():
 def test_bad_parameters_raise_value_error():
     with pytest.raises(ValueError):
         BM25Params(b=2.0)
+
+
+def test_score_of_one_passage_equals_its_dense_score():
+    index = BM25Index.build([["低保", "申请", "低保"], ["特困"], ["低保", "救助"]])
+    tokens = ["低保", "救助", "低保", "未知"]
+    dense = index.scores(tokens)
+    assert [index.score_of(tokens, d) for d in range(3)] == pytest.approx(list(dense))
+    assert index.matched_terms(tokens, 2) == ["低保", "救助"]
