@@ -231,7 +231,7 @@ class Library:
                         }
                     )
             metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages)}
-            store.write(self.settings.store_path, documents, passages, tokens, metadata)
+            metadata = store.write(self.settings.store_path, documents, passages, tokens, metadata)
             self._analyzer = analyzer
             self._snapshot = Snapshot(dict(metadata), documents, passages, tokens, analyzer, regions, ranking)
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)

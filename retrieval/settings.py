@@ -1,13 +1,22 @@
-"""Settings, read once from the environment (or a dict in tests) and passed down."""
+"""Settings, read once from the environment (or a dict in tests) and passed down.
 
-from dataclasses import dataclass, fields
+Each field names its environment variable in its metadata; by default it is `MINZHENG_` plus
+the field name in capitals. Secrets are excluded from `repr()` so they never reach a log.
+"""
+
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _env(name, default, secret=False):
+    return field(default=default, metadata={"env": name}, repr=not secret)
+
+
 @dataclass(frozen=True)
 class Settings:
+    # knowledge and answering
     knowledge_dir: Path = ROOT / "knowledge"
     faq_dir: Path = ROOT / "faq"
     templates_dir: Path = ROOT / "templates"
@@ -15,14 +24,50 @@ class Settings:
     max_question_chars: int = 2000
     answer_max_chars: int = 600
     top_k: int = 5
+    # query log and feedback (issue 6)
+    log_path: Path = ROOT / "var" / "log.db"
+    log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log
+    log_retention_days: int = 180
+    # per-user flood protection on every channel
+    rate_limit_per_minute: int = 12
+    # web service (WeChat, /lookup, /chat, /admin)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    staff_token: str = field(default="", repr=False)
+    admin_token: str = field(default="", repr=False)
+    # Telegram
+    telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
+    telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
+    telegram_admin_ids: frozenset = _env("TELEGRAM_ADMIN_IDS", frozenset())
+    telegram_staff_ids: frozenset = _env("TELEGRAM_STAFF_IDS", frozenset())
+    telegram_webhook_url: str = _env("TELEGRAM_WEBHOOK_URL", "")  # empty: long polling
+    telegram_webhook_secret: str = _env("TELEGRAM_WEBHOOK_SECRET", "", secret=True)
+    # WeChat Official Account
+    wechat_token: str = _env("WECHAT_TOKEN", "", secret=True)
+    wechat_aes_key: str = _env("WECHAT_AES_KEY", "", secret=True)
+    wechat_appid: str = _env("WECHAT_APPID", "")
+    wechat_appsecret: str = _env("WECHAT_APPSECRET", "", secret=True)
+    wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
 
     @classmethod
     def from_env(cls, environ):
         """Build settings from a mapping such as os.environ; unknown keys are ignored."""
         values = {}
         for f in fields(cls):
-            key = "MINZHENG_" + f.name.upper()
-            if key in environ and environ[key] != "":
-                raw = environ[key]
-                values[f.name] = Path(raw) if f.type is Path or f.type == "Path" else int(raw)
+            key = f.metadata.get("env", "MINZHENG_" + f.name.upper())
+            raw = environ.get(key, "")
+            if raw != "":
+                values[f.name] = _parse(f.type, raw)
         return cls(**values)
+
+
+def _parse(kind, raw):
+    if kind in (Path, "Path"):
+        return Path(raw)
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    if kind in (frozenset, "frozenset"):
+        return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+    return raw

@@ -38,6 +38,7 @@ def write(path, documents, passages, tokens, metadata):
         db.conn.commit()
         db.close()
         os.replace(tmp, path)
+        return meta
     finally:
         tmp.unlink(missing_ok=True)
 

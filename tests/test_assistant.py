@@ -1,0 +1,31 @@
+"""The facade every channel uses: answers are logged, feedback attaches to them."""
+
+from dataclasses import replace
+
+import pytest
+
+from retrieval.assistant import Assistant
+from retrieval.settings import Settings
+
+
+@pytest.fixture()
+def assistant(settings, tmp_path):
+    return Assistant(replace(settings, log_path=tmp_path / "log.db"))
+
+
+def test_ask_is_logged_with_a_keyed_user_hash_and_feedback_attaches(assistant):
+    reply = assistant.ask("结婚登记要带什么材料", channel="telegram", user=4242)
+    assert reply.answer.kind == "answer"
+    row = next(assistant.log.db["queries"].rows)
+    assert row["channel"] == "telegram" and row["kind"] == "answer"
+    assert "4242" not in row["user_hash"] and len(row["user_hash"]) == 32
+    assert assistant.feedback(reply.query_id, -1) is True
+    assert assistant.feedback(reply.query_id + 1000, 1) is False
+    stats = assistant.stats()
+    assert (stats["queries"], stats["feedback_down"], stats["documents"]) == (1, 1, 12)
+
+
+def test_settings_read_channel_variables_and_hide_secrets():
+    s = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:SECRET", "TELEGRAM_ADMIN_IDS": "7, 9", "MINZHENG_PORT": "8100"})
+    assert s.telegram_admin_ids == frozenset({7, 9}) and s.port == 8100
+    assert s.telegram_bot_token == "123:SECRET" and "SECRET" not in repr(s)
