@@ -110,4 +110,4 @@ class Cli:
             print(payload["answer"], file=self.out)
 
     def _refusal(self, question, kind, text):
-        return {"question": question, "answer": text, "declined": True, "kind": kind, "region": None, "topic": None, "faq_id": None, "sources": []}
+        return {"question": question, "answer": text, "declined": True, "kind": kind, "region": None, "topic": None, "faq_id": None, "sources": [], "suggestions": []}

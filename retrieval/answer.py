@@ -56,6 +56,7 @@ class Answer:
     faq_id: str = None
     sources: tuple = ()
     quotes: tuple = ()
+    suggestions: tuple = ()  # FAQ questions offered as "您是不是想问" (channels make them buttons)
     confidence: dict = field(default_factory=dict)
 
     @property
@@ -72,6 +73,7 @@ class Answer:
             "topic": self.topic,
             "faq_id": self.faq_id,
             "sources": [hit.as_source() for hit in self.sources],
+            "suggestions": list(self.suggestions),
         }
 
 

@@ -51,6 +51,10 @@ class Assistant:
     def feedback(self, query_id, value, comment=None):
         return self.log.feedback(query_id, value, comment)
 
+    def forget(self, channel, user):
+        """Delete what the log holds about one user; returns the number of questions deleted."""
+        return self.log.forget(channel, user)
+
     def reload(self):
         """Rebuild from knowledge/ and faq/ and swap the new build in (DataFileError: nothing changes)."""
         return self.library.build()

@@ -74,6 +74,32 @@ class QueryLog:
             self.db["feedback"].insert({"query_id": query_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "value": int(value), "comment": comment})
             return True
 
+    def recent_declined(self, limit=20):
+        """The latest declined questions, newest first (admin page, report)."""
+        with self._lock:
+            return list(self.db.query("select * from queries where kind != 'answer' order by id desc limit ?", [limit]))
+
+    def recent_negative(self, limit=20):
+        """The latest 👎 feedback with its question, newest first."""
+        sql = (
+            "select q.*, f.time as feedback_time, f.comment from feedback f join queries q on q.id = f.query_id "
+            "where f.value < 0 order by f.id desc limit ?"
+        )
+        with self._lock:
+            return list(self.db.query(sql, [limit]))
+
+    def forget(self, channel, user):
+        """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows deleted."""
+        user_hash = self.user_hash(channel, user)
+        with self._lock:
+            ids = [r["id"] for r in self.db.query("select id from queries where user_hash = ?", [user_hash])]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"delete from feedback where query_id in ({marks})", chunk)
+            self.db.execute("delete from queries where user_hash = ?", [user_hash])
+            return len(ids)
+
     def counts(self):
         with self._lock:
             return {

@@ -29,3 +29,13 @@ def test_settings_read_channel_variables_and_hide_secrets():
     s = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:SECRET", "TELEGRAM_ADMIN_IDS": "7, 9", "MINZHENG_PORT": "8100"})
     assert s.telegram_admin_ids == frozenset({7, 9}) and s.port == 8100
     assert s.telegram_bot_token == "123:SECRET" and "SECRET" not in repr(s)
+
+
+def test_forget_deletes_one_users_questions_and_feedback_only(assistant):
+    mine = assistant.ask("离婚冷静期多久", channel="wechat", user="oUser1")
+    assistant.feedback(mine.query_id, -1)
+    assistant.ask("低保怎么申请", channel="wechat", user="oUser2")
+    assert [r["question"] for r in assistant.log.recent_negative()] == ["离婚冷静期多久"]
+    assert assistant.forget("wechat", "oUser1") == 1
+    assert [r["question"] for r in assistant.log.db["queries"].rows] == ["低保怎么申请"]
+    assert assistant.log.recent_negative() == []
