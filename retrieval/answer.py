@@ -5,6 +5,7 @@ for a fact (amount, phone...) the sources do not give -> answer with quoted sent
 numbered citations. Wording comes from templates/ through one jinja2 Environment.
 """
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import jinja2
 from .datafiles import read_section
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .intent import Intents
+from .library import Hit
 from .segment import SECTION_SEPARATOR
 
 ANSWER = "answer"
@@ -80,9 +82,10 @@ class Answer:
 class Answerer:
     """The answering core used by every channel: `ask(question) -> Answer`."""
 
-    def __init__(self, library, settings):
+    def __init__(self, library, settings, today=None):
         self.library = library
         self.settings = settings
+        self.today = today or (lambda: datetime.date.today().isoformat())
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
             undefined=jinja2.StrictUndefined,
@@ -122,30 +125,107 @@ class Answerer:
             text = self.render("decline_out_of_scope.txt.j2", matter=oos.name, channel=oos.channel)
             return Answer(question, text, OUT_OF_SCOPE, region, topic)
         result = snapshot.search(question, k=self.settings.top_k, region=region)
+        asked = self.intents.asked_facts(normalized)
+        matches = self._faq_matches(snapshot, question, region, result)
+        chosen = self._faq_choice(snapshot, question, matches, region, result)
+        if chosen is not None:
+            return self._faq_answer(snapshot, question, chosen, result, asked, region, topic)
+        suggestions = self._suggestions(matches)
         confidence = self._confidence(snapshot, result)
         civil = self.intents.is_civil_affairs(normalized)
         if not result.hits or confidence["coverage"] < self.thresholds.min_coverage or confidence["word_score"] < self.thresholds.min_word_score:
-            if not civil:
+            if not civil and not suggestions:
                 text = self.render("decline_out_of_scope.txt.j2", matter="", channel="")
                 return Answer(question, text, OUT_OF_SCOPE, region, topic, confidence=confidence)
-            text = self.render("decline_not_found.txt.j2", region=region)
-            return Answer(question, text, NOT_FOUND, region, topic, confidence=confidence)
+            text = self.render("decline_not_found.txt.j2", region=region, suggestions=suggestions)
+            return Answer(question, text, NOT_FOUND, region, topic, suggestions=suggestions, confidence=confidence)
         hits = self._related(result.hits)
         terms = self._query_terms(snapshot, result)
-        asked = self.intents.asked_facts(normalized)
-        missing = [f for f in asked if not self._has_evidence(hits, terms, f)]
-        quotes = self._quotes(hits, terms, asked)
+        return self._cited(question, hits, terms, asked, region, topic, suggestions, confidence)
+
+    def _cited(self, question, hits, terms, asked, region, topic, suggestions, confidence, faq=None):
+        """An answer quoting `hits` (or the FAQ's answer over them), or a fact-missing decline."""
+        given = faq.gives if faq is not None else ()
+        missing = [f for f in asked if f.name not in given and not self._has_evidence(hits, terms, f)]
+        quoted = hits[: self.thresholds.max_sources] if faq is not None else hits
+        quotes = self._quotes(quoted, terms, asked)
+        sources = [self._citation(h) for h in hits]
+        faq_id = faq.id if faq is not None else None
         if missing:
             text = self.render(
                 "decline_fact_missing.txt.j2",
                 missing=[f.label for f in missing],
                 quotes=quotes,
-                sources=[self._citation(h) for h in hits],
+                sources=sources,
                 region=region,
+                suggestions=suggestions,
             )
-            return Answer(question, text, FACT_MISSING, region, topic, sources=hits, quotes=quotes, confidence=confidence)
-        text = self.render("answer.txt.j2", quotes=quotes, sources=[self._citation(h) for h in hits])
-        return Answer(question, text, ANSWER, region, topic, sources=hits, quotes=quotes, confidence=confidence)
+            return Answer(question, text, FACT_MISSING, region, topic, faq_id, hits, quotes, suggestions, confidence)
+        if faq is not None:
+            text = self.render("faq_answer.txt.j2", answer=faq.answer, quotes=quotes, sources=sources, suggestions=suggestions)
+            return Answer(question, text, ANSWER, region, topic, faq_id, hits, quotes, suggestions, confidence)
+        text = self.render("answer.txt.j2", quotes=quotes, sources=sources, suggestions=suggestions)
+        return Answer(question, text, ANSWER, region, topic, None, hits, quotes, suggestions, confidence)
+
+    # -- FAQ -------------------------------------------------------------------------------
+    def _faq_matches(self, snapshot, question, region, result):
+        faq = snapshot.faq
+        ranking = faq.ranking
+        regions = snapshot.regions
+
+        def region_ok(entry_region):
+            if region is None:
+                return entry_region in ranking.unplaced_regions
+            return regions.affinity(region, entry_region) > 0
+
+        ranks = {hit.passage["id"]: n for n, hit in enumerate(result.hits, 1)}
+        return faq.match(question, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
+
+    def _faq_choice(self, snapshot, question, matches, region, result):
+        """The entry that answers, or None: too weak, two entries too close to tell apart, or a
+        local plan's passage should answer a question about that place."""
+        ranking = snapshot.faq.ranking
+        if not matches or matches[0].score < ranking.answer_threshold:
+            return None
+        if len(matches) > 1 and matches[0].score - matches[1].score < ranking.ambiguity_margin:
+            return None
+        entry = matches[0].entry
+        if self._about_local_plan(snapshot, question, region, result) and entry.region in ranking.unplaced_regions:
+            return None
+        return matches[0]
+
+    def _about_local_plan(self, snapshot, question, region, result):
+        """A question about what a place plans or has done ("萧山会开多少家老年食堂"), where
+        the place's own document is the best passage: general FAQ entries do not answer it."""
+        ranking = snapshot.faq.ranking
+        if region is None or region in ranking.unplaced_regions or not result.hits:
+            return False
+        if result.hits[0].document["region"] != region:
+            return False
+        normalized = snapshot.analyzer.normalize(question)
+        return any(cue in normalized for cue in ranking.plan_cues)
+
+    def _suggestions(self, matches):
+        ranking = self.library.snapshot.faq.ranking
+        return tuple(m.question for m in matches[: ranking.max_suggestions] if m.score >= ranking.suggest_threshold)
+
+    def _faq_answer(self, snapshot, question, match, result, asked, region, topic):
+        """The entry's answer over its sources, the ones most relevant to this question first."""
+        entry = match.entry
+        ranks = {hit.passage["id"]: (n, hit.score) for n, hit in enumerate(result.hits)}
+        words = list(result.words)
+        hits = []
+        for order, passage_id in enumerate(snapshot.faq.sources[entry.id]):
+            row = snapshot.by_id[passage_id]
+            passage = snapshot.passages[row]
+            rank, score = ranks.get(passage_id, (len(ranks), 0.0))
+            relevance = snapshot.words.score_of(words, row)
+            matched = tuple(snapshot.words.matched_terms(words, row))
+            hits.append(((rank, -relevance, order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
+        hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
+        terms = self._query_terms(snapshot, result)
+        confidence = {"faq_score": match.score, "faq_question": match.question}
+        return self._cited(question, hits, terms, asked, region, topic, (), confidence, faq=entry)
 
     # -- confidence ------------------------------------------------------------------------
     def _confidence(self, snapshot, result):

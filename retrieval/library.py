@@ -15,6 +15,8 @@ import numpy as np
 from . import store
 from .datafiles import read_section
 from .errors import StoreError
+from .faq import FaqIndex, FaqRanking, load_entries
+from .faq import resolve as resolve_faq
 from .index import BM25Index, top_k_of
 from .ingest import load_documents
 from .regions import Regions
@@ -73,7 +75,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -87,6 +89,15 @@ class Snapshot:
         self.words = BM25Index.build(words)
         self.bigrams = BM25Index.build(bigrams)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
+        sources = resolve_faq(faq_entries, passages, self.documents)
+        self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking())
+
+    def _kb_weight(self, word):
+        return self.words.plain_idf(word) if self.words.document_frequency(word) else 0.0
+
+    def prepare_question(self, question):
+        """The question as searched: fillers and place names removed (the region filter handles places)."""
+        return self.regions.strip(self.analyzer.query(question)[0])
 
     def search(self, question, k=5, region=None):
         """Passages ranked for a question: fused word + bigram BM25, filtered by region."""
@@ -175,9 +186,10 @@ class Library:
         return TextAnalyzer(self.settings.faq_dir, cache_dir=Path(self.settings.store_path).parent)
 
     def _read_config(self):
-        """(regions, ranking) from faq/, read afresh for each build or load."""
+        """(regions, ranking, FAQ ranking) from faq/, read afresh for each build or load."""
         faq = Path(self.settings.faq_dir)
-        return Regions.load(faq / "regions.toml"), Ranking.load(faq / "calibration.toml")
+        calibration = faq / "calibration.toml"
+        return Regions.load(faq / "regions.toml"), Ranking.load(calibration), FaqRanking.load(calibration)
 
     def input_hash(self):
         """Hash of everything a build depends on: data files and the code that reads them."""
@@ -200,9 +212,10 @@ class Library:
         """Read knowledge/, segment, tokenize what changed, write the store and swap it in."""
         with self._lock:
             analyzer = self._new_analyzer()
-            regions, ranking = self._read_config()
+            regions, ranking, faq_ranking = self._read_config()
             input_hash = self.input_hash()
             docs = load_documents(self.settings.knowledge_dir, regions.names)
+            entries = load_entries(self.settings.faq_dir, regions.names)
             previous = store.cached_tokens(self.settings.store_path)
             documents, passages, tokens = [], [], {}
             tokenized = reused = 0
@@ -230,10 +243,12 @@ class Library:
                             "content_hash": content_hash,
                         }
                     )
-            metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages)}
-            metadata = store.write(self.settings.store_path, documents, passages, tokens, metadata)
+            metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages), "faq_entries": len(entries)}
+            # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
+            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking)
+            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata))
             self._analyzer = analyzer
-            self._snapshot = Snapshot(dict(metadata), documents, passages, tokens, analyzer, regions, ranking)
+            self._snapshot = snapshot
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
 
     def load(self):
@@ -248,8 +263,9 @@ class Library:
             return self._snapshot
         for p in passages:
             p["section"] = _json_list(p["section"])
-        regions, ranking = self._read_config()
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking)
+        regions, ranking, faq_ranking = self._read_config()
+        entries = load_entries(self.settings.faq_dir, regions.names)
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking)
         return self._snapshot
 
     def search(self, question, k=None, region=None):

@@ -47,8 +47,8 @@ def test_a_place_named_keeps_other_places_out(answerer):
 def test_declines_never_state_numbers_that_no_source_gives(answerer):
     answer = answerer.ask("残疾人两项补贴每个月发多少")
     sources = "".join(h.passage["text"] for h in answer.sources)
-    # Citation lines ("[1] 《title》 issuer, date › section") and markers are not claims.
-    claims = "\n".join(line for line in answer.text.splitlines() if not line.startswith("["))
+    # Citation lines ("[1] 《title》 issuer, date › section") and list numbers are not claims.
+    claims = "\n".join(re.sub(r"^\d+\. ", "", line) for line in answer.text.splitlines() if not line.startswith("["))
     claims = re.sub(r"\[\d+\]", "", claims)
     for number in re.findall(r"\d+", claims):
         assert number in sources or number == "12345"
@@ -65,7 +65,8 @@ def test_empty_and_too_long_questions_raise_named_errors(answerer, settings):
 def test_json_shape(answerer):
     payload = answerer.ask("临时救助在浙江找哪里申请").as_json()
     assert set(payload) >= {"question", "answer", "declined", "region", "topic", "faq_id", "sources"}
-    assert payload["declined"] is False and payload["faq_id"] is None and payload["region"] == "浙江省"
+    assert payload["declined"] is False and payload["faq_id"] == "temporary-aid-apply" and payload["region"] == "浙江省"
+    assert payload["suggestions"] == []
     source = payload["sources"][0]
     assert set(source) >= {"doc_id", "title", "issuer", "date", "section", "text", "source_file", "score"}
     assert source["source_file"] == "浙江省社会救助条例(2020-09-24).md"
@@ -81,7 +82,7 @@ def test_golden_set_quality_holds(answerer):
     """An independent question set written like the dev set; the floors are today's results."""
     report = evaluate(answerer, load_questions(DATA / "golden_questions.jsonl"))
     metrics = report.metrics()
-    assert metrics["hit@1"] >= 0.78 and metrics["hit@3"] >= 0.92, metrics
+    assert metrics["hit@1"] >= 0.82 and metrics["hit@3"] >= 0.92, metrics
     assert metrics["out_of_scope_declined"] >= 0.95, metrics
     assert metrics["not_in_corpus_declined"] >= 0.7, metrics
     assert metrics["answerable_declined"] <= 1, metrics

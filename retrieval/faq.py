@@ -1,0 +1,269 @@
+"""The curated FAQ: entries from faq/entries/*.toml, checked against the knowledge base, indexed.
+
+An entry is a plain answer of at most 200 汉字 resting on cited passages. `load_entries` reads and
+checks the files' shape; `resolve` ties each entry's `sources` to passages of one build and
+refuses anything that does not resolve, naming file and line; `FaqIndex` matches a question to
+the entries' own questions with the same analyzer as the passages.
+
+A source is `doc_id#第X条` (an article; also its split parts) or `doc_id#text`, where the text is
+part of a section heading of that document (or, failing that, of a passage's text).
+"""
+
+import datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .datafiles import read_section, read_toml, table_lines
+from .errors import DataFileError
+from .index import BM25Index
+
+ENTRY_DIR = "entries"
+MAX_ANSWER_HAN = 200
+MIN_QUESTIONS = 3
+HOTLINE = "12345"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇]+条$")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_REQUIRED = ("id", "topic", "region", "questions", "answer", "sources")
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    topic: str
+    region: str
+    questions: tuple
+    answer: str
+    sources: tuple  # references as written: "doc_id#第八条"
+    gives: tuple = ()  # fact types (faq/fact_types.toml) the answer itself states, e.g. "phone"
+    valid_from: str = None
+    valid_to: str = None
+    path: str = ""
+    line: int = 0
+
+    def fail(self, message):
+        return DataFileError(self.path, self.line, f"FAQ {self.id!r}: {message}")
+
+    def in_force(self, day):
+        """Whether the entry applies on `day` (an ISO date string)."""
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    question: str  # the entry's question that matched best
+    score: float
+
+
+def load_entries(faq_dir, region_names):
+    """Every entry of faq/entries/*.toml, shape-checked; DataFileError names file and line."""
+    folder = Path(faq_dir) / ENTRY_DIR
+    entries, seen = [], {}
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        lines = table_lines(path, "faq")
+        for n, raw in enumerate(read_toml(path).get("faq", [])):
+            line = lines[n] if n < len(lines) else None
+            entry = _entry(path, line, raw, region_names)
+            if entry.id in seen:
+                raise entry.fail(f"duplicate id (first at {seen[entry.id]})")
+            seen[entry.id] = f"{path}:{line}"
+            entries.append(entry)
+    return entries
+
+
+def _entry(path, line, raw, region_names):
+    where = f"FAQ {raw.get('id', '?')!r}"
+    missing = [key for key in _REQUIRED if not raw.get(key)]
+    if missing:
+        raise DataFileError(path, line, f"{where}: missing {', '.join(missing)}")
+    unknown = set(raw) - set(FaqEntry.__dataclass_fields__) - {"path", "line"}
+    if unknown:
+        raise DataFileError(path, line, f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    questions, sources = raw["questions"], raw["sources"]
+    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise DataFileError(path, line, f"{where}: questions must be a list of non-empty strings")
+    if len(questions) < MIN_QUESTIONS:
+        raise DataFileError(path, line, f"{where}: needs at least {MIN_QUESTIONS} questions, has {len(questions)}")
+    if not isinstance(sources, list) or not all(isinstance(s, str) and "#" in s for s in sources):
+        raise DataFileError(path, line, f"{where}: sources must be a list of 'doc_id#section' strings")
+    han = len(_HAN.findall(raw["answer"]))
+    if han > MAX_ANSWER_HAN:
+        raise DataFileError(path, line, f"{where}: answer has {han} 汉字, the limit is {MAX_ANSWER_HAN}")
+    if raw["region"] not in region_names:
+        raise DataFileError(path, line, f"{where}: unknown region {raw['region']!r}")
+    dates = {}
+    for key in ("valid_from", "valid_to"):
+        value = raw.get(key)
+        if value is not None:
+            try:
+                dates[key] = datetime.date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise DataFileError(path, line, f"{where}: {key} {value!r} is not a YYYY-MM-DD date") from None
+    return FaqEntry(
+        id=raw["id"],
+        topic=raw["topic"],
+        region=raw["region"],
+        questions=tuple(q.strip() for q in questions),
+        answer=raw["answer"].strip(),
+        sources=tuple(sources),
+        gives=tuple(raw.get("gives", ())),
+        path=str(path),
+        line=line,
+        **dates,
+    )
+
+
+def resolve(entries, passages, documents):
+    """{entry id: (passage ids...)} for one build; DataFileError when a source does not resolve."""
+    by_doc = {}
+    for p in passages:
+        by_doc.setdefault(p["doc_id"], []).append(p)
+    resolved = {}
+    for entry in entries:
+        ids = []
+        for ref in entry.sources:
+            doc_id, _, target = ref.partition("#")
+            if doc_id not in documents:
+                raise entry.fail(f"source {ref!r}: no document {doc_id!r}")
+            found = _find(by_doc.get(doc_id, []), target)
+            if not found:
+                raise entry.fail(f"source {ref!r}: no passage of {doc_id} matches {target!r}")
+            ids.extend(i for i in found if i not in ids)
+        resolved[entry.id] = tuple(ids)
+    return resolved
+
+
+def _find(passages, target):
+    if _ARTICLE.match(target):
+        return [p["id"] for p in passages if p["section"] and p["section"][-1] == target]
+    in_heading = [p["id"] for p in passages if any(target in label for label in p["section"])]
+    return in_heading or [p["id"] for p in passages if target in p["text"]]
+
+
+def lint(snapshot, today):
+    """Problems that loading does not stop but a curator must fix, as DataFileErrors.
+
+    An entry that expired before `today`; a number in an answer that none of the entry's cited
+    passages contains (12345, the hotline, excepted); a question of a local entry that names no
+    place within the entry's region (it could never be matched).
+    """
+    problems = []
+    faq, regions, normalize = snapshot.faq, snapshot.regions, snapshot.analyzer.normalize
+    for entry in faq.entries.values():
+        if entry.valid_to is not None and entry.valid_to < today:
+            problems.append(entry.fail(f"expired on {entry.valid_to}"))
+        cited = "".join(snapshot.passage(p)["text"] for p in faq.sources[entry.id])
+        for number in _DIGITS.findall(entry.answer):
+            if number not in cited and number != HOTLINE:
+                problems.append(entry.fail(f"number {number} is in no cited source"))
+        if entry.region in faq.ranking.unplaced_regions:
+            continue
+        for question in entry.questions:
+            place = regions.detect(normalize(question))
+            if place is None or regions.affinity(place, entry.region) == 0:
+                problems.append(entry.fail(f"question {question!r} names no place in {entry.region}"))
+    return problems
+
+
+@dataclass(frozen=True)
+class FaqRanking:
+    """How FAQ matches are scored and when they answer (faq/calibration.toml [faq])."""
+
+    answer_weight: float = 0.4  # weight of the question's words found in the entry's answer
+    passage_weight: float = 0.2  # weight of 1/rank of the entry's best source in passage search
+    answer_threshold: float = 0.95  # at or above: the FAQ answers
+    suggest_threshold: float = 0.6  # at or above: offered as "您是不是想问"
+    ambiguity_margin: float = 0.05  # two entries this close: ask which one was meant
+    max_suggestions: int = 3
+    unplaced_regions: tuple = ("全国",)  # entry regions that apply when a question names no place
+    same_region_bonus: float = 0.3  # for an entry of exactly the place the question names
+    plan_cues: tuple = ()  # words of a question about a place's plans: its passages answer it
+
+    @classmethod
+    def load(cls, path):
+        return read_section(path, "faq", cls)
+
+
+class FaqIndex:
+    """BM25 over the entries' questions (words and bigrams) and a calibrated match score."""
+
+    def __init__(self, entries, sources, analyzer, prepare, word_weight, ranking):
+        """`prepare(question)` gives the text to index (fillers and place names removed);
+        `word_weight(token)` is the knowledge base's idf of a word (0 when it never occurs)."""
+        self.entries = {e.id: e for e in entries}
+        self.sources = sources
+        self.analyzer = analyzer
+        self.prepare = prepare
+        self.word_weight = word_weight
+        self.ranking = ranking
+        self._owner = []  # question number -> entry id
+        self._questions = []
+        words, bigrams = [], []
+        for entry in entries:
+            for q in entry.questions:
+                text = prepare(q)
+                self._owner.append(entry.id)
+                self._questions.append(q)
+                words.append(analyzer.words(text))
+                bigrams.append(analyzer.bigrams(text))
+        self._words = BM25Index.build(words)
+        self._bigrams = BM25Index.build(bigrams)
+        self._token_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
+        self._entry_words = {e.id: set(analyzer.words(prepare(" ".join(e.questions) + " " + e.answer))) for e in entries}
+
+    def __len__(self):
+        return len(self.entries)
+
+    def _weights(self, words, bigrams):
+        weights = {("w", t): self._words.plain_idf(t) for t in words if self._words.document_frequency(t)}
+        weights.update({("b", t): self._bigrams.plain_idf(t) for t in bigrams if self._bigrams.document_frequency(t)})
+        return weights
+
+    def match(self, question, day, region_ok, passage_ranks, region=None, limit=3):
+        """The best-matching entries in force on `day`, one per entry, best first.
+
+        score = similarity to the entry's closest question (idf-weighted Dice of words and
+        character bigrams) + answer_weight x share of the question's words found in the entry
+        + passage_weight / rank of the entry's best-ranked source in the passage search
+        (`passage_ranks`: passage id -> rank), + same_region_bonus for an entry of exactly the
+        question's `region`. `region_ok(entry_region)` filters entries.
+        """
+        text = self.prepare(question)
+        words, bigrams = self.analyzer.words(text), self.analyzer.bigrams(text)
+        query = self._weights(words, bigrams)
+        if not query:
+            return []
+        candidates = set()
+        for index, tokens in ((self._words, words), (self._bigrams, bigrams)):
+            ids, scores = index.sparse_scores(tokens, [1.0] * len(tokens))
+            if len(ids):
+                candidates.update(int(i) for i in ids[np.argsort(-scores)[:30]])
+        query_total = sum(query.values())
+        kb_words = {t: self.word_weight(t) for t in dict.fromkeys(words)}
+        kb_total = sum(kb_words.values()) or 1.0
+        ranking = self.ranking
+        best = {}
+        for i in candidates:
+            entry = self.entries[self._owner[i]]
+            if not entry.in_force(day) or not region_ok(entry.region):
+                continue
+            own = self._token_sets[i]
+            shared = sum(w for t, w in query.items() if t in own)
+            similarity = 2 * shared / (query_total + sum(own.values()))
+            if entry.id in best and similarity <= best[entry.id][0]:
+                continue
+            best[entry.id] = (similarity, self._questions[i])
+        matches = []
+        for entry_id, (similarity, asked) in best.items():
+            entry_words = self._entry_words[entry_id]
+            covered = sum(w for t, w in kb_words.items() if t in entry_words) / kb_total
+            rank = min((passage_ranks[p] for p in self.sources[entry_id] if p in passage_ranks), default=None)
+            score = similarity + ranking.answer_weight * covered + (ranking.passage_weight / rank if rank else 0.0)
+            if region is not None and self.entries[entry_id].region == region:
+                score += ranking.same_region_bonus
+            matches.append(FaqMatch(self.entries[entry_id], asked, round(score, 3)))
+        return sorted(matches, key=lambda m: (-m.score, m.entry.id))[:limit]
