@@ -278,7 +278,15 @@ class Answerer:
             def score(s):
                 bonus = sum(1 for f in asked if f.evidence.search(s))
                 return (self._sentence_score(s, terms) + bonus, -sentences.index(s))
-            best = max(sentences, key=score)
+            at = sentences.index(max(sentences, key=score))
+            best = sentences[at]
+            # A lead-in ("应当出具下列证件和书面材料：") says nothing alone: quote what it introduces.
+            if best.endswith(("：", ":")):
+                while at + 1 < len(sentences) and len(best) < self.thresholds.quote_chars:
+                    at += 1
+                    best += sentences[at]
+                    if not best.endswith(("；", ";")):
+                        break
             quotes.append(Quote(number, _shorten(best, self.thresholds.quote_chars)))
         budget = self.settings.answer_max_chars
         kept, used = [], 0
