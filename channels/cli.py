@@ -1,5 +1,6 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval` over the answering core."""
 
+import io
 import json
 import sys
 
@@ -9,6 +10,15 @@ from retrieval.evaluation import evaluate, load_questions
 from retrieval.library import Library
 
 EXIT_DATA_ERROR = 2
+
+
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def json_line(payload):
+    """One JSON object on one line: readable Chinese, and no character that any reader
+    (Python's splitlines, JavaScript) would take for a line break."""
+    return json.dumps(payload, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
 class Cli:
@@ -34,7 +44,9 @@ class Cli:
             self._answer_one(" ".join(args.question), args.json)
             return 0
         self.library.snapshot  # load once before the first line, not per line
-        for line in sys.stdin:
+        # One question per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
+        lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n") if hasattr(sys.stdin, "buffer") else sys.stdin
+        for line in lines:
             line = line.rstrip("\r\n")
             if args.json:
                 self._answer_one(line, True)
@@ -48,7 +60,7 @@ class Cli:
         result = self.library.search(" ".join(args.query), k=args.k)
         if args.json:
             payload = {"query": result.question, "region": result.region, "results": [h.as_source() for h in result.hits]}
-            print(json.dumps(payload, ensure_ascii=False), file=self.out)
+            print(json_line(payload), file=self.out)
             return 0
         if not result.hits:
             print("没有找到相关段落。", file=self.out)
@@ -105,7 +117,7 @@ class Cli:
             text = self.answerer.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
             payload = self._refusal(question[: self.settings.max_question_chars], "too_long", text)
         if as_json:
-            print(json.dumps(payload, ensure_ascii=False), file=self.out)
+            print(json_line(payload), file=self.out)
         else:
             print(payload["answer"], file=self.out)
 

@@ -111,7 +111,7 @@ class Answerer:
 
     def ask(self, question):
         """Answer one question; raises EmptyQuestionError / QuestionTooLongError for bad input."""
-        question = (question or "").strip()
+        question = valid_unicode(question or "").strip()
         if len(question) > self.settings.max_question_chars:
             raise QuestionTooLongError(len(question), self.settings.max_question_chars)
         snapshot = self.library.snapshot
@@ -312,6 +312,12 @@ class Answerer:
     def render(self, name, **context):
         """Render one reply template (also used by channels for their own fixed replies)."""
         return self._env.get_template(name).render(**context).strip()
+
+
+def valid_unicode(text):
+    """`text` with lone surrogates (from broken input encodings) replaced by U+FFFD, so it can
+    be stored, logged and encoded as UTF-8 anywhere downstream."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _shorten(sentence, limit):

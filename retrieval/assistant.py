@@ -34,7 +34,7 @@ class Assistant:
         """Answer and log one question. Raises EmptyQuestionError / QuestionTooLongError."""
         started = time.perf_counter()
         answer = self.answerer.ask(question)
-        query_id = self.log.record(channel, user, question, answer, (time.perf_counter() - started) * 1000)
+        query_id = self.log.record(channel, user, answer.question, answer, (time.perf_counter() - started) * 1000)
         return Reply(answer, query_id)
 
     def search(self, query, k=None, region=None):
