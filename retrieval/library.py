@@ -194,7 +194,10 @@ class Library:
 
     def is_current(self):
         meta = store.read_metadata(self.settings.store_path)
-        return meta.get("input_hash") == self.input_hash() and meta.get("schema_version") == store.SCHEMA_VERSION
+        if meta.get("schema_version") != store.SCHEMA_VERSION:
+            return False
+        # After a rollback the older build stays live until someone edits knowledge/ or faq/.
+        return self.input_hash() in (meta.get("input_hash"), store.pinned_input_hash(self.settings.store_path))
 
     def build(self):
         """Read knowledge/, segment, tokenize what changed, write the store and swap it in."""
@@ -242,15 +245,24 @@ class Library:
             self.build()
             return self._snapshot
         try:
-            metadata, documents, passages, tokens = store.read(self.settings.store_path)
+            return self.load_stored()
         except StoreError:
             self.build()
             return self._snapshot
+
+    def load_stored(self):
+        """Load the store as it is, even if knowledge/ changed since (rollback, another process's reload)."""
+        metadata, documents, passages, tokens = store.read(self.settings.store_path)
         for p in passages:
             p["section"] = _json_list(p["section"])
         regions, ranking = self._read_config()
         self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking)
         return self._snapshot
+
+    def install(self, snapshot):
+        """Serve a snapshot built elsewhere (reload builds beside the live store, then swaps)."""
+        self._analyzer = snapshot.analyzer
+        self._snapshot = snapshot
 
     def search(self, question, k=None, region=None):
         return self.snapshot.search(question, k or self.settings.top_k, region)

@@ -83,3 +83,17 @@ def cached_tokens(path):
         return read(path)[3]
     except StoreError:
         return {}
+
+
+def pin_path(path):
+    """The file a rollback leaves beside the store: the input hash the restored build stands for."""
+    path = Path(path)
+    return path.with_name(path.name + ".pin")
+
+
+def pinned_input_hash(path):
+    """The input hash a rollback pinned the store to, or None."""
+    try:
+        return pin_path(path).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
