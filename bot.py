@@ -26,6 +26,17 @@ def parser():
     ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
     ev.add_argument("file")
     ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+
+    reload = sub.add_parser("reload", help="validate, rebuild beside the live store, compare and swap (a running service follows)")
+    reload.add_argument("--force", action="store_true", help="swap even when hit@3 drops by more than the margin")
+    sub.add_parser("rollback", help="put the previous build back (a running service follows)")
+    sub.add_parser("check", help="validate knowledge/ and faq/; exit 2 with file:line messages")
+    report = sub.add_parser("report", help="most frequent declined or 👎 questions, grouped (FAQ worklist)")
+    report.add_argument("--csv", metavar="FILE", help="also write the groups as CSV")
+    report.add_argument("--days", type=int, help="only the last N days (default: the whole log)")
+    report.add_argument("--limit", type=int, default=30, help="number of groups (default 30)")
+    purge = sub.add_parser("purge", help="delete logged questions older than the retention")
+    purge.add_argument("--days", type=int, help="retention in days (default MINZHENG_LOG_RETENTION_DAYS)")
     return p
 
 

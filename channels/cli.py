@@ -1,15 +1,28 @@
-"""The terminal channel: `ask`, `search`, `chat`, `build`, `eval` over the answering core."""
+"""The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
+`reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
 
 import io
 import json
 import sys
 
 from retrieval.answer import Answerer
-from retrieval.errors import DataFileError, EmptyQuestionError, QuestionTooLongError, StoreError
+from retrieval.assistant import Assistant
+from retrieval.errors import (
+    DataFileError,
+    EmptyQuestionError,
+    NoPreviousBuildError,
+    QualityDropError,
+    QuestionTooLongError,
+    StoreError,
+)
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.library import Library
+from retrieval.unanswered import write_csv
 
 EXIT_DATA_ERROR = 2
+EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
+EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
+DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
@@ -30,6 +43,14 @@ class Cli:
         self.answerer = Answerer(self.library, settings)
         self.out = out
         self.err = err
+        self._assistant = None
+
+    @property
+    def assistant(self):
+        """The Assistant for chat and the admin verbs (queries are logged, reloads are followed)."""
+        if self._assistant is None:
+            self._assistant = Assistant(self.settings)
+        return self._assistant
 
     def run(self, command, args):
         try:
@@ -90,7 +111,7 @@ class Cli:
                 return 0
             if line.strip().lower() in ("exit", "quit", "退出"):
                 return 0
-            self._answer_one(line, False)
+            self._answer_one(line, False, ask=lambda q: self.assistant.ask(q, channel="cli").answer)
             print("", file=self.out)
 
     def cmd_eval(self, args):
@@ -106,10 +127,49 @@ class Cli:
         print("\ntargets: " + ("all met" if not failures else "MISSED: " + "; ".join(failures)), file=self.out)
         return 1 if failures and args.strict else 0
 
-    # -- helpers ---------------------------------------------------------------------------
-    def _answer_one(self, question, as_json):
+    # -- admin commands --------------------------------------------------------------------
+    def cmd_reload(self, args):
         try:
-            answer = self.answerer.ask(question)
+            report = self.assistant.reload(force=args.force)
+        except QualityDropError as exc:
+            self._say("admin_reload.txt.j2", report=exc.report, refused=True, limit=DIFF_IDS_SHOWN)
+            return EXIT_QUALITY_DROP
+        self._say("admin_reload.txt.j2", report=report, refused=False, limit=DIFF_IDS_SHOWN)
+        return 0
+
+    def cmd_rollback(self, args):
+        try:
+            report = self.assistant.rollback()
+        except NoPreviousBuildError:
+            print(self.assistant.render("admin_error.txt.j2", kind="no_previous", error=None), file=self.err)
+            return EXIT_NO_PREVIOUS
+        self._say("admin_rollback.txt.j2", report=report)
+        return 0
+
+    def cmd_check(self, args):
+        errors = self.assistant.check()
+        print(self.assistant.render("admin_check.txt.j2", errors=[str(e) for e in errors]), file=self.err if errors else self.out)
+        return EXIT_DATA_ERROR if errors else 0
+
+    def cmd_report(self, args):
+        groups = self.assistant.unanswered(days=args.days, limit=args.limit)
+        if args.csv:
+            write_csv(groups, args.csv)
+        self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv)
+        return 0
+
+    def cmd_purge(self, args):
+        days = self.settings.log_retention_days if args.days is None else args.days
+        self._say("admin_purge.txt.j2", deleted=self.assistant.purge(days), days=days)
+        return 0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _say(self, template, **context):
+        print(self.assistant.render(template, **context), file=self.out)
+
+    def _answer_one(self, question, as_json, ask=None):
+        try:
+            answer = (ask or self.answerer.ask)(question)
             payload = answer.as_json()
         except EmptyQuestionError:
             payload = self._refusal(question, "empty", self.answerer.render("empty_question.txt.j2"))

@@ -31,3 +31,18 @@ class QuestionTooLongError(AssistantError):
         self.length = length
         self.limit = limit
         super().__init__(f"question has {length} characters; the limit is {limit}")
+
+
+class QualityDropError(AssistantError):
+    """A reload would lower hit@3 on the quality question set by more than the allowed margin."""
+
+    def __init__(self, before, after, margin, report=None):
+        self.before = before
+        self.after = after
+        self.margin = margin
+        self.report = report  # the ReloadReport that was refused (diff included)
+        super().__init__(f"hit@3 would drop from {before} to {after} (allowed drop {margin}); use force to swap anyway")
+
+
+class NoPreviousBuildError(AssistantError):
+    """Rollback was asked for but no previous build is kept."""

@@ -9,6 +9,7 @@ A source is `doc_id#第X条` (an article; also its split parts) or `doc_id#text`
 part of a section heading of that document (or, failing that, of a passage's text).
 """
 
+import dataclasses
 import datetime
 import re
 from dataclasses import dataclass
@@ -115,6 +116,17 @@ def _entry(path, line, raw, region_names):
         line=line,
         **dates,
     )
+
+
+def to_row(entry):
+    """A plain dict of an entry, for the store."""
+    return dataclasses.asdict(entry)
+
+
+def from_row(row):
+    """The entry a `to_row` dict came from."""
+    tuples = {"questions", "sources", "gives"}
+    return FaqEntry(**{k: tuple(v) if k in tuples else v for k, v in row.items()})
 
 
 def resolve(entries, passages, documents):

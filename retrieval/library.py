@@ -16,6 +16,8 @@ from . import store
 from .datafiles import read_section
 from .errors import StoreError
 from .faq import FaqIndex, FaqRanking, load_entries
+from .faq import from_row as faq_entry
+from .faq import to_row as faq_row
 from .faq import resolve as resolve_faq
 from .index import BM25Index, top_k_of
 from .ingest import load_documents
@@ -206,7 +208,10 @@ class Library:
 
     def is_current(self):
         meta = store.read_metadata(self.settings.store_path)
-        return meta.get("input_hash") == self.input_hash() and meta.get("schema_version") == store.SCHEMA_VERSION
+        if meta.get("schema_version") != store.SCHEMA_VERSION:
+            return False
+        # After a rollback the older build stays live until someone edits knowledge/ or faq/.
+        return self.input_hash() in (meta.get("input_hash"), store.pinned_input_hash(self.settings.store_path))
 
     def build(self):
         """Read knowledge/, segment, tokenize what changed, write the store and swap it in."""
@@ -246,7 +251,8 @@ class Library:
             metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages), "faq_entries": len(entries)}
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
             snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking)
-            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata))
+            faq_rows = [faq_row(e) for e in entries]
+            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata, faq_rows))
             self._analyzer = analyzer
             self._snapshot = snapshot
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
@@ -257,16 +263,25 @@ class Library:
             self.build()
             return self._snapshot
         try:
-            metadata, documents, passages, tokens = store.read(self.settings.store_path)
+            return self.load_stored()
         except StoreError:
             self.build()
             return self._snapshot
+
+    def load_stored(self):
+        """Load the store as it is, even if knowledge/ changed since (rollback, another process's reload)."""
+        metadata, documents, passages, tokens, faq_rows = store.read(self.settings.store_path)
         for p in passages:
             p["section"] = _json_list(p["section"])
         regions, ranking, faq_ranking = self._read_config()
-        entries = load_entries(self.settings.faq_dir, regions.names)
+        entries = [faq_entry(row) for row in faq_rows]  # the FAQ this store was built with
         self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking)
         return self._snapshot
+
+    def install(self, snapshot):
+        """Serve a snapshot built elsewhere (reload builds beside the live store, then swaps)."""
+        self._analyzer = snapshot.analyzer
+        self._snapshot = snapshot
 
     def search(self, question, k=None, region=None):
         return self.snapshot.search(question, k or self.settings.top_k, region)

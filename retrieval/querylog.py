@@ -1,7 +1,9 @@
 """The query log and feedback (SQLite, a file beside the store).
 
-Per question: time, channel, a keyed hash of the user id (never the raw id), the question,
-the answer kind, FAQ id, source ids and latency. Feedback rows point at a query id.
+Per question: time, channel, a keyed hash of the user id (never the raw id), the question with
+personal data masked (retrieval/privacy.py), the answer kind and outcome (faq / passages /
+decline), FAQ id, source ids and latency. Feedback rows point at a query id. Rows older than the
+retention are purged (at most once a day while recording, or `bot.py purge`).
 """
 
 import hashlib
@@ -16,13 +18,33 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .errors import DataFileError
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+PURGE_INTERVAL = 24 * 3600  # seconds between automatic purges
+
+FAQ = "faq"
+PASSAGES = "passages"
+DECLINE = "decline"
+
+
+def outcome(answer):
+    """How a question was answered: from an FAQ entry, from passages, or declined."""
+    if answer.declined:
+        return DECLINE
+    return FAQ if answer.faq_id else PASSAGES
+
 
 class QueryLog:
-    def __init__(self, path, key=""):
+    def __init__(self, path, key="", masker=None, retention_days=None):
         self.path = Path(path)
         self._key = key.encode("utf-8") if key else None
         self._lock = threading.Lock()
         self._db = None
+        self._masker_source = masker  # a Masker, a callable returning one, or None (no masking)
+        self._masker = None
+        self.retention_days = retention_days
+        self._purged_at = None
 
     @property
     def db(self):
@@ -51,29 +73,88 @@ class QueryLog:
         self.db
         return hmac.new(self._key, f"{channel}:{user}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
+    # -- privacy ---------------------------------------------------------------------------
+    def mask(self, text):
+        """The text with personal data masked; None when the masking rules cannot be read.
+
+        Nothing unmasked is ever stored: with a broken faq/privacy.toml the question is not
+        kept (reload and `bot.py check` name the broken line).
+        """
+        if not text or self._masker_source is None:
+            return text
+        if self._masker is None:
+            source = self._masker_source
+            try:
+                self._masker = source() if callable(source) else source
+            except DataFileError:
+                return None
+        return self._masker.mask(text)
+
+    def refresh_masker(self):
+        """Read faq/privacy.toml again on the next question (after a reload)."""
+        self._masker = None
+
+    # -- writing ---------------------------------------------------------------------------
     def record(self, channel, user, question, answer, latency_ms):
         """Store one answered question; returns its id (for feedback)."""
         row = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "time": time.strftime(TIME_FORMAT),
             "channel": channel,
             "user_hash": self.user_hash(channel, user),
-            "question": question,
+            "question": self.mask(question),
             "kind": answer.kind,
+            "outcome": outcome(answer),
             "faq_id": answer.faq_id,
             "source_ids": json.dumps([h.passage["id"] for h in answer.sources], ensure_ascii=False),
             "latency_ms": round(latency_ms, 2),
         }
         with self._lock:
-            return self.db["queries"].insert(row).last_pk
+            query_id = self.db["queries"].insert(row).last_pk
+        self._maybe_purge()
+        return query_id
 
     def feedback(self, query_id, value, comment=None):
         """Store 👍 (+1) or 👎 (-1) for a logged question; False when the query id is unknown."""
+        row = {"query_id": query_id, "time": time.strftime(TIME_FORMAT), "value": int(value), "comment": self.mask(comment)}
         with self._lock:
             if not list(self.db.query("select 1 from queries where id = ?", [query_id])):
                 return False
-            self.db["feedback"].insert({"query_id": query_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "value": int(value), "comment": comment})
+            self.db["feedback"].insert(row)
             return True
 
+    # -- deleting --------------------------------------------------------------------------
+    def forget(self, channel, user):
+        """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows deleted."""
+        user_hash = self.user_hash(channel, user)
+        with self._lock:
+            ids = [r["id"] for r in self.db.query("select id from queries where user_hash = ?", [user_hash])]
+            self._delete(ids)
+            return len(ids)
+
+    def purge(self, days, now=None):
+        """Delete questions (and their feedback) older than `days` days; returns questions deleted."""
+        cutoff = time.strftime(TIME_FORMAT, time.localtime((time.time() if now is None else now) - days * 86400))
+        with self._lock:
+            ids = [r["id"] for r in self.db.query("select id from queries where time < ?", [cutoff])]
+            self._delete(ids)
+            self._purged_at = time.monotonic()
+            return len(ids)
+
+    def _maybe_purge(self):
+        if not self.retention_days:
+            return
+        if self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_INTERVAL:
+            return
+        self.purge(self.retention_days)
+
+    def _delete(self, ids):
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"delete from feedback where query_id in ({marks})", chunk)
+            self.db.execute(f"delete from queries where id in ({marks})", chunk)
+
+    # -- reading ---------------------------------------------------------------------------
     def recent_declined(self, limit=20):
         """The latest declined questions, newest first (admin page, report)."""
         with self._lock:
@@ -88,17 +169,21 @@ class QueryLog:
         with self._lock:
             return list(self.db.query(sql, [limit]))
 
-    def forget(self, channel, user):
-        """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows deleted."""
-        user_hash = self.user_hash(channel, user)
+    def unanswered(self, days=None, now=None):
+        """Questions declined or given 👎 (in the last `days` days), oldest first.
+
+        Each row: id, time, channel, question, kind, outcome, declined (0/1), down (number of 👎).
+        """
+        since = "" if days is None else time.strftime(TIME_FORMAT, time.localtime((time.time() if now is None else now) - days * 86400))
+        sql = (
+            "select q.id, q.time, q.channel, q.question, q.kind, q.outcome, (q.kind != 'answer') as declined, "
+            "(select count(*) from feedback f where f.query_id = q.id and f.value < 0) as down "
+            "from queries q where q.time >= ? and q.question is not null and q.question != '' "
+            "and (q.kind != 'answer' or exists (select 1 from feedback f where f.query_id = q.id and f.value < 0)) "
+            "order by q.id"
+        )
         with self._lock:
-            ids = [r["id"] for r in self.db.query("select id from queries where user_hash = ?", [user_hash])]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                self.db.execute(f"delete from feedback where query_id in ({marks})", chunk)
-            self.db.execute("delete from queries where user_hash = ?", [user_hash])
-            return len(ids)
+            return list(self.db.query(sql, [since]))
 
     def counts(self):
         with self._lock:
@@ -117,10 +202,23 @@ class QueryLog:
 
 def _create_tables(db):
     db["queries"].create(
-        {"id": int, "time": str, "channel": str, "user_hash": str, "question": str, "kind": str, "faq_id": str, "source_ids": str, "latency_ms": float},
+        {
+            "id": int,
+            "time": str,
+            "channel": str,
+            "user_hash": str,
+            "question": str,
+            "kind": str,
+            "outcome": str,
+            "faq_id": str,
+            "source_ids": str,
+            "latency_ms": float,
+        },
         pk="id",
         if_not_exists=True,
     )
+    if "outcome" not in db["queries"].columns_dict:  # a log written before the column existed
+        db["queries"].add_column("outcome", str)
     db["feedback"].create(
         {"id": int, "query_id": int, "time": str, "value": int, "comment": str},
         pk="id",
@@ -128,4 +226,5 @@ def _create_tables(db):
         if_not_exists=True,
     )
     db["queries"].create_index(["user_hash"], if_not_exists=True)
+    db["queries"].create_index(["time"], if_not_exists=True)
     db["feedback"].create_index(["query_id"], if_not_exists=True)

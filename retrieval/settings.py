@@ -24,6 +24,8 @@ class Settings:
     max_question_chars: int = 2000
     answer_max_chars: int = 600
     top_k: int = 5
+    reload_quality_questions: Path = None  # None: ../shared/eval/dev.jsonl if present, else tests/data/golden_questions.jsonl
+    reload_max_quality_drop: float = 0.03  # reload refuses to swap when hit@3 drops by more (unless forced)
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log

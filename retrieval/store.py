@@ -14,12 +14,15 @@ import sqlite_utils
 
 from .errors import StoreError
 
-SCHEMA_VERSION = "1"
-TABLES = ("build", "documents", "passages", "tokens")
+SCHEMA_VERSION = "2"
+TABLES = ("build", "documents", "passages", "tokens", "faq")
 
 
-def write(path, documents, passages, tokens, metadata):
-    """Write a complete store to `path` atomically (temp file + rename)."""
+def write(path, documents, passages, tokens, metadata, faq=()):
+    """Write a complete store to `path` atomically (temp file + rename).
+
+    `faq` holds the FAQ entries of this build as plain dicts, so a store serves the FAQ it was
+    built with (a rollback, or another process loading it, never mixes builds)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -33,6 +36,8 @@ def write(path, documents, passages, tokens, metadata):
             ({"content_hash": h, "words": json.dumps(w, ensure_ascii=False), "bigrams": json.dumps(b, ensure_ascii=False)} for h, (w, b) in tokens.items()),
             pk="content_hash",
         )
+        db["faq"].create({"seq": int, "id": str, "entry": str}, pk="seq")
+        db["faq"].insert_all({"seq": n, "id": e["id"], "entry": json.dumps(e, ensure_ascii=False)} for n, e in enumerate(faq))
         meta = dict(metadata, schema_version=SCHEMA_VERSION, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         db["build"].insert_all(({"key": k, "value": str(v)} for k, v in meta.items()), pk="key")
         db.conn.commit()
@@ -44,7 +49,7 @@ def write(path, documents, passages, tokens, metadata):
 
 
 def read(path):
-    """Everything in the store: (metadata, documents, passages, tokens by content hash)."""
+    """Everything in the store: (metadata, documents, passages, tokens by content hash, FAQ dicts)."""
     path = Path(path)
     if not path.exists():
         raise StoreError(f"no store at {path}")
@@ -59,10 +64,11 @@ def read(path):
         documents = list(db["documents"].rows)
         passages = list(db.query("select * from passages order by doc_id, seq"))
         tokens = {row["content_hash"]: (json.loads(row["words"]), json.loads(row["bigrams"])) for row in db["tokens"].rows}
+        faq = [json.loads(row["entry"]) for row in db.query("select entry from faq order by seq")]
         db.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"store {path} is unreadable: {exc}") from exc
-    return metadata, documents, passages, tokens
+    return metadata, documents, passages, tokens, faq
 
 
 def read_metadata(path):
@@ -83,3 +89,17 @@ def cached_tokens(path):
         return read(path)[3]
     except StoreError:
         return {}
+
+
+def pin_path(path):
+    """The file a rollback leaves beside the store: the input hash the restored build stands for."""
+    path = Path(path)
+    return path.with_name(path.name + ".pin")
+
+
+def pinned_input_hash(path):
+    """The input hash a rollback pinned the store to, or None."""
+    try:
+        return pin_path(path).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None

@@ -1,0 +1,63 @@
+"""Masking personal data before a question is logged (faq/privacy.toml)."""
+
+import json
+import re
+
+import pytest
+
+from retrieval.errors import DataFileError
+from retrieval.privacy import Masker
+
+from .conftest import DATA, ROOT
+
+CASES = [json.loads(line) for line in (DATA / "personal_data.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def masker():
+    return Masker.load(ROOT / "faq" / "privacy.toml")
+
+
+def test_the_fixture_is_big_enough_and_mostly_personal():
+    assert len(CASES) >= 50
+    assert sum(case["text"] != case["masked"] for case in CASES) >= 30
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:16] for c in CASES])
+def test_each_message_is_masked_exactly(masker, case):
+    assert masker.mask(case["text"]) == case["masked"]
+
+
+def test_no_long_digit_run_survives_in_the_masked_fixture(masker):
+    for case in CASES:
+        digits = re.findall(r"[0-9０-９]{9,}", masker.mask(case["text"]))
+        assert digits == [], case["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["打12345投诉", "第八条", "2024年3月1日", "2024-03-01", "每月1200元", "3,000元", "1.5万元", "12349", "第一千零七十七条", "30天"],
+)
+def test_hotlines_articles_dates_and_amounts_are_kept(masker, text):
+    assert masker.mask(text) == text
+
+
+def test_empty_and_none_pass_through(masker):
+    assert masker.mask("") == "" and masker.mask(None) is None
+
+
+def test_a_bad_pattern_names_file_and_line(tmp_path):
+    path = tmp_path / "privacy.toml"
+    path.write_text('# c\n\n[[pattern]]\nname = "ok"\nregex = "a+"\nreplacement = "[x]"\n\n[[pattern]]\nregex = "(unclosed"\nreplacement = "[y]"\n', encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        Masker.load(path)
+    assert (info.value.path, info.value.line) == (str(path), 8)
+    assert "bad regular expression" in info.value.message
+
+
+def test_names_section_with_a_wrong_type_is_a_data_error(tmp_path):
+    path = tmp_path / "privacy.toml"
+    path.write_text('[names]\nreplacement = "[姓名]"\nstrong = "我叫"\nweak = []\nsurnames = "王"\nends_before = ["的"]\n', encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        Masker.load(path)
+    assert info.value.line == 1
