@@ -40,6 +40,7 @@ class QueryLog:
         self.path = Path(path)
         self._key = key.encode("utf-8") if key else None
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._db = None
         self._masker_source = masker  # a Masker, a callable returning one, or None (no masking)
         self._masker = None
@@ -49,22 +50,36 @@ class QueryLog:
     @property
     def db(self):
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("pragma journal_mode=wal")
-            db = sqlite_utils.Database(conn)
-            if self._key is None:
-                self._key = self._key_from_file()
-            _create_tables(db)
-            self._db = db
+            with self._open_lock:  # threads asking at once must open one connection, once
+                if self._db is None:
+                    self._open()
         return self._db
+
+    def _open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("pragma journal_mode=wal")
+        db = sqlite_utils.Database(conn)
+        if self._key is None:
+            self._key = self._key_from_file()
+        _create_tables(db)
+        self._db = db
 
     def _key_from_file(self):
         key_file = self.path.with_suffix(".key")
         if not key_file.exists():
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Written whole under a private name, then linked: another process sees either no
+            # key file or a complete one, and the first link wins.
+            tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{threading.get_ident()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
         return key_file.read_text().strip().encode("utf-8")
 
     def user_hash(self, channel, user):
