@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -162,3 +163,86 @@ def test_without_a_token_it_says_so_and_exits_2(environ, capsys):
 
     assert bot.main(["telegram"], environ=environ) == 2
     assert capsys.readouterr().err == "错误: 没有设置 TELEGRAM_BOT_TOKEN,无法启动 Telegram 机器人。\n"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode_checks_the_secret(settings, library, tmp_path):
+    """TELEGRAM_WEBHOOK_URL set: the bot registers the webhook and answers POSTed updates."""
+    shutil.copy(settings.store_path, tmp_path / "store.db")
+    asyncio.run(_webhook_scenario(tmp_path))
+
+
+async def _webhook_scenario(tmp_path):
+    import httpx
+
+    server = fake.FakeBotAPI(TOKEN)
+    base_url = await server.start()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=base_url,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+        TELEGRAM_WEBHOOK_SECRET="s3cret-hook",
+        MINZHENG_PORT=str(port),
+        MINZHENG_STORE_PATH=str(tmp_path / "store.db"),
+        MINZHENG_LOG_PATH=str(tmp_path / "log.db"),
+    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bot.py"), "telegram", cwd=str(ROOT), env=env, stderr=asyncio.subprocess.PIPE)
+    try:
+        (hook,) = await server.wait_for(lambda st: st.sent("setWebhook"), timeout=60)
+        assert (hook["url"], hook["secret_token"]) == (f"http://127.0.0.1:{port}/telegram/hook", "s3cret-hook")
+        url = f"http://127.0.0.1:{port}/telegram/hook"
+        async with httpx.AsyncClient() as client:
+            for _ in range(50):  # setWebhook comes before the listener is up
+                try:
+                    wrong = await client.post(url, json=fake.message("低保怎么申请", user_id=CITIZEN), headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            assert wrong.status_code == 403
+            right = await client.post(url, json=fake.message("低保怎么申请", user_id=CITIZEN), headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-hook"})
+            assert right.status_code == 200
+        (answer,) = await server.wait_for(lambda st: st.sent(), timeout=20)
+        assert answer["chat_id"] == CITIZEN and "<b>出处:</b>" in answer["text"]
+        assert "getUpdates" not in server.state.methods()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        await server.stop()
+    assert proc.returncode == 0, err.decode("utf-8", "replace")[-3000:]
+
+
+def test_start_and_stop_embed_the_bot_in_a_running_loop(settings, library, tmp_path):
+    """What a Starlette lifespan does: build, `await start(app)`, serve, `await stop(app)`."""
+    from channels.telegram import receive_webhook, start, stop
+
+    async def scenario():
+        server = fake.FakeBotAPI(TOKEN)
+        base_url = await server.start()
+        tg = replace(settings, log_path=tmp_path / "log.db", telegram_bot_token=TOKEN, telegram_api_base_url=base_url, telegram_webhook_secret="hook")
+        app = build_application(Assistant(tg), tg)
+        await start(app)
+        try:
+            assert server.state.methods()[:2] == ["getMe", "setMyCommands"]
+            s = Session(server)
+            (answer,) = await s.push(fake.message("离婚冷静期多久", user_id=CITIZEN))
+            assert "<b>出处:</b>" in answer["text"]
+            # the helper a web server's webhook route calls: wrong secret -> nothing queued
+            assert await receive_webhook(app, "nope", fake.message("低保怎么申请", user_id=CITIZEN)) is False
+            assert await receive_webhook(app, "hook", fake.message("低保怎么申请", user_id=OTHER)) is True
+            (queued,) = await server.wait_for(lambda st: [p for p in st.sent() if p["chat_id"] == OTHER], timeout=20)
+            assert "<b>出处:</b>" in queued["text"]
+            assert [p["chat_id"] for p in server.state.sent()].count(CITIZEN) == 1  # "nope" was dropped
+        finally:
+            await stop(app)
+            await server.stop()
+        assert not app.running and not app.updater.running
+
+    asyncio.run(scenario())
