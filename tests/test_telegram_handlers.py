@@ -402,3 +402,23 @@ def test_post_init_publishes_the_command_menu(bot):
         assert [c["command"] for c in commands] == ["start", "help", "human", "forget"]
 
     bot.run(scenario)
+
+
+def test_an_answer_over_the_limit_is_split_with_the_buttons_under_the_last_part(bot, monkeypatch):
+    real_ask = bot.assistant.ask
+    paragraphs = [f"第{n}段:" + "根据规定应当如何办理。" * 150 for n in range(1, 6)]  # ~1650 characters each
+
+    def long_answer(question, channel="cli", user=None):
+        reply = real_ask(question, channel=channel, user=user)
+        return replace(reply, answer=replace(reply.answer, kind="not_found", text="\n\n".join(paragraphs), sources=()))
+
+    monkeypatch.setattr(bot.assistant, "ask", long_answer)
+
+    async def scenario(h):
+        calls = await h.send(fake.message("低保怎么申请", user_id=CITIZEN))
+        sent = [p for m, p in calls if m == "sendMessage"]
+        assert [p["text"] for p in sent] == ["\n\n".join(paragraphs[:2]), "\n\n".join(paragraphs[2:4]), paragraphs[4]]
+        assert ["reply_markup" in p for p in sent] == [False, False, True]
+        assert ["reply_parameters" in p for p in sent] == [False, False, False]  # private chat: no quoting
+
+    bot.run(scenario)

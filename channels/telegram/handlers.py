@@ -70,7 +70,9 @@ class Handlers:
         question = self._question_text(message, context.bot)
         if question is None:
             return
-        await self._answer(update.effective_chat, update.effective_user, question, context, reply_to=message.message_id, follow=True)
+        # In a group the answer quotes the question, so it is clear whom it answers.
+        reply_to = message.message_id if message.chat.type != Chat.PRIVATE else None
+        await self._answer(update.effective_chat, update.effective_user, question, context, reply_to=reply_to, follow=True)
 
     async def not_text(self, update: Update, context) -> None:
         """Stickers, photos, voice, files: ask for a typed question."""
