@@ -22,6 +22,7 @@ def parser():
 
     sub.add_parser("build", help="build or refresh the store from knowledge/ and faq/")
     sub.add_parser("chat", help="chat in the terminal")
+    sub.add_parser("telegram", help="run the Telegram bot alone (TELEGRAM_BOT_TOKEN, polling or webhook)")
 
     ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
     ev.add_argument("file")
@@ -43,6 +44,10 @@ def parser():
 def main(argv=None, environ=None):
     args = parser().parse_args(argv)
     settings = Settings.from_env(os.environ if environ is None else environ)
+    if args.command == "telegram":
+        from channels.telegram import main as telegram_main
+
+        return telegram_main(settings)
     from channels.cli import Cli
 
     return Cli(settings).run(args.command, args)

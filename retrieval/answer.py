@@ -207,7 +207,8 @@ class Answerer:
 
     def _suggestions(self, matches):
         ranking = self.library.snapshot.faq.ranking
-        return tuple(m.question for m in matches[: ranking.max_suggestions] if m.score >= ranking.suggest_threshold)
+        # Each entry's first question: its plain wording, not the typo or variant that matched.
+        return tuple(m.entry.questions[0] for m in matches[: ranking.max_suggestions] if m.score >= ranking.suggest_threshold)
 
     def _faq_answer(self, snapshot, question, match, result, asked, region, topic):
         """The entry's answer over its sources, the ones most relevant to this question first."""

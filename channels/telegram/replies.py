@@ -1,0 +1,63 @@
+"""Telegram wording: templates/telegram/*.j2 rendered to HTML, every interpolated value escaped.
+
+`.html.j2` templates are autoescaped, so a question containing `<b>` or `&` reaches the user
+as text; `.txt.j2` templates (callback toasts, no parse mode) are not.
+"""
+
+from pathlib import Path
+
+import jinja2
+
+from retrieval.answer import ANSWER
+from retrieval.segment import SECTION_SEPARATOR
+
+from .split import MESSAGE_LIMIT, split_html
+
+
+class Replies:
+    def __init__(self, templates_dir, menu):
+        self.menu = menu
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(Path(templates_dir) / "telegram")),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+        )
+
+    def render(self, template, **context):
+        return self._env.get_template(template).render(buttons=self.menu.buttons, **context).strip()
+
+    def messages(self, template, **context):
+        """One template rendered and split into messages Telegram accepts."""
+        return split_html(self.render(template, **context), MESSAGE_LIMIT)
+
+    def plain(self, text):
+        """Core wording (plain text, e.g. the empty-question reply) as escaped HTML messages."""
+        return self.messages("plain.html.j2", text=text)
+
+    def answer(self, answer, asked_as=None):
+        """An answer as HTML messages: quotes, numbered citations, the generated-content line."""
+        if answer.kind == ANSWER:
+            return self.messages("answer.html.j2", quotes=answer.quotes, sources=[_citation(h) for h in answer.sources], asked_as=asked_as)
+        return self.messages("declined.html.j2", text=answer.text, generated=bool(answer.sources), asked_as=asked_as)
+
+    def sources(self, cited):
+        """The full text of cited passages: `cited` is [(number, passage, document)]."""
+        shown = [{**_citation_fields(passage, document), "number": n, "text": passage["text"]} for n, passage, document in cited]
+        return self.messages("sources.html.j2", sources=shown)
+
+
+def _citation(hit):
+    return _citation_fields(hit.passage, hit.document)
+
+
+def _citation_fields(passage, document):
+    return {
+        "title": document["title"],
+        "issuer": document["issuer"],
+        "date": document.get("published") or document.get("effective") or "",
+        "status": document.get("status", ""),
+        "section": SECTION_SEPARATOR.join(passage["section"]),
+        "passage_id": passage["id"],
+    }

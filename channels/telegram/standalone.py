@@ -1,0 +1,32 @@
+"""`python bot.py telegram`: configure logging, check the settings, build the core, run the bot."""
+
+import logging
+import sys
+
+from retrieval.assistant import Assistant
+from retrieval.errors import DataFileError, StoreError
+
+from .app import RedactToken, run
+
+EXIT_CONFIG_ERROR = 2
+
+
+def main(settings, err=None):
+    """Run the Telegram channel alone until SIGINT/SIGTERM; 2 when it cannot start."""
+    err = err or sys.stderr
+    if not settings.telegram_bot_token:
+        print("错误: 没有设置 TELEGRAM_BOT_TOKEN,无法启动 Telegram 机器人。", file=err)
+        return EXIT_CONFIG_ERROR
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactToken(settings.telegram_bot_token))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would flood the log
+    assistant = Assistant(settings)
+    try:
+        assistant.warm_up()
+    except (DataFileError, StoreError) as exc:
+        print(f"错误: {exc}", file=err)
+        return EXIT_CONFIG_ERROR
+    run(assistant, settings)
+    return 0
