@@ -23,6 +23,10 @@ def parser():
     sub.add_parser("build", help="build or refresh the store from knowledge/ and faq/")
     sub.add_parser("chat", help="chat in the terminal")
 
+    serve = sub.add_parser("serve", help="web service: WeChat, /lookup, /chat, /admin")
+    serve.add_argument("--host", help="default: MINZHENG_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default: MINZHENG_PORT (8000)")
+
     ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
     ev.add_argument("file")
     ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
