@@ -48,7 +48,7 @@
       data.sources.forEach(function (s) {
         var li = el("li");
         var details = el("details");
-        var summary = el("summary", null, "《" + s.title + "》" + s.issuer + (s.date ? "," + s.date : "") + " › " + s.section);
+        var summary = el("summary", null, "[" + s.number + "] " + labels.labelOriginal + " · 《" + s.title + "》" + s.section);
         details.appendChild(summary);
         details.appendChild(el("p", "original", s.text));
         li.appendChild(details);
