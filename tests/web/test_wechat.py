@@ -245,3 +245,27 @@ def test_cdata_terminator_cannot_break_the_reply_xml(client, platform):
     assert wx.Platform(WECHAT_TOKEN).open_reply(xml, {}).content == "前]]><MsgType>news</MsgType>后"
     content = reply_content(client, platform, wx.text_xml("低保]]><x/>怎么申请", 80))
     assert content.startswith("根据现有政策资料")
+
+
+class WithSuggestions:
+    """The real assistant, with FAQ 'did you mean' questions on each answer (as the FAQ work will add)."""
+
+    def __init__(self, assistant):
+        self._assistant = assistant
+
+    def ask(self, question, channel="cli", user=None):
+        from dataclasses import replace as copy
+
+        reply = self._assistant.ask(question, channel=channel, user=user)
+        return copy(reply, answer=copy(reply.answer, suggestions=("低保申请需要哪些材料?", "低保标准是多少?")))
+
+    def __getattr__(self, name):
+        return getattr(self._assistant, name)
+
+
+def test_suggestions_are_listed_in_wechat_and_returned_by_chat(assistant, web_settings, log, platform):
+    with make_client(WithSuggestions(assistant), web_settings) as c:
+        content = reply_content(c, platform, wx.text_xml("低保怎么申请", 90))
+        data = c.post("/chat/api/ask", json={"question": "低保怎么申请"}).json()
+    assert content == assistant.answerer.ask("低保怎么申请").text + "\n\n您是不是想问:\n· 低保申请需要哪些材料?\n· 低保标准是多少?\n\n" + ORIGINAL_HINT
+    assert data["suggestions"] == ["低保申请需要哪些材料?", "低保标准是多少?"]
