@@ -1,4 +1,4 @@
-# make run  - create .venv, install, build the store, start the assistant (terminal chat)
+# make run  - create .venv, install, build the store, start the web service (bot.py serve)
 # make test - create .venv, install, run the tests
 # make eval - score ../shared/eval/dev.jsonl (hit@1, hit@3, MRR, declines, misses)
 PYTHON ?= python3
@@ -19,7 +19,7 @@ build: $(STAMP)
 	$(BIN)/python bot.py build
 
 run: build
-	$(BIN)/python bot.py chat
+	$(BIN)/python bot.py serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -24,6 +24,10 @@ def parser():
     sub.add_parser("chat", help="chat in the terminal")
     sub.add_parser("telegram", help="run the Telegram bot alone (TELEGRAM_BOT_TOKEN, polling or webhook)")
 
+    serve = sub.add_parser("serve", help="web service: WeChat, /lookup, /chat, /admin")
+    serve.add_argument("--host", help="default: MINZHENG_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default: MINZHENG_PORT (8000)")
+
     ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
     ev.add_argument("file")
     ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")

@@ -114,6 +114,11 @@ class Cli:
             self._answer_one(line, False, ask=lambda q: self.assistant.ask(q, channel="cli").answer)
             print("", file=self.out)
 
+    def cmd_serve(self, args):
+        from channels.web.server import serve
+
+        return serve(self.settings, host=args.host, port=args.port, out=self.out)
+
     def cmd_eval(self, args):
         report = evaluate(self.answerer, load_questions(args.file))
         metrics = report.metrics()

@@ -120,8 +120,16 @@ class Assistant:
             self._lock.release()
 
     def warm_up(self):
-        """Load (or build) the knowledge base now rather than on the first question."""
-        return self.library.snapshot
+        """Load (or build) the knowledge base now rather than on the first question.
+
+        Also runs one search and reads the intent tables, so jieba's dictionary and faq/ tables
+        are loaded before the first citizen waits for them (about 0.5 s otherwise).
+        """
+        snapshot = self.library.snapshot
+        snapshot.search("民政", k=1)
+        self.answerer.intents
+        self.answerer.thresholds
+        return snapshot
 
     # -- questions -------------------------------------------------------------------------
     def ask(self, question, channel="cli", user=None):
@@ -141,6 +149,27 @@ class Assistant:
         if passage is None:
             return None
         return passage, snapshot.documents[passage["doc_id"]]
+
+    def documents(self):
+        """Every document's metadata row, ordered by id (lookup filters, admin page)."""
+        documents = self.library.snapshot.documents
+        return [documents[k] for k in sorted(documents)]
+
+    def document(self, doc_id):
+        """(document, its passages in reading order), or None."""
+        snapshot = self.library.snapshot
+        document = snapshot.documents.get(doc_id)
+        if document is None:
+            return None
+        return document, sorted((p for p in snapshot.passages if p["doc_id"] == doc_id), key=lambda p: p["seq"])
+
+    def topics(self):
+        """Topic names (faq/topics.toml), in file order."""
+        return self.answerer.intents.topic_names
+
+    def topics_of(self, text):
+        """The topics a text mentions (used to filter passages by topic)."""
+        return self.answerer.intents.topics_in(self.library.snapshot.analyzer.normalize(text))
 
     def feedback(self, query_id, value, comment=None):
         return self.log.feedback(query_id, value, comment)

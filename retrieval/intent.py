@@ -86,6 +86,14 @@ class Intents:
                 return name
         return None
 
+    @property
+    def topic_names(self):
+        return tuple(name for name, _ in self._topics)
+
+    def topics_in(self, normalized):
+        """Every topic whose keywords the text mentions, in file order (lookup's topic filter)."""
+        return tuple(name for name, keywords in self._topics if any(k in normalized for k in keywords))
+
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
         return tuple(f for f in self.facts if any(a in normalized for a in f.asks))

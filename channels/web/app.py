@@ -1,0 +1,93 @@
+"""The web service: one Starlette app serving /wechat, /lookup, /chat and /admin on one Assistant.
+
+`create_app` is the factory (tests pass their own settings, clock and fakes); `hooks` lets the
+caller run more services in the same process, e.g. the Telegram bot: each hook is a pair of
+async callables (start, stop), started in order after the knowledge base is loaded and stopped
+in reverse order on shutdown.
+"""
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .admin import Admin
+from .chat import Chat
+from .lookup import Lookup
+from .pages import templates as make_templates
+from .security import SecurityHeaders
+from .wechat_api import WeChatAPI
+from .wechat_endpoint import WeChatEndpoint
+
+log = logging.getLogger(__name__)
+
+WECHAT_DEADLINE = 4.5  # WeChat gives up after 5 s; leave room for the network
+
+
+def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=WECHAT_DEADLINE, clock=time.time):
+    """The Starlette app. `hooks`: [(async start(), async stop()), ...] run inside its lifespan."""
+    templates = make_templates(settings)
+    if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
+        wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
+    wechat = WeChatEndpoint(assistant, settings, api=wechat_api, deadline=wechat_deadline, clock=clock)
+    lookup = Lookup(assistant, settings, templates, clock=clock)
+    chat = Chat(assistant, settings, templates)
+    admin = Admin(assistant, settings, templates, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await run_in_threadpool(assistant.warm_up)
+        started = []
+        try:
+            for start, stop in hooks:
+                if start is not None:
+                    await start()
+                started.append(stop)
+            yield
+        finally:
+            for stop in reversed(started):
+                if stop is not None:
+                    try:
+                        await stop()
+                    except Exception:
+                        log.exception("a shutdown hook failed")
+            await wechat.close()
+            if wechat_api is not None:
+                await wechat_api.close()
+
+    async def home(request):
+        return RedirectResponse("/chat", status_code=302)
+
+    async def healthz(request):
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/wechat", wechat.handle, methods=["GET", "POST"]),
+        *lookup.routes(),
+        *chat.routes(),
+        *admin.routes(),
+        Mount("/static", app=StaticFiles(directory=str(Path(settings.templates_dir) / "web" / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={500: _server_error},
+    )
+    app.state.assistant = assistant
+    app.state.wechat = wechat
+    return app
+
+
+async def _server_error(request, exc):
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return PlainTextResponse("Internal Server Error", status_code=500)

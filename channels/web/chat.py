@@ -1,0 +1,118 @@
+"""/chat: the citizens' web chat (a page and the JSON endpoints it calls), on the same core and templates."""
+
+import hashlib
+import hmac
+import json
+import secrets
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from retrieval.segment import SECTION_SEPARATOR
+
+from .asking import RATE_LIMITED, Asker
+from .auth import same_origin
+from .limits import BodyTooLarge, read_body
+
+CHANNEL = "web"
+COOKIE = "mz_chat"
+BODY_LIMIT = 16 * 1024
+
+
+class Chat:
+    def __init__(self, assistant, settings, templates):
+        self.assistant = assistant
+        self.templates = templates
+        self.asker = Asker(assistant, CHANNEL, {"rate_limited": "web/text/rate_limited.txt.j2", "error": "web/text/error.txt.j2"}, settings.rate_limit_per_minute)
+        # Feedback tokens only need to outlive a page visit; a restart simply retires them.
+        self._key = secrets.token_bytes(32)
+
+    def routes(self):
+        return [
+            Route("/chat", self.page, methods=["GET"]),
+            Route("/chat/api/ask", self.ask, methods=["POST"]),
+            Route("/chat/api/feedback", self.feedback, methods=["POST"]),
+        ]
+
+    async def page(self, request):
+        response = self.templates.TemplateResponse(request, "chat.html", {})
+        if not _valid_id(request.cookies.get(COOKIE, "")):
+            response.set_cookie(COOKIE, secrets.token_hex(16), max_age=30 * 86400, path="/chat", httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        return response
+
+    def _user(self, request):
+        cookie = request.cookies.get(COOKIE, "")
+        if _valid_id(cookie):
+            return cookie
+        return "ip:" + (request.client.host if request.client else "?")
+
+    def _token(self, query_id, user):
+        return hmac.new(self._key, f"{query_id}:{user}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    async def _json(self, request):
+        """The JSON body, or an error response (wrong type, too large, not an object, other site)."""
+        if not same_origin(request):
+            return None, JSONResponse({"error": "origin"}, status_code=403)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return None, JSONResponse({"error": "content-type"}, status_code=415)
+        try:
+            data = json.loads(await read_body(request, BODY_LIMIT))
+        except BodyTooLarge:
+            return None, JSONResponse({"error": "too large"}, status_code=413)
+        except (ValueError, UnicodeDecodeError):
+            return None, JSONResponse({"error": "json"}, status_code=400)
+        if not isinstance(data, dict):
+            return None, JSONResponse({"error": "json"}, status_code=400)
+        return data, None
+
+    async def ask(self, request):
+        data, error = await self._json(request)
+        if error is not None:
+            return error
+        question = data.get("question")
+        if not isinstance(question, str):
+            return JSONResponse({"error": "question"}, status_code=400)
+        user = self._user(request)
+        outcome = await self.asker.ask(question, user)
+        payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None}
+        if outcome.answer is not None:
+            answer = outcome.answer
+            payload["sources"] = [_source(n, hit) for n, hit in enumerate(answer.sources, 1)]
+            payload["suggestions"] = list(answer.suggestions)
+            payload["query_id"] = outcome.query_id
+            payload["feedback_token"] = self._token(outcome.query_id, user)
+        return JSONResponse(payload, status_code=429 if outcome.kind == RATE_LIMITED else 200)
+
+    async def feedback(self, request):
+        data, error = await self._json(request)
+        if error is not None:
+            return error
+        query_id, value, token = data.get("query_id"), data.get("value"), data.get("token")
+        if not isinstance(query_id, int) or value not in (1, -1) or not isinstance(token, str):
+            return JSONResponse({"error": "fields"}, status_code=400)
+        if not hmac.compare_digest(self._token(query_id, self._user(request)), token):
+            return JSONResponse({"error": "token"}, status_code=403)
+        comment = data.get("comment")
+        comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
+        ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment)
+        if not ok:
+            return JSONResponse({"error": "unknown query"}, status_code=404)
+        return JSONResponse({"ok": True, "message": self.assistant.render("web/text/feedback_thanks.txt.j2", value=value)})
+
+
+def _source(number, hit):
+    document = hit.document
+    return {
+        "number": number,
+        "title": document["title"],
+        "issuer": document["issuer"],
+        "date": document["published"] or document["effective"],
+        "section": SECTION_SEPARATOR.join(hit.passage["section"]),
+        "status": document["status"],
+        "text": hit.passage["text"],
+    }
+
+
+def _valid_id(value):
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)

@@ -1,0 +1,172 @@
+"""/lookup: passage search for 12345 hotline and window staff (login, search with filters, document view)."""
+
+import time
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from retrieval.ratelimit import RateLimiter
+from retrieval.regions import NATIONWIDE
+
+from .auth import Realm, read_form, same_origin
+from .limits import BodyTooLarge
+
+RESULTS = 20
+FILTERED_CANDIDATES = 200  # with a topic/document filter, rank every candidate and keep the first RESULTS
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    region: str = ""
+    topic: str = ""
+    doc: str = ""
+
+    @classmethod
+    def from_query(cls, params):
+        return cls(
+            params.get("q", "").strip()[:MAX_QUERY_CHARS],
+            params.get("region", "").strip(),
+            params.get("topic", "").strip(),
+            params.get("doc", "").strip(),
+        )
+
+
+def region_choices(documents):
+    """The places documents belong to; 全国 is not a filter (national texts apply everywhere)."""
+    return sorted({d["region"] for d in documents} - {NATIONWIDE})
+
+
+def search(assistant, filters):
+    """Ranked hits for the staff search, with region, topic and document filters applied."""
+    if filters.region and filters.region not in region_choices(assistant.documents()):
+        filters = Filters(filters.q, "", filters.topic, filters.doc)
+    narrowed = bool(filters.topic or filters.doc)
+    result = assistant.search(filters.q, k=FILTERED_CANDIDATES if narrowed else RESULTS, region=filters.region or None)
+    hits = []
+    for hit in result.hits:
+        if filters.doc and hit.document["id"] != filters.doc:
+            continue
+        if filters.topic:
+            text = "\n".join([hit.document["title"], *hit.passage["section"], hit.passage["text"]])
+            if filters.topic not in assistant.topics_of(text):
+                continue
+        hits.append(hit)
+        if len(hits) == RESULTS:
+            break
+    return result, hits
+
+
+def result_item(assistant, number, hit):
+    """What the template shows for one hit, including the plain text for "copy with citation"."""
+    source = hit.as_source()
+    copy_text = assistant.render(
+        "web/copy.txt.j2",
+        text=source["text"],
+        title=source["title"],
+        issuer=source["issuer"],
+        date=source["date"],
+        section=source["section"],
+    )
+    return {
+        "number": number,
+        "id": source["id"],
+        "doc_id": source["doc_id"],
+        "title": source["title"],
+        "issuer": source["issuer"],
+        "date": source["date"],
+        "section": source["section"],
+        "region": hit.document["region"],
+        "status": hit.document["status"],
+        "text": source["text"],
+        "matched": list(hit.matched),
+        "copy_text": copy_text,
+        "score": source["score"],
+    }
+
+
+class Lookup:
+    def __init__(self, assistant, settings, templates, clock=time.time):
+        self.assistant = assistant
+        self.templates = templates
+        self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=12 * 3600, clock=clock)
+        self.login_limiter = RateLimiter(10)
+
+    def routes(self):
+        return [
+            Route("/lookup", self.page, methods=["GET"]),
+            Route("/lookup/login", self.login, methods=["POST"]),
+            Route("/lookup/logout", self.logout, methods=["POST"]),
+            Route("/lookup/doc/{doc_id}", self.document, methods=["GET"]),
+        ]
+
+    def login_page(self, request, error=None, status_code=401):
+        context = {"realm": "staff", "action": "/lookup/login", "error": error, "enabled": self.realm.enabled}
+        return self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
+
+    async def login(self, request):
+        if not same_origin(request):
+            return self.login_page(request, "origin", 403)
+        client = request.client.host if request.client else "?"
+        if not self.login_limiter.allow(("staff-login", client)):
+            return self.login_page(request, "too_many", 429)
+        try:
+            form = await read_form(request)
+        except BodyTooLarge:
+            return self.login_page(request, "bad", 413)
+        if not self.realm.token_ok(form.get("token", "")):
+            return self.login_page(request, "wrong")
+        response = RedirectResponse("/lookup", status_code=303)
+        self.realm.set_cookie(response, request, self.realm.new_session())
+        return response
+
+    async def logout(self, request):
+        response = RedirectResponse("/lookup", status_code=303)
+        self.realm.clear_cookie(response)
+        return response
+
+    async def page(self, request):
+        session = self.realm.session(request)
+        if session is None:
+            return self.login_page(request)
+        filters = Filters.from_query(request.query_params)
+        started = time.perf_counter()
+        items, region = [], None
+        if filters.q:
+            result, hits = await run_in_threadpool(search, self.assistant, filters)
+            items = [result_item(self.assistant, n, hit) for n, hit in enumerate(hits, 1)]
+            region = result.region
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        documents = self.assistant.documents()
+        context = {
+            "filters": filters,
+            "items": items,
+            "searched": bool(filters.q),
+            "detected_region": region,
+            "elapsed_ms": elapsed_ms,
+            "regions": region_choices(documents),
+            "topics": self.assistant.topics(),
+            "documents": sorted(documents, key=lambda d: d["title"]),
+        }
+        response = self.templates.TemplateResponse(request, "lookup.html", context)
+        response.headers["Server-Timing"] = f"search;dur={elapsed_ms:.1f}"
+        return response
+
+    async def document(self, request):
+        if self.realm.session(request) is None:
+            return self.login_page(request)
+        found = self.assistant.document(request.path_params["doc_id"])
+        if found is None:
+            return self.templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+        document, passages = found
+        current = request.query_params.get("p", "")
+        query = request.query_params.get("q", "").strip()[:MAX_QUERY_CHARS]
+        matched = []
+        if query and current:
+            result = await run_in_threadpool(self.assistant.search, query, FILTERED_CANDIDATES)
+            matched = next((list(h.matched) for h in result.hits if h.passage["id"] == current), [])
+        context = {"document": document, "passages": passages, "current": current, "matched": matched, "q": query}
+        return self.templates.TemplateResponse(request, "document.html", context)

@@ -1,0 +1,36 @@
+"""`bot.py serve`: build the Assistant, print where everything is, run uvicorn."""
+
+import sys
+
+import uvicorn
+
+from retrieval.assistant import Assistant
+
+from .app import create_app
+
+
+def urls(settings, host, port):
+    """The lines `serve` prints: each area's URL and whether it is switched on."""
+    base = f"http://{host}:{port}"
+    off = " (off: set {})"
+    return [
+        f"民政小助手 web service on {base}",
+        f"  citizen chat   {base}/chat",
+        f"  staff lookup   {base}/lookup" + ("" if settings.staff_token else off.format("MINZHENG_STAFF_TOKEN")),
+        f"  admin          {base}/admin" + ("" if settings.admin_token else off.format("MINZHENG_ADMIN_TOKEN")),
+        f"  WeChat push    {base}/wechat" + ("" if settings.wechat_token else off.format("WECHAT_TOKEN")),
+    ]
+
+
+def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
+    """Run the web service until interrupted; the knowledge base is loaded before it listens."""
+    host = host or settings.host
+    port = port or settings.port
+    assistant = Assistant(settings)
+    assistant.warm_up()  # DataFileError surfaces here, before the port opens
+    app = create_app(assistant, settings, hooks=hooks)
+    for line in urls(settings, host, port):
+        print(line, file=out)
+    out.flush()
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    return 0

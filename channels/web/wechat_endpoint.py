@@ -1,0 +1,253 @@
+"""The /wechat endpoint: verify, decrypt, de-duplicate, answer within the deadline, reply.
+
+Flow of a POST: signature (403 when wrong) -> body (capped) -> XML (400 when malformed or
+hostile) -> safe-mode decrypt -> one asyncio task per MsgId (WeChat's retries join it) -> the
+passive reply if the task finishes within `deadline`, else `success` and the answer is sent
+through 客服消息 when it is ready (only when WECHAT_APPSECRET is set).
+"""
+
+import asyncio
+import logging
+import time
+import tomllib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import PlainTextResponse, Response
+
+from retrieval.errors import DataFileError
+from retrieval.segment import SECTION_SEPARATOR
+
+from . import wechat
+from .asking import Asker
+from .limits import BodyTooLarge, read_body
+from .wechat_reply import LIMIT_BYTES, cut_bytes, fit_answer, fit_by_budget
+
+log = logging.getLogger(__name__)
+
+SUCCESS = "success"  # WeChat's "received, no passive reply"
+CHANNEL = "wechat"
+
+
+@dataclass
+class Commands:
+    """Words that are commands rather than questions, and the custom-menu CLICK keys."""
+
+    original: frozenset
+    help: frozenset
+    menu: dict = field(default_factory=dict)  # key -> {"template": name, ...extra context}
+
+    @classmethod
+    def load(cls, path):
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise DataFileError(path, None, str(exc)) from exc
+        menu = data.get("menu", {})
+        for key, entry in menu.items():
+            if not isinstance(entry, dict) or "template" not in entry:
+                raise DataFileError(path, None, f"menu key {key!r} needs a template")
+        return cls(frozenset(data.get("original", [])), frozenset(data.get("help", [])), menu)
+
+
+@dataclass
+class Pending:
+    """One push being answered; WeChat's retries of the same push find it here."""
+
+    task: asyncio.Task
+    handed_off: bool = False  # went past the deadline: answer goes (or went) through 客服消息
+
+
+class LastSources:
+    """The passages cited in each user's last answer, for 回复“原文” (bounded, in memory only)."""
+
+    def __init__(self, max_users=10_000):
+        self.max_users = max_users
+        self._by_user = OrderedDict()
+
+    def remember(self, user, passage_ids):
+        self._by_user[user] = tuple(passage_ids)
+        self._by_user.move_to_end(user)
+        while len(self._by_user) > self.max_users:
+            self._by_user.popitem(last=False)
+
+    def get(self, user):
+        return self._by_user.get(user, ())
+
+    def forget(self, user):
+        self._by_user.pop(user, None)
+
+
+class WeChatEndpoint:
+    def __init__(self, assistant, settings, api=None, deadline=4.5, clock=time.time, max_skew=300):
+        self.assistant = assistant
+        self.token = settings.wechat_token
+        self.crypto = None
+        if settings.wechat_aes_key:
+            self.crypto = wechat.SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+        self.api = api
+        self.deadline = deadline
+        self.clock = clock
+        self.max_skew = max_skew
+        self.asker = Asker(assistant, CHANNEL, {"rate_limited": "wechat/rate_limited.txt.j2", "error": "wechat/error.txt.j2"}, settings.rate_limit_per_minute)
+        self.commands = Commands.load(Path(settings.templates_dir) / "wechat" / "commands.toml")
+        self.pending = wechat.Deduplicator(ttl=60.0)
+        self.last_sources = LastSources()
+        self._background = set()
+
+    @property
+    def enabled(self):
+        # An empty token would make every signature computable by anyone.
+        return bool(self.token)
+
+    async def handle(self, request):
+        if not self.enabled:
+            return PlainTextResponse("WeChat is not configured (WECHAT_TOKEN)", status_code=404)
+        q = request.query_params
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        expected = wechat.signature(self.token, timestamp, nonce)
+        if not wechat.signature_ok(expected, q.get("signature")) or not wechat.timestamp_fresh(timestamp, self.clock(), self.max_skew):
+            return PlainTextResponse("bad signature", status_code=403)
+        if request.method == "GET":
+            return PlainTextResponse(q.get("echostr", ""))
+        try:
+            return await self._post(request, q, timestamp, nonce)
+        except BodyTooLarge:
+            return PlainTextResponse("body too large", status_code=413)
+        except wechat.WeChatProtocolError:
+            return PlainTextResponse("bad request", status_code=400)
+
+    async def _post(self, request, q, timestamp, nonce):
+        started = asyncio.get_running_loop().time()
+        body = await read_body(request, wechat.MAX_BODY_BYTES)
+        fields = wechat.parse_xml(body)
+        safe = q.get("encrypt_type", "raw").lower() == "aes"
+        if safe:
+            if self.crypto is None:
+                raise wechat.WeChatProtocolError("safe mode push but WECHAT_AES_KEY is not set")
+            encrypted = fields.get("Encrypt", "")
+            expected = wechat.signature(self.token, timestamp, nonce, encrypted)
+            if not wechat.signature_ok(expected, q.get("msg_signature")):
+                return PlainTextResponse("bad msg_signature", status_code=403)
+            fields = wechat.parse_xml(self.crypto.decrypt(encrypted))
+        message = wechat.Message.from_fields(fields)
+        pending = self.pending.get(message.dedup_key)
+        if pending is None:
+            pending = self.pending.put(message.dedup_key, Pending(asyncio.create_task(self.reply_for(message))))
+        remaining = self.deadline - (asyncio.get_running_loop().time() - started)
+        try:
+            content = await asyncio.wait_for(asyncio.shield(pending.task), timeout=max(remaining, 0))
+        except TimeoutError:
+            self._hand_off(pending, message)
+            return PlainTextResponse(SUCCESS)
+        if pending.handed_off or content is None:
+            return PlainTextResponse(SUCCESS)
+        xml = wechat.text_reply(message, content, now=self.clock())
+        if safe:
+            xml = self.crypto.encrypt(xml, nonce, timestamp)
+        return Response(xml, media_type="application/xml")
+
+    def _hand_off(self, pending, message):
+        """Past the deadline: send the answer through 客服消息 once it is ready (once per push)."""
+        if pending.handed_off:
+            return
+        pending.handed_off = True
+        if self.api is None:
+            log.warning("answer to %s took longer than %.1fs and WECHAT_APPSECRET is not set: it is not delivered", message.dedup_key, self.deadline)
+            return
+
+        async def deliver():
+            content = await pending.task
+            if content is None:
+                return
+            try:
+                await self.api.send_text(message.from_user, content)
+            except Exception:
+                log.exception("客服消息 delivery failed for %s", message.dedup_key)
+
+        task = asyncio.create_task(deliver())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- what to say ------------------------------------------------------------------------
+    async def reply_for(self, message):
+        """The reply text for one push, or None for no reply (`success`). Never raises."""
+        try:
+            return await self._reply_for(message)
+        except Exception:
+            log.exception("WeChat reply failed for %s", message.dedup_key)
+            return self.render("error")
+
+    async def _reply_for(self, message):
+        user = message.from_user
+        if message.msg_type == "event":
+            return await self._event(message)
+        if message.msg_type == "voice" and not message.content.strip():
+            return self.render("voice_unrecognized")
+        if message.msg_type not in ("text", "voice"):
+            return self.render("unsupported")
+        text = message.content.strip()
+        if text in self.commands.original:
+            return self.original(user)
+        if text in self.commands.help:
+            return self.render("help")
+        outcome = await self.asker.ask(text, user)
+        if outcome.answer is None:
+            return cut_bytes(outcome.text, LIMIT_BYTES)
+        answer = outcome.answer
+        self.last_sources.remember(user, [hit.passage["id"] for hit in answer.sources])
+        full = self.render("answer", text=answer.text, suggestions=list(answer.suggestions), has_sources=bool(answer.sources))
+        return fit_answer(full, answer.quotes, LIMIT_BYTES)
+
+    async def _event(self, message):
+        event = message.event.lower()
+        if event == "subscribe":
+            return self.render("welcome")
+        if event == "unsubscribe":
+            # WeChat's rule: delete the user's data when they unsubscribe.
+            self.last_sources.forget(message.from_user)
+            await run_in_threadpool(self.assistant.forget, CHANNEL, message.from_user)
+            return None
+        if event == "click":
+            entry = self.commands.menu.get(message.event_key)
+            if entry is None:
+                return self.render("help")
+            if entry["template"] == "original":
+                return self.original(message.from_user)
+            context = {k: v for k, v in entry.items() if k != "template"}
+            return self.render(entry["template"], **context)
+        return None  # VIEW, SCAN, LOCATION...: nothing to say
+
+    def original(self, user):
+        """The full text of the passages cited in this user's last answer, fitted to one reply."""
+        found = [self.assistant.passage(pid) for pid in self.last_sources.get(user)]
+        found = [pair for pair in found if pair is not None]
+        if not found:
+            return self.render("original_none")
+
+        def render(budget):
+            passages = []
+            for number, (passage, document) in enumerate(found, 1):
+                text = passage["text"]
+                passages.append(
+                    {
+                        "number": number,
+                        "title": document["title"],
+                        "issuer": document["issuer"],
+                        "date": document["published"] or document["effective"],
+                        "section": SECTION_SEPARATOR.join(passage["section"]),
+                        "text": text if len(text) <= budget else text[: max(budget - 1, 0)] + "…",
+                    }
+                )
+            return self.render("original", passages=passages)
+
+        return fit_by_budget(render, max(len(p["text"]) for p, _ in found), LIMIT_BYTES)
+
+    def render(self, name, **context):
+        return self.assistant.render(f"wechat/{name}.txt.j2", **context)
+
+    async def close(self):
+        for task in list(self._background):
+            task.cancel()

@@ -1,0 +1,100 @@
+"""/chat: the citizens' page and its JSON endpoints (ask, feedback), errors and rate limit."""
+
+import re
+from dataclasses import replace
+
+from .conftest import make_client
+
+JSON = {"Content-Type": "application/json"}
+
+
+def ask(client, question):
+    return client.post("/chat/api/ask", json={"question": question})
+
+
+def test_chat_page_sets_an_anonymous_httponly_cookie_and_loads_local_script(client):
+    r = client.get("/chat")
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"]
+    assert re.match(r"mz_chat=[0-9a-f]{32}; HttpOnly; Max-Age=2592000; Path=/chat; SameSite=strict", cookie)
+    assert '<form class="ask" id="ask">' in r.text
+    assert re.findall(r'<script src="([^"]+)"', r.text) == ["/static/chat.js"]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in r.text
+
+
+def test_ask_returns_the_core_answer_with_sources_and_a_feedback_token(client, assistant, log):
+    client.get("/chat")
+    r = ask(client, "结婚登记要带什么材料")
+    assert r.status_code == 200
+    data = r.json()
+    expected = assistant.answerer.ask("结婚登记要带什么材料")
+    assert data["kind"] == "answer" and data["declined"] is False
+    assert data["text"] == expected.text
+    assert [s["number"] for s in data["sources"]] == list(range(1, len(expected.sources) + 1))
+    first = data["sources"][0]
+    assert first == {
+        "number": 1,
+        "title": "婚姻登记条例",
+        "issuer": "国务院(国务院令第804号)",
+        "date": "2025-04-06",
+        "section": expected.sources[0].as_source()["section"],
+        "status": "in_force",
+        "text": expected.sources[0].passage["text"],
+    }
+    assert data["suggestions"] == [] and isinstance(data["query_id"], int) and len(data["feedback_token"]) == 32
+    row = next(log.db["queries"].rows)
+    assert (row["channel"], row["question"]) == ("web", "结婚登记要带什么材料")
+
+
+def test_declines_and_bad_questions_use_the_core_wording(client):
+    oos = ask(client, "护照怎么办理").json()
+    assert oos["kind"] == "out_of_scope" and oos["declined"] is True and oos["sources"] == []
+    empty = ask(client, "   ").json()
+    assert empty == {"kind": "empty", "declined": True, "text": "请用文字输入您的问题,例如:“结婚登记要带什么材料?”“申请低保找哪里?”", "sources": [], "suggestions": [], "query_id": None, "feedback_token": None}
+    long = ask(client, "问" * 2001).json()
+    assert long["kind"] == "too_long" and long["text"] == "您的问题有2001个字,超过了2000字的上限。请用一两句话说明您想问的事。"
+
+
+def test_malformed_requests_are_refused_cleanly(client):
+    assert client.post("/chat/api/ask", content=b"question=x", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    assert client.post("/chat/api/ask", content=b"{not json", headers=JSON).status_code == 400
+    assert client.post("/chat/api/ask", json=["a list"]).status_code == 400
+    assert client.post("/chat/api/ask", json={"question": 42}).status_code == 400
+    assert client.post("/chat/api/ask", content=b'{"question": "' + b"a" * 20000 + b'"}', headers=JSON).status_code == 413
+    assert client.post("/chat/api/ask", json={"question": "低保"}, headers={"Origin": "https://evil.example"}).status_code == 403
+
+
+def test_feedback_is_recorded_only_with_the_answers_token_from_the_same_visitor(client, assistant, log):
+    client.get("/chat")
+    data = ask(client, "离婚冷静期多久").json()
+    bad = client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": "0" * 32, "value": -1})
+    assert bad.status_code == 403
+    mine = client.cookies.get("mz_chat")
+    client.cookies.set("mz_chat", "f" * 32, domain="testserver.local", path="/chat")
+    other = client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": -1})
+    assert other.status_code == 403
+    client.cookies.set("mz_chat", mine, domain="testserver.local", path="/chat")
+    assert client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": 0}).status_code == 400
+    ok = client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": -1, "comment": "没说清楚在哪办"})
+    assert ok.json() == {"ok": True, "message": "谢谢您的反馈,我们会据此改进资料和回答。"}
+    negative = log.recent_negative()
+    assert [(r["question"], r["comment"]) for r in negative] == [("离婚冷静期多久", "没说清楚在哪办")]
+    up = client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": 1})
+    assert up.json()["message"] == "谢谢您的肯定!"
+
+
+def test_rate_limit_answers_429_with_the_wait(assistant, web_settings, log):
+    with make_client(assistant, replace(web_settings, rate_limit_per_minute=2)) as c:
+        c.get("/chat")
+        assert ask(c, "低保怎么申请").status_code == 200
+        assert ask(c, "低保怎么申请").status_code == 200
+        r = ask(c, "低保怎么申请")
+    assert r.status_code == 429
+    assert r.json()["text"] == "您的提问有点频繁,请30秒后再试。如需人工帮助,请拨打12345政务服务便民热线。"
+    assert log.db["queries"].count == 2
+
+
+def test_home_redirects_to_chat_and_health_answers(client):
+    r = client.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "/chat")
+    assert client.get("/healthz").json() == {"status": "ok"}

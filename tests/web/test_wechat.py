@@ -1,0 +1,271 @@
+"""/wechat end to end: signatures, plain and safe mode, messages and events, retries, slow path, attacks."""
+
+import re
+import time
+from dataclasses import replace
+
+import pytest
+from wechatpy.utils import check_signature
+
+from channels.web import wechat
+from channels.web.wechat_reply import utf8_len
+
+from . import wx
+from .conftest import AES_KEY, APPID, NOW, WECHAT_TOKEN, make_client
+from .fake_wechat_api import FakeWeChatAPI
+
+ORIGINAL_HINT = "回复“原文”查看引用的条文全文。"
+
+
+@pytest.fixture()
+def platform():
+    return wx.Platform(WECHAT_TOKEN, AES_KEY, APPID, now=NOW)
+
+
+def post(client, platform, xml, safe=False):
+    params, body = platform.push(xml, safe=safe)
+    return params, client.post("/wechat", params=params, content=body, headers={"Content-Type": "text/xml"})
+
+
+def reply_content(client, platform, xml, safe=False):
+    params, r = post(client, platform, xml, safe)
+    assert r.status_code == 200, r.text
+    reply = platform.open_reply(r.content, params, safe=safe)
+    sender = re.search(r"<FromUserName><!\[CDATA\[(.*?)\]\]>", xml).group(1)
+    assert (reply.type, reply.target, reply.source) == ("text", sender, wx.ACCOUNT)
+    return reply.content
+
+
+def expected_answer(assistant, question):
+    return assistant.answerer.ask(question).text + "\n\n" + ORIGINAL_HINT
+
+
+# -- signatures and URL verification ----------------------------------------------------------
+def test_signature_matches_the_official_vectors_and_wechatpy():
+    assert wechat.signature("AAAAA", "1714036504", "1514711492") == "f464b24fc39322e44b38aa78f5edd27bd1441696"
+    assert wechat.signature("AAAAA", "1714037059", "486452656") == "899cf89e464efb63f54ddac96b0a0a235f53aa78"
+    check_signature("AAAAA", wechat.signature("AAAAA", "1714036504", "1514711492"), "1714036504", "1514711492")
+
+
+def test_url_verification_echoes_echostr_for_the_official_vector(client):
+    params = {"signature": "f464b24fc39322e44b38aa78f5edd27bd1441696", "timestamp": "1714036504", "nonce": "1514711492", "echostr": "7315183466284430353"}
+    r = client.get("/wechat", params=params)
+    assert (r.status_code, r.text) == (200, "7315183466284430353")
+
+
+def test_bad_signature_is_403_on_get_and_post(client, platform):
+    params = {"signature": "0" * 40, "timestamp": "1714036504", "nonce": "1514711492", "echostr": "x"}
+    assert client.get("/wechat", params=params).status_code == 403
+    params, body = platform.push(wx.text_xml("低保怎么申请", 1))
+    params["signature"] = params["signature"][:-1] + ("0" if params["signature"][-1] != "0" else "1")
+    r = client.post("/wechat", params=params, content=body)
+    assert (r.status_code, r.text) == (403, "bad signature")
+
+
+def test_stale_timestamp_is_refused_against_replays(assistant, web_settings, log, platform):
+    with make_client(assistant, web_settings, clock=lambda: NOW + 301) as late:
+        params, body = platform.push(wx.text_xml("低保怎么申请", 2))
+        assert late.post("/wechat", params=params, content=body).status_code == 403
+
+
+def test_wechat_is_off_without_a_token(assistant, web_settings, log, platform):
+    with make_client(assistant, replace(web_settings, wechat_token="")) as c:
+        params, body = platform.push(wx.text_xml("低保怎么申请", 3))
+        assert c.post("/wechat", params=params, content=body).status_code == 404
+
+
+# -- messages ----------------------------------------------------------------------------------
+def test_text_question_gets_the_cited_answer_in_plain_mode(client, platform, assistant):
+    content = reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 10))
+    assert content == expected_answer(assistant, "结婚登记要带什么材料")
+    assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第二章 结婚登记 › 第" in content
+
+
+def test_safe_mode_round_trip_with_wechatpy(client, platform, assistant):
+    content = reply_content(client, platform, wx.text_xml("低保怎么申请", 11), safe=True)
+    assert content == expected_answer(assistant, "低保怎么申请")
+
+
+def test_safe_mode_tampered_msg_signature_is_403_and_foreign_appid_is_400(client, platform):
+    params, body = platform.push(wx.text_xml("低保怎么申请", 12), safe=True)
+    params["msg_signature"] = "f" * 40
+    assert client.post("/wechat", params=params, content=body).status_code == 403
+    other = wx.Platform(WECHAT_TOKEN, AES_KEY, "wxSOMEBODYELSE000", now=NOW)
+    params, body = other.push(wx.text_xml("低保怎么申请", 13), safe=True)
+    r = client.post("/wechat", params=params, content=body)
+    assert (r.status_code, r.text) == (400, "bad request")
+
+
+def test_voice_uses_the_recognition_text(client, platform, assistant):
+    content = reply_content(client, platform, wx.voice_xml("低保怎么申请", 20))
+    assert content == expected_answer(assistant, "低保怎么申请")
+    unheard = reply_content(client, platform, wx.voice_xml("", 21))
+    assert unheard == "抱歉,没有听清您的语音。请再说一遍,或者直接用文字输入您的问题。"
+
+
+def test_image_gets_the_text_only_notice(client, platform):
+    assert reply_content(client, platform, wx.image_xml(22)) == "抱歉,我暂时只能看懂文字和语音。请用文字描述您的问题,例如:“结婚登记要带什么材料?”"
+
+
+def test_empty_and_too_long_questions_use_the_core_wording(client, platform, web_settings):
+    assert reply_content(client, platform, wx.text_xml("?!。", 23)) == "请用文字输入您的问题,例如:“结婚登记要带什么材料?”“申请低保找哪里?”"
+    long_question = "低保" * 1001
+    assert reply_content(client, platform, wx.text_xml(long_question, 24)) == "您的问题有2002个字,超过了2000字的上限。请用一两句话说明您想问的事。"
+
+
+def test_subscribe_click_and_help(client, platform):
+    welcome = reply_content(client, platform, wx.event_xml("subscribe", created=NOW))
+    assert welcome.startswith("您好,欢迎关注!我是民政小助手")
+    assert "回复“原文”可查看上一条回答引用的条文全文。" in welcome
+    hotline = reply_content(client, platform, wx.event_xml("CLICK", created=NOW + 1, key="HOTLINE"))
+    assert hotline == "如需人工服务,请拨打12345政务服务便民热线(7×24小时),或到当地县级民政局、乡镇人民政府(街道办事处)窗口咨询。\n紧急情况请立即拨打110、120或119。"
+    topic = reply_content(client, platform, wx.event_xml("CLICK", created=NOW + 2, key="TOPIC_AID"))
+    assert topic == "关于社会救助,您可以这样问:\n· 低保怎么申请?\n· 特困人员有哪些救助?\n· 临时救助找哪里?\n直接发送您的问题即可。"
+    unknown = reply_content(client, platform, wx.event_xml("CLICK", created=NOW + 3, key="NO_SUCH_KEY"))
+    assert unknown.startswith("怎么提问:用一两句话说明您想办的事")
+    assert reply_content(client, platform, wx.text_xml("帮助", 30)) == unknown
+
+
+def test_unsubscribe_deletes_the_users_data(client, platform, log):
+    reply_content(client, platform, wx.text_xml("离婚冷静期多久", 40, user="oLeaving"))
+    reply_content(client, platform, wx.text_xml("低保怎么申请", 41, user="oStaying"))
+    assert log.db["queries"].count == 2
+    params, r = post(client, platform, wx.event_xml("unsubscribe", user="oLeaving", created=NOW))
+    assert (r.status_code, r.text) == (200, "success")
+    assert [row["question"] for row in log.db["queries"].rows] == ["低保怎么申请"]
+    assert reply_content(client, platform, wx.text_xml("原文", 42, user="oLeaving")).startswith("您还没有提问")
+
+
+def test_original_shows_the_cited_passages_of_the_last_answer(client, platform, assistant):
+    reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 50, user="oReader"))
+    original = reply_content(client, platform, wx.text_xml("原文", 51, user="oReader"))
+    hits = assistant.answerer.ask("结婚登记要带什么材料").sources
+    assert original.startswith("上一条回答引用的原文:\n\n[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › ")
+    for n, hit in enumerate(hits, 1):
+        assert f"[{n}] 《{hit.document['title']}》" in original
+    assert hits[0].passage["text"][:60] in original
+    assert utf8_len(original) <= 2000
+
+
+# -- retries, deadline, 客服消息 ----------------------------------------------------------------
+def test_retries_of_one_msgid_are_answered_once(client, platform, log):
+    xml = wx.text_xml("特困人员供养", 60, user="oRetry")
+    contents = {reply_content(client, platform, xml) for _ in range(3)}
+    assert len(contents) == 1
+    assert log.db["queries"].count == 1
+
+
+class SlowAssistant:
+    """The real assistant, but each answer takes `delay` seconds (a slow core or a busy machine)."""
+
+    def __init__(self, assistant, delay):
+        self._assistant = assistant
+        self.delay = delay
+        self.asked = 0
+
+    def ask(self, question, channel="cli", user=None):
+        self.asked += 1
+        time.sleep(self.delay)
+        return self._assistant.ask(question, channel=channel, user=user)
+
+    def __getattr__(self, name):
+        return getattr(self._assistant, name)
+
+
+@pytest.fixture()
+def fake_api():
+    api = FakeWeChatAPI(appid=APPID).start()
+    yield api
+    api.stop()
+
+
+def test_slow_answer_says_success_then_arrives_once_through_the_customer_service_api(assistant, web_settings, log, platform, fake_api):
+    slow = SlowAssistant(assistant, delay=0.6)
+    settings = replace(web_settings, wechat_appsecret=fake_api.secret, wechat_api_base_url=fake_api.base_url)
+    with make_client(slow, settings, wechat_deadline=0.2) as c:
+        xml = wx.text_xml("低保怎么申请", 70, user="oSlow")
+        for _ in range(3):  # WeChat's retries while the answer is still being composed
+            params, r = post(c, platform, xml, safe=True)
+            assert (r.status_code, r.text) == (200, "success")
+        sent = fake_api.wait_sent(1)
+        time.sleep(0.3)
+        assert len(fake_api.sent) == 1 and slow.asked == 1
+    token, raw, payload = sent[0]
+    assert token == "TOKEN1"
+    assert fake_api.token_requests == [{"grant_type": "client_credential", "appid": APPID, "secret": fake_api.secret}]
+    assert payload == {"touser": "oSlow", "msgtype": "text", "text": {"content": expected_answer(assistant, "低保怎么申请")}}
+    assert "出处:".encode("utf-8") in raw  # UTF-8 on the wire, not \u escapes
+
+
+def test_customer_service_refreshes_an_expired_token_once(assistant, web_settings, log, platform, fake_api):
+    fake_api.expire_next = True
+    slow = SlowAssistant(assistant, delay=0.3)
+    settings = replace(web_settings, wechat_appsecret=fake_api.secret, wechat_api_base_url=fake_api.base_url)
+    with make_client(slow, settings, wechat_deadline=0.05) as c:
+        params, r = post(c, platform, wx.text_xml("临时救助", 71, user="oSlow2"))
+        assert r.text == "success"
+        sent = fake_api.wait_sent(1)
+    assert [s[0] for s in sent] == ["TOKEN2"] and len(fake_api.token_requests) == 2
+
+
+def test_slow_answer_without_appsecret_still_says_success(assistant, web_settings, log, platform):
+    slow = SlowAssistant(assistant, delay=0.3)
+    with make_client(slow, web_settings, wechat_deadline=0.05) as c:
+        params, r = post(c, platform, wx.text_xml("临时救助", 72))
+        assert (r.status_code, r.text) == (200, "success")
+
+
+# -- hostile and malformed input ---------------------------------------------------------------
+XXE = b"""<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>"""
+LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&lol4;</Content><MsgId>2</MsgId></xml>"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [XXE, LAUGHS, b"<xml><ToUserName>gh", b"not xml at all", b"<html><body/></html>", b"<xml><Content>no sender</Content></xml>", b"\xff\xfe<xml/>"],
+    ids=["xxe", "billion-laughs", "truncated", "text", "wrong-root", "missing-fields", "bad-encoding"],
+)
+def test_hostile_or_malformed_xml_is_400_without_a_trace(client, platform, body):
+    r = client.post("/wechat", params=platform.params(), content=body)
+    assert (r.status_code, r.text) == (400, "bad request")
+
+
+def test_oversized_body_is_refused(client, platform):
+    r = client.post("/wechat", params=platform.params(), content=b"<xml>" + b"a" * 70_000 + b"</xml>")
+    assert r.status_code == 413
+
+
+def test_cdata_terminator_cannot_break_the_reply_xml(client, platform):
+    message = wechat.Message("gh_x", "o]]><evil/>", "1", "text", "1", "", "", "")
+    xml = wechat.text_reply(message, "前]]><MsgType>news</MsgType>后", now=5)
+    assert wechat.parse_xml(xml.encode()) == {"ToUserName": "o]]><evil/>", "FromUserName": "gh_x", "CreateTime": "5", "MsgType": "text", "Content": "前]]><MsgType>news</MsgType>后"}
+    assert wx.Platform(WECHAT_TOKEN).open_reply(xml, {}).content == "前]]><MsgType>news</MsgType>后"
+    content = reply_content(client, platform, wx.text_xml("低保]]><x/>怎么申请", 80))
+    assert content.startswith("根据现有政策资料")
+
+
+class WithSuggestions:
+    """The real assistant, with FAQ 'did you mean' questions on each answer (as the FAQ work will add)."""
+
+    def __init__(self, assistant):
+        self._assistant = assistant
+
+    def ask(self, question, channel="cli", user=None):
+        from dataclasses import replace as copy
+
+        reply = self._assistant.ask(question, channel=channel, user=user)
+        return copy(reply, answer=copy(reply.answer, suggestions=("低保申请需要哪些材料?", "低保标准是多少?")))
+
+    def __getattr__(self, name):
+        return getattr(self._assistant, name)
+
+
+def test_suggestions_are_listed_in_wechat_and_returned_by_chat(assistant, web_settings, log, platform):
+    with make_client(WithSuggestions(assistant), web_settings) as c:
+        content = reply_content(c, platform, wx.text_xml("低保怎么申请", 90))
+        data = c.post("/chat/api/ask", json={"question": "低保怎么申请"}).json()
+    assert content == assistant.answerer.ask("低保怎么申请").text + "\n\n您是不是想问:\n· 低保申请需要哪些材料?\n· 低保标准是多少?\n\n" + ORIGINAL_HINT
+    assert data["suggestions"] == ["低保申请需要哪些材料?", "低保标准是多少?"]
