@@ -21,7 +21,8 @@ from .regions import Regions
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "store.py")
+_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "store.py", "index.py")
+INDEX_FIELDS = ("words", "bigrams")  # the token fields of a passage, in the order tokens stores them
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, indexes=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -82,10 +83,7 @@ class Snapshot:
         self.ranking = ranking
         self.by_id = {p["id"]: i for i, p in enumerate(passages)}
         self._tokens = tokens
-        words = [tokens[p["content_hash"]][0] for p in passages]
-        bigrams = [tokens[p["content_hash"]][1] for p in passages]
-        self.words = BM25Index.build(words)
-        self.bigrams = BM25Index.build(bigrams)
+        self.words, self.bigrams = indexes or build_indexes(passages, tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
 
     def search(self, question, k=5, region=None):
@@ -230,10 +228,15 @@ class Library:
                             "content_hash": content_hash,
                         }
                     )
+            # The order store.read gives back, so the saved index columns match a later load and
+            # the snapshot swapped in now ranks ties exactly as that load will.
+            passages.sort(key=lambda p: (p["doc_id"], p["seq"]))
             metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages)}
-            metadata = store.write(self.settings.store_path, documents, passages, tokens, metadata)
+            indexes = build_indexes(passages, tokens)
+            saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
+            metadata = store.write(self.settings.store_path, documents, passages, tokens, metadata, saved)
             self._analyzer = analyzer
-            self._snapshot = Snapshot(dict(metadata), documents, passages, tokens, analyzer, regions, ranking)
+            self._snapshot = Snapshot(dict(metadata), documents, passages, tokens, analyzer, regions, ranking, indexes)
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
 
     def load(self):
@@ -243,17 +246,24 @@ class Library:
             return self._snapshot
         try:
             metadata, documents, passages, tokens = store.read(self.settings.store_path)
-        except StoreError:
+            saved = store.read_indexes(self.settings.store_path)
+            indexes = tuple(BM25Index.from_parts(*saved[name]) for name in INDEX_FIELDS)
+        except (StoreError, KeyError):
             self.build()
             return self._snapshot
         for p in passages:
             p["section"] = _json_list(p["section"])
         regions, ranking = self._read_config()
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking)
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, indexes)
         return self._snapshot
 
     def search(self, question, k=None, region=None):
         return self.snapshot.search(question, k or self.settings.top_k, region)
+
+
+def build_indexes(passages, tokens):
+    """(words, bigrams) BM25 indexes of the passages, in passage order."""
+    return tuple(BM25Index.build(tokens[p["content_hash"]][n] for p in passages) for n in range(len(INDEX_FIELDS)))
 
 
 def _weighted(tokenize, text, synonyms, synonym_weight):
