@@ -21,7 +21,7 @@ from .regions import Regions
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "store.py", "index.py")
+_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py")
 INDEX_FIELDS = ("words", "bigrams")  # the token fields of a passage, in the order tokens stores them
 
 
