@@ -20,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
+_SLICE = 1 << 20  # postings per slice when computing weights
+
+
 @dataclass(frozen=True)
 class BM25Params:
     k1: float = 1.5
@@ -71,28 +74,32 @@ class BM25Index:
             unique.append(len(tf))
         n_docs = len(lengths)
         lengths = np.frombuffer(lengths, dtype=np.int64).astype(np.float64)
-        rows = np.frombuffer(rows, dtype=np.int32)
-        doc_freqs = np.bincount(rows, minlength=len(vocabulary))
+        doc_freqs = np.bincount(np.frombuffer(rows, dtype=np.int32), minlength=len(vocabulary))
         indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(doc_freqs, out=indptr[1:])
         # Entries arrive passage by passage, so a stable sort by term keeps every row's passages
-        # ascending: the CSR layout directly, with no COO or dense temporary.
-        order = np.argsort(rows, kind="stable")
+        # ascending: the CSR layout directly, with no COO or dense temporary. Each input array
+        # is released as soon as it is reordered, to keep the peak low at 100k+ passages.
+        order = np.argsort(np.frombuffer(rows, dtype=np.int32), kind="stable")
         cols = np.repeat(np.arange(n_docs, dtype=np.int32), np.frombuffer(unique, dtype=np.int64))[order]
-        tf = np.frombuffer(counts, dtype=np.int32)[order].astype(np.float64)
-        rows = rows[order]
+        tf = np.frombuffer(counts, dtype=np.int32)[order]
+        del counts, unique
+        rows = np.frombuffer(rows, dtype=np.int32)[order]
         del order
         idf = idf_values(doc_freqs.astype(np.float64), n_docs, params.epsilon)
         avgdl = lengths.mean() if n_docs else 0.0
         doc_norm = params.k1 * (1 - params.b + params.b * lengths / avgdl) if avgdl else np.full(n_docs, params.k1)
-        # Same operations in the same order as the formula above, in place (no float64 copies
-        # beyond the result at 100k+ passages): idf * tf * (k1 + 1) / (tf + norm).
-        data = idf[rows]
-        del rows
-        data *= tf
-        data *= params.k1 + 1
-        tf += doc_norm[cols]
-        data /= tf
+        # idf * tf * (k1 + 1) / (tf + norm): the formula's operations in its order, so weights
+        # are bit-identical to computing it in one expression, but in slices so no float64
+        # temporary as large as the result is ever made.
+        data = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), _SLICE):
+            part = slice(start, start + _SLICE)
+            out = data[part]
+            np.take(idf, rows[part], out=out)
+            out *= tf[part]
+            out *= params.k1 + 1
+            out /= tf[part] + doc_norm[cols[part]]
         return cls(vocabulary, Postings(indptr, cols, data), n_docs)
 
     def parts(self):
