@@ -1,13 +1,14 @@
 # make run  - create .venv, install, build the store, start the web service (bot.py serve)
 # make test - create .venv, install, run the tests
 # make eval - score ../shared/eval/dev.jsonl (hit@1, hit@3, MRR, declines, misses)
+# make bench - speed and memory at 1k/10k/100k passages, cold start, reload; PASS/FAIL per target
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEV_SET ?= ../shared/eval/dev.jsonl
 
-.PHONY: run test eval build golden clean
+.PHONY: run test eval build golden bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ eval: $(STAMP)
 
 golden: $(STAMP)
 	$(BIN)/python bot.py eval tests/data/golden_questions.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf var .pytest_cache

@@ -8,14 +8,19 @@ Formula (Okapi BM25, as rank-bm25's BM25Okapi computes it, so scores match it ex
     w(t, d)   = idf(t) * tf(t,d) * (k1 + 1) / (tf(t,d) + k1 * (1 - b + b * |d| / avgdl))
     score(q,d)= sum over query tokens t (repeats counted) of w(t, d)
 
-Query time is then a sum of a few sparse rows: no per-query pass over all passages.
+Query time is then a sum of a few sparse rows; only when the query's postings outnumber the
+passages (common terms at 100k+) is one dense pass cheaper than sorting them.
 """
 
 import math
+from array import array
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+
+
+_SLICE = 1 << 20  # postings per slice when computing weights
 
 
 @dataclass(frozen=True)
@@ -38,40 +43,75 @@ def idf_values(doc_freqs, n_docs, epsilon):
     return idf
 
 
+class Postings:
+    """The term x passage weight matrix in compressed-row (CSR) layout: three numpy arrays."""
+
+    def __init__(self, indptr, indices, data):
+        self.indptr = indptr  # int64, one more entry than there are terms
+        self.indices = indices  # int32 passage numbers, ascending within each row
+        self.data = data  # float64 w(t, d)
+
+
 class BM25Index:
     """An immutable BM25 index over token lists; rows are terms, columns passages."""
 
     def __init__(self, vocabulary, weights, n_docs):
         self.vocabulary = vocabulary  # token -> row
-        self._weights = weights  # CSR, terms x docs
+        self._weights = weights  # Postings, terms x docs
         self.n_docs = n_docs
 
     @classmethod
     def build(cls, token_lists, params=BM25Params()):
-        n_docs = len(token_lists)
+        """Index an iterable of token lists (read once, so a generator keeps memory flat)."""
         vocabulary = {}
-        rows, cols, counts = [], [], []
-        lengths = np.zeros(n_docs, dtype=np.float64)
-        for doc, tokens in enumerate(token_lists):
-            lengths[doc] = len(tokens)
-            tf = {}
-            for token in tokens:
-                tf[token] = tf.get(token, 0) + 1
-            for token, count in tf.items():
-                rows.append(vocabulary.setdefault(token, len(vocabulary)))
-                cols.append(doc)
-                counts.append(count)
-        rows = np.asarray(rows, dtype=np.int32)
-        cols = np.asarray(cols, dtype=np.int32)
-        tf = np.asarray(counts, dtype=np.float64)
-        doc_freqs = np.bincount(rows, minlength=len(vocabulary)).astype(np.float64)
-        idf = idf_values(doc_freqs, n_docs, params.epsilon)
+        row_of = vocabulary.setdefault
+        rows, counts, lengths, unique = array("i"), array("i"), array("q"), array("q")
+        for tokens in token_lists:
+            tf = Counter(tokens)
+            rows.extend([row_of(token, len(vocabulary)) for token in tf])
+            counts.extend(tf.values())
+            lengths.append(len(tokens))
+            unique.append(len(tf))
+        n_docs = len(lengths)
+        lengths = np.frombuffer(lengths, dtype=np.int64).astype(np.float64)
+        doc_freqs = np.bincount(np.frombuffer(rows, dtype=np.int32), minlength=len(vocabulary))
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(doc_freqs, out=indptr[1:])
+        # Entries arrive passage by passage, so a stable sort by term keeps every row's passages
+        # ascending: the CSR layout directly, with no COO or dense temporary. Each input array
+        # is released as soon as it is reordered, to keep the peak low at 100k+ passages.
+        order = np.argsort(np.frombuffer(rows, dtype=np.int32), kind="stable")
+        cols = np.repeat(np.arange(n_docs, dtype=np.int32), np.frombuffer(unique, dtype=np.int64))[order]
+        tf = np.frombuffer(counts, dtype=np.int32)[order]
+        del counts, unique
+        rows = np.frombuffer(rows, dtype=np.int32)[order]
+        del order
+        idf = idf_values(doc_freqs.astype(np.float64), n_docs, params.epsilon)
         avgdl = lengths.mean() if n_docs else 0.0
-        norm = params.k1 * (1 - params.b + params.b * lengths[cols] / avgdl) if avgdl else params.k1
-        data = idf[rows] * tf * (params.k1 + 1) / (tf + norm)
-        weights = sparse.csr_matrix((data, (rows, cols)), shape=(len(vocabulary), n_docs), dtype=np.float64)
-        weights.sort_indices()
-        return cls(vocabulary, weights, n_docs)
+        doc_norm = params.k1 * (1 - params.b + params.b * lengths / avgdl) if avgdl else np.full(n_docs, params.k1)
+        # idf * tf * (k1 + 1) / (tf + norm): the formula's operations in its order, so weights
+        # are bit-identical to computing it in one expression, but in slices so no float64
+        # temporary as large as the result is ever made.
+        data = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), _SLICE):
+            part = slice(start, start + _SLICE)
+            out = data[part]
+            np.take(idf, rows[part], out=out)
+            out *= tf[part]
+            out *= params.k1 + 1
+            out /= tf[part] + doc_norm[cols[part]]
+        return cls(vocabulary, Postings(indptr, cols, data), n_docs)
+
+    def parts(self):
+        """(terms in row order, indptr, indices, data, n_docs): what `from_parts` needs to rebuild it."""
+        p = self._weights
+        return list(self.vocabulary), p.indptr, p.indices, p.data, self.n_docs
+
+    @classmethod
+    def from_parts(cls, terms, indptr, indices, data, n_docs):
+        """An index from saved parts, without recomputing any weight."""
+        vocabulary = dict(zip(terms, range(len(terms))))
+        return cls(vocabulary, Postings(indptr, indices, data), n_docs)
 
     def scores(self, tokens):
         """Dense scores of every passage for the query tokens (repeats count, as in rank-bm25)."""
@@ -89,8 +129,17 @@ class BM25Index:
         ids, data = self._rows(tokens, weights)
         if not len(ids):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        return uniq, np.bincount(inverse, weights=data)
+        if len(ids) * 8 < self.n_docs:
+            # Few postings: sorting them costs less than a pass over every passage.
+            uniq, inverse = np.unique(ids, return_inverse=True)
+            return uniq, np.bincount(inverse, weights=data)
+        # Many postings (common terms at 100k+ passages): accumulate densely, which adds each
+        # passage's contributions in the same order as above, so the sums are bit-identical.
+        totals = np.bincount(ids, weights=data, minlength=self.n_docs)
+        matched = np.zeros(self.n_docs, dtype=bool)
+        matched[ids] = True
+        uniq = np.flatnonzero(matched)
+        return uniq, totals[uniq]
 
     def top_k(self, tokens, k):
         """[(passage index, score)] best first; only passages that match at least one token."""

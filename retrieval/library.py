@@ -25,7 +25,8 @@ from .regions import Regions
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "store.py")
+_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py")
+INDEX_FIELDS = ("words", "bigrams")  # the token fields of a passage, in the order tokens stores them
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -86,10 +87,7 @@ class Snapshot:
         self.ranking = ranking
         self.by_id = {p["id"]: i for i, p in enumerate(passages)}
         self._tokens = tokens
-        words = [tokens[p["content_hash"]][0] for p in passages]
-        bigrams = [tokens[p["content_hash"]][1] for p in passages]
-        self.words = BM25Index.build(words)
-        self.bigrams = BM25Index.build(bigrams)
+        self.words, self.bigrams = indexes or build_indexes(passages, tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
         self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking())
@@ -248,11 +246,16 @@ class Library:
                             "content_hash": content_hash,
                         }
                     )
+            # The order store.read gives back, so the saved index columns match a later load and
+            # the snapshot swapped in now ranks ties exactly as that load will.
+            passages.sort(key=lambda p: (p["doc_id"], p["seq"]))
             metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages), "faq_entries": len(entries)}
+            indexes = build_indexes(passages, tokens)
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
-            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking)
+            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes)
+            saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
             faq_rows = [faq_row(e) for e in entries]
-            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata, faq_rows))
+            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata, saved, faq_rows))
             self._analyzer = analyzer
             self._snapshot = snapshot
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
@@ -271,11 +274,15 @@ class Library:
     def load_stored(self):
         """Load the store as it is, even if knowledge/ changed since (rollback, another process's reload)."""
         metadata, documents, passages, tokens, faq_rows = store.read(self.settings.store_path)
+        saved = store.read_indexes(self.settings.store_path)
+        if set(saved) != set(INDEX_FIELDS):
+            raise StoreError(f"store {self.settings.store_path} lacks saved indexes")
+        indexes = tuple(BM25Index.from_parts(*saved[name]) for name in INDEX_FIELDS)
         for p in passages:
             p["section"] = _json_list(p["section"])
         regions, ranking, faq_ranking = self._read_config()
         entries = [faq_entry(row) for row in faq_rows]  # the FAQ this store was built with
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking)
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes)
         return self._snapshot
 
     def install(self, snapshot):
@@ -285,6 +292,11 @@ class Library:
 
     def search(self, question, k=None, region=None):
         return self.snapshot.search(question, k or self.settings.top_k, region)
+
+
+def build_indexes(passages, tokens):
+    """(words, bigrams) BM25 indexes of the passages, in passage order."""
+    return tuple(BM25Index.build(tokens[p["content_hash"]][n] for p in passages) for n in range(len(INDEX_FIELDS)))
 
 
 def _weighted(tokenize, text, synonyms, synonym_weight):

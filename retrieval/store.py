@@ -1,28 +1,39 @@
-"""The SQLite store (sqlite-utils): documents, passages, cached tokens and build metadata.
+"""The SQLite store: documents, passages, cached tokens, built BM25 indexes and build metadata.
 
-This is the only module that touches SQLite. A build is written to a temporary file beside the
-live one and renamed over it, so readers never see a half-written store.
+This is the only module that touches SQLite: sqlite-utils writes it, plain sqlite3 reads it
+(importing sqlite-utils would cost a one-shot `ask` ~0.08 s). A build is written to a temporary
+file beside the live one and renamed over it, so readers never see a half-written store.
 """
 
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
+import numpy as np
 
 from .errors import StoreError
 
-SCHEMA_VERSION = "2"
-TABLES = ("build", "documents", "passages", "tokens", "faq")
+# 3: the `indexes` table (built BM25 matrices, so loading never recomputes weights) and the
+# `faq` table (the FAQ entries this build was made with).
+SCHEMA_VERSION = "3"
+TABLES = ("build", "documents", "passages", "tokens", "indexes", "faq")
+# Saved index arrays: explicit little-endian dtypes so a store reads the same on any machine.
+_INDEX_DTYPES = {"indptr": "<i8", "indices": "<i4", "data": "<f8"}
 
 
-def write(path, documents, passages, tokens, metadata, faq=()):
+def write(path, documents, passages, tokens, metadata, indexes=None, faq=()):
     """Write a complete store to `path` atomically (temp file + rename).
 
-    `faq` holds the FAQ entries of this build as plain dicts, so a store serves the FAQ it was
-    built with (a rollback, or another process loading it, never mixes builds)."""
+    `indexes`: {field: (terms, indptr, indices, data, n_docs)}, as `BM25Index.parts()` gives.
+    `faq`: the FAQ entries of this build as plain dicts, so a store serves the FAQ it was built
+    with (a rollback, or another process loading it, never mixes builds).
+    """
+    import sqlite_utils  # only building needs it; reading uses sqlite3 and starts faster
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -36,6 +47,7 @@ def write(path, documents, passages, tokens, metadata, faq=()):
             ({"content_hash": h, "words": json.dumps(w, ensure_ascii=False), "bigrams": json.dumps(b, ensure_ascii=False)} for h, (w, b) in tokens.items()),
             pk="content_hash",
         )
+        _write_indexes(db.conn, indexes or {})
         db["faq"].create({"seq": int, "id": str, "entry": str}, pk="seq")
         db["faq"].insert_all({"seq": n, "id": e["id"], "entry": json.dumps(e, ensure_ascii=False)} for n, e in enumerate(faq))
         meta = dict(metadata, schema_version=SCHEMA_VERSION, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -49,38 +61,104 @@ def write(path, documents, passages, tokens, metadata, faq=()):
 
 
 def read(path):
-    """Everything in the store: (metadata, documents, passages, tokens by content hash, FAQ dicts)."""
+    """Everything in the store: (metadata, documents, passages, tokens by content hash, FAQ dicts).
+
+    Tokens come as a read-only mapping that decodes a passage's JSON token lists only when
+    asked for: loading a built store needs the saved indexes, not the tokens.
+    """
+    with _open(path) as (db, metadata):
+        documents = _rows(db, "select * from documents")
+        passages = _rows(db, "select * from passages order by doc_id, seq")
+        raw = {h: (w, b) for h, w, b in db.execute("select content_hash, words, bigrams from tokens")}
+        faq = [json.loads(entry) for (entry,) in db.execute("select entry from faq order by seq")]
+    return metadata, documents, passages, StoredTokens(raw), faq
+
+
+def read_indexes(path):
+    """The saved BM25 indexes: {field: (terms, indptr, indices, data, n_docs)}."""
+    out = {}
+    with _open(path) as (db, _):
+        for field, n_docs, terms, *blobs in db.execute("select field, n_docs, terms, indptr, indices, data from indexes"):
+            arrays = [np.frombuffer(blob, dtype=dtype) for blob, dtype in zip(blobs, _INDEX_DTYPES.values())]
+            out[field] = (terms.split("\n") if terms else [], *arrays, n_docs)
+    return out
+
+
+class StoredTokens(Mapping):
+    """(words, bigrams) token lists by content hash, JSON-decoded on first access."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._decoded = {}
+
+    def __getitem__(self, content_hash):
+        tokens = self._decoded.get(content_hash)
+        if tokens is None:
+            words, bigrams = self._raw[content_hash]
+            tokens = self._decoded[content_hash] = (json.loads(words), json.loads(bigrams))
+        return tokens
+
+    def __contains__(self, content_hash):
+        return content_hash in self._raw
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self):
+        return len(self._raw)
+
+
+@contextmanager
+def _open(path):
+    """(read-only connection, metadata) of a complete store of this schema, else StoreError."""
     path = Path(path)
     if not path.exists():
         raise StoreError(f"no store at {path}")
+    conn = None
     try:
-        db = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-        missing = [t for t in TABLES if not db[t].exists()]
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        tables = {name for (name,) in conn.execute("select name from sqlite_master where type = 'table'")}
+        missing = [t for t in TABLES if t not in tables]
         if missing:
             raise StoreError(f"store {path} lacks tables: {', '.join(missing)}")
-        metadata = {row["key"]: row["value"] for row in db["build"].rows}
+        metadata = dict(conn.execute("select key, value from build"))
         if metadata.get("schema_version") != SCHEMA_VERSION:
             raise StoreError(f"store {path} has schema {metadata.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-        documents = list(db["documents"].rows)
-        passages = list(db.query("select * from passages order by doc_id, seq"))
-        tokens = {row["content_hash"]: (json.loads(row["words"]), json.loads(row["bigrams"])) for row in db["tokens"].rows}
-        faq = [json.loads(row["entry"]) for row in db.query("select entry from faq order by seq")]
-        db.close()
+        yield conn, metadata
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"store {path} is unreadable: {exc}") from exc
-    return metadata, documents, passages, tokens, faq
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _rows(db, sql):
+    cursor = db.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+def _write_indexes(conn, indexes):
+    conn.execute("create table indexes (field text primary key, n_docs integer, terms text, indptr blob, indices blob, data blob)")
+    for field, (terms, indptr, indices, data, n_docs) in indexes.items():
+        if any("\n" in term for term in terms):
+            raise ValueError(f"index {field!r} has a term containing a newline")
+        blobs = [np.ascontiguousarray(a, dtype=_INDEX_DTYPES[name]).tobytes() for name, a in (("indptr", indptr), ("indices", indices), ("data", data))]
+        conn.execute("insert into indexes values (?, ?, ?, ?, ?, ?)", (field, int(n_docs), "\n".join(terms), *blobs))
 
 
 def read_metadata(path):
     """Only the build metadata, or {} when the store is missing or unreadable."""
     try:
-        db = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-        try:
-            return {row["key"]: row["value"] for row in db["build"].rows}
-        finally:
-            db.close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.DatabaseError:
         return {}
+    try:
+        return dict(conn.execute("select key, value from build"))
+    except sqlite3.DatabaseError:
+        return {}
+    finally:
+        conn.close()
 
 
 def cached_tokens(path):

@@ -10,10 +10,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-import jieba
-
 from .datafiles import read_lines
 from .errors import DataFileError
+from .prefixdict import ShardedTokenizer, cache_path, jieba, open_sharded, save_sharded
 
 # jieba logs "Building prefix dict..." at INFO on every load; it is noise for a CLI.
 jieba.setLogLevel(logging.WARNING)
@@ -87,9 +86,19 @@ class TextAnalyzer:
 
     def warm(self):
         """Load jieba's dictionary now rather than on the first question."""
-        self._tokenizer()
+        tokenizer = self._tokenizer()
+        if isinstance(tokenizer, ShardedTokenizer):
+            tokenizer.load_all()
 
     def _tokenizer(self):
+        if self._jieba is None and self._cache_dir is not None:
+            # Our dictionary (jieba's + userdict) saved in shards: a process loads only the
+            # characters it cuts. Built once per fingerprint from the full tokenizer below.
+            self._jieba = open_sharded(cache_path(self._cache_dir, self.fingerprint))
+            if self._jieba is not None:
+                for word, freq, _ in self._userdict:
+                    if freq == 0:  # what add_word does besides changing the dictionary
+                        jieba.finalseg.add_force_split(word)
         if self._jieba is None:
             tokenizer = jieba.Tokenizer()
             if self._cache_dir is not None:
@@ -98,6 +107,8 @@ class TextAnalyzer:
             tokenizer.initialize()
             for word, freq, tag in self._userdict:
                 tokenizer.add_word(word, freq, tag)
+            if self._cache_dir is not None:
+                save_sharded(cache_path(self._cache_dir, self.fingerprint), tokenizer)
             self._jieba = tokenizer
         return self._jieba
 
