@@ -247,3 +247,42 @@ def test_start_and_stop_embed_the_bot_in_a_running_loop(settings, library, tmp_p
         assert not app.running and not app.updater.running
 
     asyncio.run(scenario())
+
+
+def test_serve_runs_the_bot_beside_the_web_pages_when_a_token_is_set(settings, library, tmp_path):
+    """`make run` is `bot.py serve`: with TELEGRAM_BOT_TOKEN the bot polls in the same process."""
+    shutil.copy(settings.store_path, tmp_path / "store.db")
+    asyncio.run(_serve_scenario(tmp_path))
+
+
+async def _serve_scenario(tmp_path):
+    import httpx
+
+    server = fake.FakeBotAPI(TOKEN)
+    base_url = await server.start()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_", "WECHAT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=base_url,
+        MINZHENG_STORE_PATH=str(tmp_path / "store.db"),
+        MINZHENG_LOG_PATH=str(tmp_path / "log.db"),
+        MINZHENG_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bot.py"), "serve", cwd=str(ROOT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await server.wait_for(lambda st: "getUpdates" in st.methods(), timeout=60)
+        (answer,) = await Session(server).push(fake.message("结婚登记要带什么材料", user_id=CITIZEN))
+        assert "婚姻登记条例" in answer["text"]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{port}/healthz")).json() == {"status": "ok"}
+    finally:
+        proc.terminate()
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        await server.stop()
+    printed = out.decode("utf-8")
+    assert f"  citizen chat   http://127.0.0.1:{port}/chat" in printed and "  Telegram bot   long polling" in printed
+    assert TOKEN not in printed + err.decode("utf-8", "replace")

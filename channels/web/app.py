@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 WECHAT_DEADLINE = 4.5  # WeChat gives up after 5 s; leave room for the network
 
 
-def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=WECHAT_DEADLINE, clock=time.time):
-    """The Starlette app. `hooks`: [(async start(), async stop()), ...] run inside its lifespan."""
+def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=WECHAT_DEADLINE, clock=time.time, routes=()):
+    """The Starlette app. `hooks`: [(async start(), async stop()), ...] run inside its lifespan;
+    `routes`: more routes of services embedded in this process (the Telegram webhook)."""
     templates = make_templates(settings)
     if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
         wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
@@ -68,6 +69,7 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     async def healthz(request):
         return JSONResponse({"status": "ok"})
 
+    extra_routes = routes
     routes = [
         Route("/", home),
         Route("/healthz", healthz),
@@ -75,6 +77,7 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
         *lookup.routes(),
         *chat.routes(),
         *admin.routes(),
+        *extra_routes,
         Mount("/static", app=StaticFiles(directory=str(Path(settings.templates_dir) / "web" / "static")), name="static"),
     ]
     app = Starlette(

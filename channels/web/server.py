@@ -7,6 +7,7 @@ import uvicorn
 from retrieval.assistant import Assistant
 
 from .app import create_app
+from .telegram_hook import telegram_service
 
 
 def urls(settings, host, port):
@@ -19,6 +20,9 @@ def urls(settings, host, port):
         f"  staff lookup   {base}/lookup" + ("" if settings.staff_token else off.format("MINZHENG_STAFF_TOKEN")),
         f"  admin          {base}/admin" + ("" if settings.admin_token else off.format("MINZHENG_ADMIN_TOKEN")),
         f"  WeChat push    {base}/wechat" + ("" if settings.wechat_token else off.format("WECHAT_TOKEN")),
+        "  Telegram bot   " + (("webhook " + settings.telegram_webhook_url) if settings.telegram_webhook_url else "long polling")
+        if settings.telegram_bot_token
+        else "  Telegram bot   (off: set TELEGRAM_BOT_TOKEN)",
     ]
 
 
@@ -28,7 +32,8 @@ def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
     port = port or settings.port
     assistant = Assistant(settings)
     assistant.warm_up()  # DataFileError surfaces here, before the port opens
-    app = create_app(assistant, settings, hooks=hooks)
+    telegram_hooks, telegram_routes = telegram_service(assistant, settings)
+    app = create_app(assistant, settings, hooks=(*hooks, *telegram_hooks), routes=telegram_routes)
     for line in urls(settings, host, port):
         print(line, file=out)
     out.flush()

@@ -59,4 +59,7 @@ def test_serve_prints_every_url_and_what_is_switched_off():
         "  staff lookup   http://127.0.0.1:8000/lookup",
         "  admin          http://127.0.0.1:8000/admin (off: set MINZHENG_ADMIN_TOKEN)",
         "  WeChat push    http://127.0.0.1:8000/wechat (off: set WECHAT_TOKEN)",
+        "  Telegram bot   (off: set TELEGRAM_BOT_TOKEN)",
     ]
+    with_bot = replace(settings, telegram_bot_token="1:x", telegram_webhook_url="https://example.org/tg/hook")
+    assert urls(with_bot, "127.0.0.1", 8000)[-1] == "  Telegram bot   webhook https://example.org/tg/hook"
