@@ -124,9 +124,9 @@ def to_row(entry):
 
 
 def from_row(row):
-    """The entry a `to_row` dict came from."""
+    """The entry a `to_row` dict came from (other keys, such as stored tokens, are ignored)."""
     tuples = {"questions", "sources", "gives"}
-    return FaqEntry(**{k: tuple(v) if k in tuples else v for k, v in row.items()})
+    return FaqEntry(**{k: tuple(v) if k in tuples else v for k, v in row.items() if k in FaqEntry.__dataclass_fields__})
 
 
 def resolve(entries, passages, documents):
@@ -203,29 +203,37 @@ class FaqRanking:
 class FaqIndex:
     """BM25 over the entries' questions (words and bigrams) and a calibrated match score."""
 
-    def __init__(self, entries, sources, analyzer, prepare, word_weight, ranking):
+    def __init__(self, entries, sources, analyzer, prepare, word_weight, ranking, tokens=None):
         """`prepare(question)` gives the text to index (fillers and place names removed);
-        `word_weight(token)` is the knowledge base's idf of a word (0 when it never occurs)."""
+        `word_weight(token)` is the knowledge base's idf of a word (0 when it never occurs);
+        `tokens`: the `tokens` of an index built before from the same entries (a loaded store),
+        so loading does not run jieba over every FAQ question again."""
         self.entries = {e.id: e for e in entries}
         self.sources = sources
         self.analyzer = analyzer
         self.prepare = prepare
         self.word_weight = word_weight
         self.ranking = ranking
+        self.tokens = tokens if tokens is not None else {e.id: self._tokenize(e) for e in entries}
         self._owner = []  # question number -> entry id
         self._questions = []
         words, bigrams = [], []
         for entry in entries:
-            for q in entry.questions:
-                text = prepare(q)
+            for q, (w, b) in zip(entry.questions, self.tokens[entry.id]["questions"]):
                 self._owner.append(entry.id)
                 self._questions.append(q)
-                words.append(analyzer.words(text))
-                bigrams.append(analyzer.bigrams(text))
+                words.append(w)
+                bigrams.append(b)
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
         self._token_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
-        self._entry_words = {e.id: set(analyzer.words(prepare(" ".join(e.questions) + " " + e.answer))) for e in entries}
+        self._entry_words = {e.id: set(self.tokens[e.id]["words"]) for e in entries}
+
+    def _tokenize(self, entry):
+        """{"questions": [[words, bigrams] per question], "words": words of questions + answer}."""
+        analyzer, prepare = self.analyzer, self.prepare
+        questions = [[analyzer.words(prepare(q)), analyzer.bigrams(prepare(q))] for q in entry.questions]
+        return {"questions": questions, "words": analyzer.words(prepare(" ".join(entry.questions) + " " + entry.answer))}
 
     def __len__(self):
         return len(self.entries)

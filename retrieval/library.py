@@ -25,7 +25,7 @@ from .regions import Regions
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py")
+_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py")
 INDEX_FIELDS = ("words", "bigrams")  # the token fields of a passage, in the order tokens stores them
 
 
@@ -78,7 +78,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -90,7 +90,7 @@ class Snapshot:
         self.words, self.bigrams = indexes or build_indexes(passages, tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
-        self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking())
+        self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking(), faq_tokens)
 
     def _kb_weight(self, word):
         return self.words.plain_idf(word) if self.words.document_frequency(word) else 0.0
@@ -254,7 +254,7 @@ class Library:
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
             snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes)
             saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
-            faq_rows = [faq_row(e) for e in entries]
+            faq_rows = [dict(faq_row(e), tokens=snapshot.faq.tokens[e.id]) for e in entries]
             snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata, saved, faq_rows))
             self._analyzer = analyzer
             self._snapshot = snapshot
@@ -282,7 +282,8 @@ class Library:
             p["section"] = _json_list(p["section"])
         regions, ranking, faq_ranking = self._read_config()
         entries = [faq_entry(row) for row in faq_rows]  # the FAQ this store was built with
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes)
+        faq_tokens = {row["id"]: row["tokens"] for row in faq_rows}
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens)
         return self._snapshot
 
     def install(self, snapshot):

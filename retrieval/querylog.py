@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import sqlite_utils
 
 from .errors import DataFileError
 
@@ -56,6 +55,8 @@ class QueryLog:
         return self._db
 
     def _open(self):
+        import sqlite_utils  # here, not at import: `bot.py ask` never logs and starts faster without it
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("pragma journal_mode=wal")
