@@ -192,6 +192,7 @@ class FaqRanking:
     ambiguity_margin: float = 0.05  # two entries this close: ask which one was meant
     max_suggestions: int = 3
     unplaced_regions: tuple = ("全国",)  # entry regions that apply when a question names no place
+    synonym_weight: float = 0.7  # weight of faq/synonyms.txt terms in the answer share
     same_region_bonus: float = 0.3  # for an entry of exactly the place the question names
     plan_cues: tuple = ()  # words of a question about a place's plans: its passages answer it
 
@@ -264,7 +265,11 @@ class FaqIndex:
                 candidates.update(int(i) for i in ids[np.argsort(-scores)[:30]])
         query_total = sum(query.values())
         kb_words = {t: self.word_weight(t) for t in dict.fromkeys(words)}
-        kb_total = sum(kb_words.values()) or 1.0
+        # The official terms of the question's colloquial phrases (去世 -> 死亡), at less weight:
+        # the share counts them when that raises it.
+        expanded = dict(kb_words)
+        for t in self.analyzer.words(self.analyzer.query(question)[1]):
+            expanded.setdefault(t, self.ranking.synonym_weight * self.word_weight(t))
         ranking = self.ranking
         best = {}
         for i in candidates:
@@ -280,10 +285,16 @@ class FaqIndex:
         matches = []
         for entry_id, (similarity, asked) in best.items():
             entry_words = self._entry_words[entry_id]
-            covered = sum(w for t, w in kb_words.items() if t in entry_words) / kb_total
+            covered = max(_share(kb_words, entry_words), _share(expanded, entry_words))
             rank = min((passage_ranks[p] for p in self.sources[entry_id] if p in passage_ranks), default=None)
             score = similarity + ranking.answer_weight * covered + (ranking.passage_weight / rank if rank else 0.0)
             if region is not None and self.entries[entry_id].region == region:
                 score += ranking.same_region_bonus
             matches.append(FaqMatch(self.entries[entry_id], asked, round(score, 3)))
         return sorted(matches, key=lambda m: (-m.score, m.entry.id))[:limit]
+
+
+def _share(weights, words):
+    """The weighted share of `weights`' tokens that are in `words`."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in words) / total if total else 0.0

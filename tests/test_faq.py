@@ -55,7 +55,7 @@ def test_paraphrases_not_in_the_entries_are_answered_right_or_left_to_passages(f
             wrong.append((item["q"], item["faq_id"], answer.faq_id))
     assert len(items) >= 100
     assert wrong == []  # a wrong entry would be a confident wrong answer
-    assert right >= 37  # measured 2026-11-23: 37 of 106; the rest get passages and suggestions
+    assert right >= 41  # measured 2026-11-23: 41 of 106; the rest get passages and suggestions
 
 
 @pytest.mark.parametrize("case", [json.loads(line) for line in (DATA / "faq_cases.jsonl").read_text(encoding="utf-8").splitlines()], ids=lambda c: c["q"])
