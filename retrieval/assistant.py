@@ -10,6 +10,7 @@ At most once a second a question also checks whether the store file was replaced
 process (`bot.py reload` / `rollback`) and, if so, loads it before answering.
 """
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
-from .errors import AssistantError
+from .errors import AssistantError, QueryLogError
 from .library import Library
 from .privacy import Masker
 from .querylog import QueryLog
@@ -26,6 +27,10 @@ from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
 
 FOLLOW_INTERVAL = 1.0  # seconds between checks for a store replaced by another process
+FOLLOW_RETRY = 30.0  # seconds before a store file that failed to load is tried again
+LOG_FAILURE_REPEAT = 60.0  # seconds before the same query-log failure is reported again
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,13 @@ class _Served:
         return reloading.build_id(self.answerer.library.snapshot.metadata)
 
 
+def _prime(answerer):
+    """Load what an answerer reads lazily (jieba's dictionary, the faq/ tables) by using it once."""
+    answerer.library.snapshot.search("民政", k=1)
+    answerer.intents
+    answerer.thresholds
+
+
 class Assistant:
     def __init__(self, settings):
         self.settings = settings
@@ -61,6 +73,8 @@ class Assistant:
         self._lock = threading.RLock()  # one load, reload or rollback at a time
         self._checked_at = time.monotonic()
         self._renderer = None
+        self._log_failure = (None, 0.0)  # (message, when) of the last query-log failure reported
+        self._follow_failure = (None, 0.0)  # (signature, when) of the last store file that failed to load
 
     # -- the served build ------------------------------------------------------------------
     @property
@@ -93,6 +107,9 @@ class Assistant:
         signature = reloading.signature(self.settings.store_path)
         if signature is None or signature == served.signature:
             return served
+        failed, failed_at = self._follow_failure
+        if signature == failed and now - failed_at < FOLLOW_RETRY:
+            return served  # loading this file failed moments ago; do not make every second's question pay again
         if not self._lock.acquire(blocking=False):
             return served  # a reload is running here; it will install its own build
         try:
@@ -110,11 +127,14 @@ class Assistant:
                 library = Library(self.settings)
                 library.load_stored()
                 new = _Served(Answerer(library, self.settings), signature)
+                _prime(new.answerer)  # faq/ read now: a broken file keeps the old build, not fails a question
             self._previous, self._served = served, new
             self.log.refresh_masker()
             return new
-        except AssistantError:
-            # A store caught mid-replace or a broken faq/ file: keep serving; the next check retries.
+        except Exception as exc:  # the check must never fail the question that ran it
+            # A corrupt or half-copied store, a broken or missing faq/ file: keep serving the
+            # build in memory; this file is tried again after FOLLOW_RETRY, a new one at once.
+            self._follow_failed(signature, exc)
             return served
         finally:
             self._lock.release()
@@ -125,19 +145,43 @@ class Assistant:
         Also runs one search and reads the intent tables, so jieba's dictionary and faq/ tables
         are loaded before the first citizen waits for them (about 0.5 s otherwise).
         """
-        snapshot = self.library.snapshot
-        snapshot.search("民政", k=1)
-        self.answerer.intents
-        self.answerer.thresholds
-        return snapshot
+        answerer = self.answerer
+        _prime(answerer)
+        return answerer.library.snapshot
+
+    def _follow_failed(self, signature, exc):
+        """Say once per store file that it could not be loaded (the check repeats every second)."""
+        reported = self._follow_failure[0] == signature
+        self._follow_failure = (signature, time.monotonic())
+        if not reported:
+            log.warning(
+                "the store %s could not be loaded, still serving the build in memory: %s",
+                self.settings.store_path,
+                exc,
+                exc_info=None if isinstance(exc, AssistantError) else exc,
+            )
 
     # -- questions -------------------------------------------------------------------------
     def ask(self, question, channel="cli", user=None):
         """Answer and log one question. Raises EmptyQuestionError / QuestionTooLongError."""
         started = time.perf_counter()
         answer = self.answerer.ask(question)
-        query_id = self.log.record(channel, user, answer.question, answer, (time.perf_counter() - started) * 1000)
+        try:
+            query_id = self.log.record(channel, user, answer.question, answer, (time.perf_counter() - started) * 1000)
+        except QueryLogError as exc:
+            # The citizen still gets the answer; without a query id a channel offers no feedback.
+            self._log_failed(exc)
+            query_id = None
         return Reply(answer, query_id)
+
+    def _log_failed(self, exc):
+        """Report a query-log failure in the Python log: in full the first time, then at most once a minute."""
+        now = time.monotonic()
+        message = str(exc)
+        if message == self._log_failure[0] and now - self._log_failure[1] < LOG_FAILURE_REPEAT:
+            return
+        self._log_failure = (message, now)
+        log.error("query log failed, answering without logging: %s", exc, exc_info=exc)
 
     def search(self, query, k=None, region=None):
         return self.library.search(query, k=k, region=region)
@@ -172,7 +216,14 @@ class Assistant:
         return self.answerer.intents.topics_in(self.library.snapshot.analyzer.normalize(text))
 
     def feedback(self, query_id, value, comment=None):
-        return self.log.feedback(query_id, value, comment)
+        """Store 👍/👎; False when the query id is unknown or the log cannot be written (logged)."""
+        if query_id is None:
+            return False  # the question could not be logged
+        try:
+            return self.log.feedback(query_id, value, comment)
+        except QueryLogError as exc:
+            self._log_failed(exc)
+            return False
 
     def forget(self, channel, user):
         """Delete what the log holds about one user; returns the number of questions deleted."""

@@ -46,3 +46,28 @@ class QualityDropError(AssistantError):
 
 class NoPreviousBuildError(AssistantError):
     """Rollback was asked for but no previous build is kept."""
+
+
+class StoreWriteError(StoreError):
+    """The store (or a file beside it) could not be written: disk full, read-only, not a file.
+
+    Raised by a build or reload; the live store is left as it was. `reason` is the OS or SQLite
+    message ("No space left on device", "database or disk is full").
+    """
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write the store {self.path}: {reason}")
+
+
+class QueryLogError(AssistantError):
+    """The query log could not be opened, read or written (corrupt, locked, disk full).
+
+    `Assistant.ask` still returns the answer (without a query id) and reports this in the log.
+    """
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"query log {self.path}: {reason}")

@@ -262,6 +262,7 @@ class Library:
 
     def load(self):
         """Load the store, building it first when it is missing, unreadable or out of date."""
+        store.remove_stale(self.settings.store_path)  # temp files of a build or reload that was killed
         if not self.is_current():
             self.build()
             return self._snapshot

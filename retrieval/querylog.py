@@ -9,18 +9,25 @@ retention are purged (at most once a day while recording, or `bot.py purge`).
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
-from .errors import DataFileError
+from .errors import DataFileError, QueryLogError
+
+log = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 PURGE_INTERVAL = 24 * 3600  # seconds between automatic purges
+# Seconds a write waits for another process's write to finish. Writes take milliseconds; a log
+# held locked longer (an open transaction in a shell) must not hold up the citizen's answer.
+BUSY_TIMEOUT = 2.0
 
 FAQ = "faq"
 PASSAGES = "passages"
@@ -58,13 +65,33 @@ class QueryLog:
         import sqlite_utils  # here, not at import: `bot.py ask` never logs and starts faster without it
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("pragma journal_mode=wal")
-        db = sqlite_utils.Database(conn)
-        if self._key is None:
-            self._key = self._key_from_file()
-        _create_tables(db)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
+        try:
+            conn.execute("pragma journal_mode=wal")
+            db = sqlite_utils.Database(conn)
+            if self._key is None:
+                self._key = self._key_from_file()
+            _create_tables(db)
+        except BaseException:
+            conn.close()
+            raise
         self._db = db
+
+    @contextmanager
+    def _failing_as_named_error(self):
+        """SQLite and OS errors (corrupt file, locked by another process, disk full) become
+        QueryLogError; the connection is dropped so the next call opens the file afresh (it
+        may have been repaired or replaced meanwhile)."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            db, self._db = self._db, None
+            if db is not None:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            raise QueryLogError(self.path, reason(exc)) from exc
 
     def _key_from_file(self):
         key_file = self.path.with_suffix(".key")
@@ -72,10 +99,10 @@ class QueryLog:
             # Written whole under a private name, then linked: another process sees either no
             # key file or a complete one, and the first link wins.
             tmp = key_file.with_name(f".{key_file.name}.{os.getpid()}.{threading.get_ident()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
             try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32))  # a full disk fails here, leaving no key file
                 os.link(tmp, key_file)
             except FileExistsError:
                 pass
@@ -112,27 +139,33 @@ class QueryLog:
 
     # -- writing ---------------------------------------------------------------------------
     def record(self, channel, user, question, answer, latency_ms):
-        """Store one answered question; returns its id (for feedback)."""
-        row = {
-            "time": time.strftime(TIME_FORMAT),
-            "channel": channel,
-            "user_hash": self.user_hash(channel, user),
-            "question": self.mask(question),
-            "kind": answer.kind,
-            "outcome": outcome(answer),
-            "faq_id": answer.faq_id,
-            "source_ids": json.dumps([h.passage["id"] for h in answer.sources], ensure_ascii=False),
-            "latency_ms": round(latency_ms, 2),
-        }
-        with self._lock:
-            query_id = self.db["queries"].insert(row).last_pk
-        self._maybe_purge()
+        """Store one answered question; returns its id (for feedback). QueryLogError when the
+        log cannot be written (the automatic purge failing afterwards is only logged)."""
+        with self._failing_as_named_error():
+            row = {
+                "time": time.strftime(TIME_FORMAT),
+                "channel": channel,
+                "user_hash": self.user_hash(channel, user),
+                "question": self.mask(question),
+                "kind": answer.kind,
+                "outcome": outcome(answer),
+                "faq_id": answer.faq_id,
+                "source_ids": json.dumps([h.passage["id"] for h in answer.sources], ensure_ascii=False),
+                "latency_ms": round(latency_ms, 2),
+            }
+            with self._lock:
+                query_id = self.db["queries"].insert(row).last_pk
+        try:
+            self._maybe_purge()
+        except QueryLogError as exc:
+            log.warning("automatic purge of old questions failed: %s", exc)
         return query_id
 
     def feedback(self, query_id, value, comment=None):
-        """Store 👍 (+1) or 👎 (-1) for a logged question; False when the query id is unknown."""
+        """Store 👍 (+1) or 👎 (-1) for a logged question; False when the query id is unknown.
+        QueryLogError when the log cannot be read or written."""
         row = {"query_id": query_id, "time": time.strftime(TIME_FORMAT), "value": int(value), "comment": self.mask(comment)}
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
             if not list(self.db.query("select 1 from queries where id = ?", [query_id])):
                 return False
             self.db["feedback"].insert(row)
@@ -141,8 +174,9 @@ class QueryLog:
     # -- deleting --------------------------------------------------------------------------
     def forget(self, channel, user):
         """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows deleted."""
-        user_hash = self.user_hash(channel, user)
-        with self._lock:
+        with self._failing_as_named_error():
+            user_hash = self.user_hash(channel, user)
+        with self._lock, self._failing_as_named_error():
             ids = [r["id"] for r in self.db.query("select id from queries where user_hash = ?", [user_hash])]
             self._delete(ids)
             return len(ids)
@@ -150,10 +184,10 @@ class QueryLog:
     def purge(self, days, now=None):
         """Delete questions (and their feedback) older than `days` days; returns questions deleted."""
         cutoff = time.strftime(TIME_FORMAT, time.localtime((time.time() if now is None else now) - days * 86400))
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
+            self._purged_at = time.monotonic()  # a failing purge is retried tomorrow, not at every question
             ids = [r["id"] for r in self.db.query("select id from queries where time < ?", [cutoff])]
             self._delete(ids)
-            self._purged_at = time.monotonic()
             return len(ids)
 
     def _maybe_purge(self):
@@ -173,7 +207,7 @@ class QueryLog:
     # -- reading ---------------------------------------------------------------------------
     def recent_declined(self, limit=20):
         """The latest declined questions, newest first (admin page, report)."""
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
             return list(self.db.query("select * from queries where kind != 'answer' order by id desc limit ?", [limit]))
 
     def recent_negative(self, limit=20):
@@ -182,7 +216,7 @@ class QueryLog:
             "select q.*, f.time as feedback_time, f.comment from feedback f join queries q on q.id = f.query_id "
             "where f.value < 0 order by f.id desc limit ?"
         )
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
             return list(self.db.query(sql, [limit]))
 
     def unanswered(self, days=None, now=None):
@@ -198,11 +232,11 @@ class QueryLog:
             "and (q.kind != 'answer' or exists (select 1 from feedback f where f.query_id = q.id and f.value < 0)) "
             "order by q.id"
         )
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
             return list(self.db.query(sql, [since]))
 
     def counts(self):
-        with self._lock:
+        with self._lock, self._failing_as_named_error():
             return {
                 "queries": self.db["queries"].count,
                 "declined": self.db.execute("select count(*) from queries where kind != 'answer'").fetchone()[0],
@@ -244,3 +278,8 @@ def _create_tables(db):
     db["queries"].create_index(["user_hash"], if_not_exists=True)
     db["queries"].create_index(["time"], if_not_exists=True)
     db["feedback"].create_index(["query_id"], if_not_exists=True)
+
+
+def reason(exc):
+    """The OS or SQLite message of an error, without Python's decoration."""
+    return getattr(exc, "strerror", None) or str(exc)

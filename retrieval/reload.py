@@ -22,7 +22,7 @@ from pathlib import Path
 from . import store
 from .answer import Answerer, Thresholds
 from .datafiles import read_lines, read_toml
-from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError
+from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
 from .evaluation import evaluate, load_questions
 from .faq import load_entries
 from .ingest import load_documents
@@ -44,9 +44,17 @@ def _check_syntax(settings):
     for root in (Path(settings.knowledge_dir), Path(settings.faq_dir)):
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             if path.suffix == ".toml":
-                yield path, lambda path=path: read_toml(path)
+                yield path, lambda path=path: (_not_empty(path), read_toml(path))
             elif path.suffix in _TEXT_SUFFIXES:
-                yield path, lambda path=path: read_lines(path)
+                yield path, lambda path=path: (_not_empty(path), read_lines(path))
+
+
+def _not_empty(path):
+    """No data file is meant to be empty: 0 bytes is a truncated copy or an interrupted save
+    (an empty privacy.toml would log personal data unmasked; an empty topics.toml would silently
+    stop out-of-scope detection). A file with only comments is accepted."""
+    if path.stat().st_size == 0:
+        raise DataFileError(path, None, "the file is empty (truncated?): restore it from a backup or version control")
 
 
 def _check_config(settings):
@@ -88,6 +96,9 @@ def validate(settings):
             except (TypeError, ValueError, AttributeError, KeyError) as exc:
                 # A value of the wrong type (a number where a list belongs) that no loader words.
                 error = DataFileError(path, None, f"unexpected value: {exc!r}")
+            except OSError as exc:
+                # A file deleted, or made unreadable, that a loader opens without datafiles.
+                error = DataFileError(exc.filename or path, None, f"cannot read: {exc.strerror or exc}")
             else:
                 continue
             if str(error) not in seen:
@@ -223,9 +234,21 @@ def _locked(store_path):
 def _link_over(source, target):
     """Make target another name of source, atomically (target never goes missing)."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    os.link(source, tmp)
-    os.replace(tmp, target)
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _writing(path):
+    """File operations on the store's folder: an OSError (disk full, read-only) becomes StoreWriteError."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreWriteError(path, store.reason(exc)) from exc
 
 
 # -- reload and rollback ---------------------------------------------------------------------
@@ -281,10 +304,12 @@ def reload(settings, current=None, current_quality=None, force=False):
         if current is None:
             current = load_live(settings)
         staging_path = live_path.with_name(f".{live_path.name}.next")
-        staging_path.unlink(missing_ok=True)
         try:
-            if live_path.exists():
-                os.link(live_path, staging_path)  # its token cache spares re-tokenizing unchanged passages
+            with _writing(staging_path):
+                staging_path.unlink(missing_ok=True)  # a reload killed midway left it
+                store.remove_stale(live_path)
+                if live_path.exists():
+                    os.link(live_path, staging_path)  # its token cache spares re-tokenizing unchanged passages
             staging = Library(replace(settings, store_path=staging_path))
             built = staging.build()
             library = Library(settings)
@@ -313,10 +338,11 @@ def reload(settings, current=None, current_quality=None, force=False):
             )
             if quality.dropped and not force:
                 raise QualityDropError(quality.before, quality.after, quality.margin, report)
-            if live_path.exists():
-                _link_over(live_path, previous_path(live_path))
-            os.replace(staging_path, live_path)
-            store.pin_path(live_path).unlink(missing_ok=True)
+            with _writing(live_path):
+                if live_path.exists():
+                    _link_over(live_path, previous_path(live_path))
+                os.replace(staging_path, live_path)
+                store.pin_path(live_path).unlink(missing_ok=True)
             installed = signature(live_path)
         finally:
             staging_path.unlink(missing_ok=True)
@@ -340,21 +366,26 @@ def rollback(settings):
         if restored.get("schema_version") != store.SCHEMA_VERSION:
             raise NoPreviousBuildError(f"no previous build at {prev}")
         replaced = store.read_metadata(live_path)
-        held = None
-        if live_path.exists():
-            held = live_path.with_name(f".{live_path.name}.{os.getpid()}.held")
-            held.unlink(missing_ok=True)
-            os.link(live_path, held)
-        os.replace(prev, live_path)
-        if held is not None:
-            os.replace(held, prev)
         current_inputs = Library(settings).input_hash()
         pin = store.pin_path(live_path)
         pinned = current_inputs != restored.get("input_hash")
-        if pinned:
-            tmp = pin.with_name(f".{pin.name}.{os.getpid()}.tmp")
-            tmp.write_text(current_inputs + "\n", encoding="utf-8")
-            os.replace(tmp, pin)
-        else:
-            pin.unlink(missing_ok=True)
+        with _writing(live_path):
+            store.remove_stale(live_path)
+            if pinned:  # written first: a full disk fails here, before anything is swapped
+                tmp = pin.with_name(f".{pin.name}.{os.getpid()}.tmp")
+                try:
+                    tmp.write_text(current_inputs + "\n", encoding="utf-8")
+                    os.replace(tmp, pin)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            held = None
+            if live_path.exists():
+                held = live_path.with_name(f".{live_path.name}.{os.getpid()}.held")
+                held.unlink(missing_ok=True)
+                os.link(live_path, held)
+            os.replace(prev, live_path)
+            if held is not None:
+                os.replace(held, prev)
+            if not pinned:
+                pin.unlink(missing_ok=True)
     return RollbackReport(restored, replaced, pinned)

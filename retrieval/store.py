@@ -7,6 +7,7 @@ file beside the live one and renamed over it, so readers never see a half-writte
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import StoreError
+from .errors import StoreError, StoreWriteError
 
 # 3: the `indexes` table (built BM25 matrices, so loading never recomputes weights) and the
 # `faq` table (the FAQ entries this build was made with).
@@ -35,10 +36,12 @@ def write(path, documents, passages, tokens, metadata, indexes=None, faq=()):
     import sqlite_utils  # only building needs it; reading uses sqlite3 and starts faster
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    db = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path)
+        tmp.unlink(missing_ok=True)
         db = sqlite_utils.Database(tmp)
         db["documents"].insert_all(documents, pk="id")
         db["passages"].insert_all(passages, pk="id", foreign_keys=[("doc_id", "documents", "id")])
@@ -54,10 +57,62 @@ def write(path, documents, passages, tokens, metadata, indexes=None, faq=()):
         db["build"].insert_all(({"key": k, "value": str(v)} for k, v in meta.items()), pk="key")
         db.conn.commit()
         db.close()
+        db = None
         os.replace(tmp, path)
         return meta
+    except (OSError, sqlite3.Error) as exc:  # disk full, read-only, a directory in the way...
+        raise StoreWriteError(path, reason(exc)) from exc
     finally:
+        if db is not None:
+            db.close()  # an open handle would keep the unlinked temp file's blocks in use
         tmp.unlink(missing_ok=True)
+
+
+def reason(exc):
+    """The OS or SQLite message of an error, without Python's decoration."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+# A temporary file beside the store, named with the id of the process writing it:
+# .store.db.123.tmp (a build), ..store.db.next.123.tmp (a reload's staging build),
+# .store.db.prev.123.tmp / .store.db.pin.123.tmp (a swap), .store.db.123.held (a rollback).
+_TEMP = re.compile(r"^\.+(?P<name>.+?)(\.next|\.prev|\.pin)?\.(?P<pid>\d+)\.(tmp|held)$")
+
+
+def remove_stale(path):
+    """Delete temporary files beside the store left by processes that died (SIGKILL, power loss).
+
+    A file whose writer is still running is kept, so this is safe without the reload lock.
+    Returns the names removed.
+    """
+    path = Path(path)
+    removed = []
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMP.match(name)
+        if match is None or match["name"] != path.name or _alive(int(match["pid"])):
+            continue
+        try:
+            (path.parent / name).unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(name)
+    return sorted(removed)
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to another user
+        return True
+    return True
 
 
 def read(path):
@@ -79,9 +134,29 @@ def read_indexes(path):
     out = {}
     with _open(path) as (db, _):
         for field, n_docs, terms, *blobs in db.execute("select field, n_docs, terms, indptr, indices, data from indexes"):
-            arrays = [np.frombuffer(blob, dtype=dtype) for blob, dtype in zip(blobs, _INDEX_DTYPES.values())]
-            out[field] = (terms.split("\n") if terms else [], *arrays, n_docs)
+            terms = terms.split("\n") if terms else []
+            try:
+                arrays = [np.frombuffer(blob, dtype=dtype) for blob, dtype in zip(blobs, _INDEX_DTYPES.values())]
+            except (TypeError, ValueError) as exc:  # a blob cut short or not a blob at all
+                raise StoreError(f"store {path}: index {field!r} is damaged: {exc}") from exc
+            _check_index(path, field, terms, *arrays, n_docs)
+            out[field] = (terms, *arrays, n_docs)
     return out
+
+
+def _check_index(path, field, terms, indptr, indices, data, n_docs):
+    """The shape a saved CSR index must have; a damaged file would otherwise fail at search time."""
+    ok = (
+        isinstance(n_docs, int)
+        and len(indptr) == len(terms) + 1
+        and len(indices) == len(data)
+        and indptr[0] == 0
+        and indptr[-1] == len(indices)
+        and bool(np.all(indptr[1:] >= indptr[:-1]))
+        and (not len(indices) or (0 <= indices.min() and indices.max() < n_docs))
+    )
+    if not ok:
+        raise StoreError(f"store {path}: index {field!r} is damaged")
 
 
 class StoredTokens(Mapping):
