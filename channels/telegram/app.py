@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler, Defaults, MessageHandler, filters
 
 from retrieval.followup import FollowupRules
@@ -24,6 +25,8 @@ from .replies import Replies
 log = logging.getLogger(__name__)
 
 RETRIES_ON_429 = 3
+TOKEN_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")  # loggers that print URLs with the token
+TOKEN_REJECTED = "the Bot API rejected TELEGRAM_BOT_TOKEN (or TELEGRAM_API_BASE_URL is wrong)"
 NOT_TEXT = (
     filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE
     | filters.ANIMATION | filters.Document.ALL | filters.LOCATION | filters.CONTACT
@@ -55,6 +58,10 @@ def build_application(assistant, settings, request=None, get_updates_request=Non
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
+    # Before build(): the Bot logs its API URL, which holds the token, at DEBUG as it is created,
+    # and httpx logs every request URL at INFO. Logger filters hold whatever handlers exist.
+    for name in TOKEN_LOGGERS:
+        _redact_token_in(logging.getLogger(name), settings.telegram_bot_token)
     app = builder.build()
     app.bot_data["settings"] = settings
     app.bot_data["menu"] = menu
@@ -81,7 +88,12 @@ async def post_init(app):
 async def start(app):
     """Start inside a running loop: initialize, commands, then polling or set the webhook."""
     settings = app.bot_data["settings"]
-    await app.initialize()
+    try:
+        await app.initialize()
+    except InvalidToken:
+        # PTB's message quotes the token; it would land in the startup traceback (a 404 from a
+        # wrong TELEGRAM_API_BASE_URL also says "invalid token", with a perfectly valid token).
+        raise InvalidToken(TOKEN_REJECTED) from None
     await post_init(app)
     await app.start()
     if settings.telegram_webhook_url:
@@ -142,7 +154,17 @@ class RedactToken(logging.Filter):
         if self.token and self.token in record.getMessage():
             record.msg = record.getMessage().replace(self.token, "<token>")
             record.args = ()
+        if self.token and record.exc_info and record.exc_info[1] is not None:
+            # A traceback is formatted from exc_info, past record.msg: redact that text too.
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = text.replace(self.token, "<token>")
         return True
+
+
+def _redact_token_in(logger, token):
+    """Add one RedactToken for this token to a logger (building several apps adds it once)."""
+    if token and not any(isinstance(f, RedactToken) and f.token == token for f in logger.filters):
+        logger.addFilter(RedactToken(token))
 
 
 def _base_url(url):

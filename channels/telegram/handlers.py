@@ -12,6 +12,7 @@ import math
 from telegram import Chat, MessageEntity, ReplyParameters, Update
 from telegram.error import TelegramError
 
+from retrieval.answer import valid_unicode
 from retrieval.errors import AssistantError, EmptyQuestionError, QuestionTooLongError
 from retrieval.followup import resolve
 
@@ -262,7 +263,9 @@ class Handlers:
     @staticmethod
     def _question_text(message, bot):
         """The question in a message; None in a group unless the bot is mentioned or replied to."""
-        text = message.text or ""
+        # Telegram's JSON may carry lone surrogates; PTB's parse_entities raises on them, so the
+        # text is repaired first (one U+FFFD per unit keeps the entities' UTF-16 offsets right).
+        text = valid_unicode(message.text or "")
         if message.chat.type == Chat.PRIVATE:
             return text
         replied = message.reply_to_message
@@ -270,7 +273,11 @@ class Handlers:
             return text
         mention = f"@{bot.username}".lower() if bot.username else None
         found = False
-        for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        units = text.encode("utf-16-le")
+        for entity in message.entities:
+            if entity.type not in (MessageEntity.MENTION, MessageEntity.TEXT_MENTION):
+                continue
+            value = units[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le", "replace")
             if (entity.type == MessageEntity.MENTION and value.lower() == mention) or (entity.user is not None and entity.user.id == bot.id):
                 text = text.replace(value, " ")
                 found = True

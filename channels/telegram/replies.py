@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from retrieval.answer import ANSWER
+from retrieval.answer import ANSWER, valid_unicode
 from retrieval.segment import SECTION_SEPARATOR
 
 from .split import MESSAGE_LIMIT, split_html
@@ -26,7 +26,9 @@ class Replies:
         )
 
     def render(self, template, **context):
-        return self._env.get_template(template).render(buttons=self.menu.buttons, **context).strip()
+        # Lone surrogates (a user's name or /search words from broken clients) would make PTB fail
+        # to encode the request; every outgoing text passes through here.
+        return valid_unicode(self._env.get_template(template).render(buttons=self.menu.buttons, **context).strip())
 
     def messages(self, template, **context):
         """One template rendered and split into messages Telegram accepts."""

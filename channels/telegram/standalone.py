@@ -6,7 +6,9 @@ import sys
 from retrieval.assistant import Assistant
 from retrieval.errors import DataFileError, StoreError
 
-from .app import RedactToken, run
+from telegram.error import InvalidToken
+
+from .app import TOKEN_REJECTED, RedactToken, run
 
 EXIT_CONFIG_ERROR = 2
 
@@ -28,5 +30,9 @@ def main(settings, err=None):
     except (DataFileError, StoreError) as exc:
         print(f"错误: {exc}", file=err)
         return EXIT_CONFIG_ERROR
-    run(assistant, settings)
+    try:
+        run(assistant, settings)
+    except InvalidToken:
+        print(f"错误: {TOKEN_REJECTED}", file=err)  # PTB's own message quotes the token
+        return EXIT_CONFIG_ERROR
     return 0

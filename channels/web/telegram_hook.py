@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .limits import BodyTooLarge, read_body
+
 MAX_UPDATE_BYTES = 1_000_000
 
 
@@ -33,8 +35,9 @@ def telegram_service(assistant, settings):
     if settings.telegram_webhook_url:
 
         async def webhook(request):
-            body = await request.body()
-            if len(body) > MAX_UPDATE_BYTES:
+            try:
+                body = await read_body(request, MAX_UPDATE_BYTES)  # capped while reading, not after
+            except BodyTooLarge:
                 return Response(status_code=413)
             try:
                 update = json.loads(body)

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import struct
 import time
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ from defusedxml.ElementTree import fromstring
 
 MAX_BODY_BYTES = 64 * 1024
 BLOCK = 32  # WeChat pads to 32-byte blocks, not AES's 16 (PKCS#7 with k = 32)
+# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, surrogates): a client can
+# type them, and one in a push or a reply makes the whole document unparsable. In UTF-8 the C0
+# bytes never occur inside a multi-byte character, so dropping them from the raw body is safe.
+_FORBIDDEN_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class WeChatProtocolError(ValueError):
@@ -104,7 +110,7 @@ def parse_xml(body):
     if len(body) > MAX_BODY_BYTES:
         raise WeChatProtocolError("body too large")
     try:
-        root = fromstring(body, forbid_dtd=True)
+        root = fromstring(_FORBIDDEN_BYTES.sub(b"", body), forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise WeChatProtocolError(f"not acceptable XML: {type(exc).__name__}") from exc
     if root.tag != "xml":
@@ -150,9 +156,15 @@ class Message:
         return f"ev:{self.from_user}:{self.create_time}:{self.event}"
 
 
+def xml_text(text):
+    """`text` without the characters XML 1.0 forbids."""
+    return _FORBIDDEN_CHARS.sub("", str(text))
+
+
 def cdata(text):
-    """A CDATA section that `]]>` inside the text cannot close early."""
-    return "<![CDATA[" + str(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    """A CDATA section that `]]>` inside the text cannot close early, and that holds only
+    characters XML allows."""
+    return "<![CDATA[" + xml_text(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def text_reply(message, content, now=None):

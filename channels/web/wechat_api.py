@@ -7,6 +7,7 @@ Bodies are UTF-8 JSON with ensure_ascii=False, as WeChat expects (protocols.md 2
 import asyncio
 import json
 import logging
+import re
 import time
 
 import httpx
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 _TOKEN_EXPIRED = {40001, 40014, 42001}
 _TOKEN_MARGIN = 300  # refresh five minutes before WeChat says the token expires
+_CREDENTIALS = re.compile(r"\b(secret|access_token)=[^&\s\"']*")
 
 
 class WeChatAPIError(Exception):
@@ -32,6 +34,7 @@ class WeChatAPI:
         self.appsecret = appsecret
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=10.0)
+        _redact_credentials_in(logging.getLogger("httpx"))  # it logs request URLs at INFO
         self._clock = clock
         self._token = None
         self._expires = 0.0
@@ -69,8 +72,30 @@ class WeChatAPI:
 
 
 def _checked(response):
-    response.raise_for_status()
-    data = response.json()
+    if response.is_error:
+        # Not raise_for_status(): its message quotes the URL, whose query holds the AppSecret
+        # (token request) or the access_token (send), and it would be logged with the failure.
+        raise WeChatAPIError(response.status_code, f"HTTP {response.status_code} from {response.url.path}")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise WeChatAPIError(-1, f"not JSON from {response.url.path}") from exc
     if data.get("errcode", 0) != 0:
         raise WeChatAPIError(data.get("errcode"), data.get("errmsg", ""))
     return data
+
+
+class RedactCredentials(logging.Filter):
+    """Masks `secret=` and `access_token=` query values in log records (httpx logs every URL)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        if "secret=" in message or "access_token=" in message:
+            record.msg = _CREDENTIALS.sub(r"\1=<redacted>", message)
+            record.args = ()
+        return True
+
+
+def _redact_credentials_in(logger):
+    if not any(isinstance(f, RedactCredentials) for f in logger.filters):
+        logger.addFilter(RedactCredentials())
