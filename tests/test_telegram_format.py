@@ -73,6 +73,11 @@ def test_keyboards_stay_within_64_bytes_of_callback_data(menu):
     assert [b.text for row in topics_keyboard(menu).inline_keyboard for b in row] == ["婚姻登记", "殡葬服务", "社会救助", "老年助餐", "人工服务"]
 
 
+def test_an_answer_the_log_could_not_record_offers_only_the_hand_off(menu):
+    unlogged = answer_keyboard(menu, None, True, ("低保怎么申请?",))
+    assert [[b.callback_data for b in row] for row in unlogged.inline_keyboard] == [["human"]]
+
+
 def test_menu_file_errors_name_the_file_and_line(tmp_path):
     (tmp_path / "telegram_menu.toml").write_text(
         '[buttons]\nsources = "a"\nhelpful = "b"\nnot_helpful = "c"\nhandoff = "d"\nback = "e"\n\n[[topic]]\nkey = "婚姻"\nlabel = "婚姻登记"\n',

@@ -72,8 +72,13 @@ def examples_keyboard(menu, topic):
 
 
 def answer_keyboard(menu, query_id, has_sources, suggestions=()):
-    """Under each answer: suggestions ("您是不是想问"), 查看原文, 👍 / 👎, 转人工."""
+    """Under each answer: suggestions ("您是不是想问"), 查看原文, 👍 / 👎, 转人工.
+
+    Without a query id (the query log could not be written) the buttons that refer to the
+    answer would do nothing, so only 转人工 is offered."""
     b = menu.buttons
+    if query_id is None:
+        return InlineKeyboardMarkup([[_button(b["handoff"], "human")]])
     rows = [[_button(s, f"sug:{query_id}:{n}")] for n, s in enumerate(suggestions[:MAX_SUGGESTIONS])]
     first = [_button(b["sources"], f"src:{query_id}")] if has_sources else []
     rows.append(first + [_button(b["helpful"], f"fb:+:{query_id}"), _button(b["not_helpful"], f"fb:-:{query_id}")])

@@ -81,7 +81,8 @@ class Chat:
             payload["sources"] = [_source(n, hit) for n, hit in enumerate(answer.sources, 1)]
             payload["suggestions"] = list(answer.suggestions)
             payload["query_id"] = outcome.query_id
-            payload["feedback_token"] = self._token(outcome.query_id, user)
+            # No query id when the log could not be written: then there is nothing to rate.
+            payload["feedback_token"] = self._token(outcome.query_id, user) if outcome.query_id is not None else None
         return JSONResponse(payload, status_code=429 if outcome.kind == RATE_LIMITED else 200)
 
     async def feedback(self, request):

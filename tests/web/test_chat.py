@@ -98,3 +98,16 @@ def test_home_redirects_to_chat_and_health_answers(client):
     r = client.get("/", follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (302, "/chat")
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_an_answer_the_log_could_not_record_has_no_feedback_token(client, assistant, monkeypatch):
+    from retrieval.errors import QueryLogError
+
+    def broken(*args, **kwargs):
+        raise QueryLogError("log.db", "disk I/O error")
+
+    monkeypatch.setattr(assistant.log, "record", broken)
+    client.get("/chat")
+    data = ask(client, "结婚登记要带什么材料").json()
+    assert data["kind"] == "answer" and data["text"] == assistant.answerer.ask("结婚登记要带什么材料").text
+    assert (data["query_id"], data["feedback_token"]) == (None, None)
