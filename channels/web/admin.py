@@ -13,9 +13,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from retrieval.errors import AssistantError, DataFileError
-from retrieval.ratelimit import RateLimiter
 
-from .auth import Realm, read_form, same_origin
+from .auth import Gate, Realm, read_form, same_origin
 from .limits import BodyTooLarge
 
 log = logging.getLogger(__name__)
@@ -51,14 +50,14 @@ class Admin:
         self.templates = templates
         self.clock = clock
         self.realm = Realm("admin", settings.admin_token, "/admin", max_age=8 * 3600, clock=clock)
-        self.login_limiter = RateLimiter(10)
+        self.gate = Gate(self.realm, templates, "/admin")
         self.last_action = None
 
     def routes(self):
         return [
             Route("/admin", self.page, methods=["GET"]),
-            Route("/admin/login", self.login, methods=["POST"]),
-            Route("/admin/logout", self.logout, methods=["POST"]),
+            Route("/admin/login", self.gate.login, methods=["POST"]),
+            Route("/admin/logout", self.gate.logout, methods=["POST"]),
             Route("/admin/reload", self.reload, methods=["POST"]),
             Route("/admin/rollback", self.rollback, methods=["POST"]),
         ]
@@ -67,35 +66,10 @@ class Admin:
     def can_rollback(self):
         return callable(getattr(self.assistant, "rollback", None))
 
-    def login_page(self, request, error=None, status_code=401):
-        context = {"realm": "admin", "action": "/admin/login", "error": error, "enabled": self.realm.enabled}
-        return self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
-
-    async def login(self, request):
-        if not same_origin(request):
-            return self.login_page(request, "origin", 403)
-        client = request.client.host if request.client else "?"
-        if not self.login_limiter.allow(("admin-login", client)):
-            return self.login_page(request, "too_many", 429)
-        try:
-            form = await read_form(request)
-        except BodyTooLarge:
-            return self.login_page(request, "bad", 413)
-        if not self.realm.token_ok(form.get("token", "")):
-            return self.login_page(request, "wrong")
-        response = RedirectResponse("/admin", status_code=303)
-        self.realm.set_cookie(response, request, self.realm.new_session())
-        return response
-
-    async def logout(self, request):
-        response = RedirectResponse("/admin", status_code=303)
-        self.realm.clear_cookie(response)
-        return response
-
     async def page(self, request):
         session = self.realm.session(request)
         if session is None:
-            return self.login_page(request)
+            return self.gate.login_page(request)
         stats = await run_in_threadpool(self.assistant.stats)
         declined = await run_in_threadpool(self.assistant.log.recent_declined, RECENT)
         negative = await run_in_threadpool(self.assistant.log.recent_negative, RECENT)
@@ -113,7 +87,7 @@ class Admin:
         """None when the POST may proceed, else the response refusing it."""
         session = self.realm.session(request)
         if session is None:
-            return self.login_page(request)
+            return self.gate.login_page(request)
         try:
             form = await read_form(request)
         except BodyTooLarge:

@@ -11,7 +11,13 @@ import secrets
 import time
 from urllib.parse import parse_qs
 
-from .limits import read_body
+from starlette.responses import RedirectResponse
+
+from retrieval.ratelimit import RateLimiter
+
+from .limits import BodyTooLarge, read_body
+
+LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 FORM_LIMIT = 8 * 1024
 
@@ -87,6 +93,42 @@ class Realm:
 
     def csrf_ok(self, session, given):
         return bool(session) and hmac.compare_digest(self.csrf_token(session), given or "")
+
+
+class Gate:
+    """The login and logout of one realm (/admin, /lookup): same-origin check, a limit on
+    attempts per client address, the token check, and the session cookie."""
+
+    def __init__(self, realm, templates, home):
+        self.realm = realm
+        self.templates = templates
+        self.home = home  # where the realm's page is; the forms post to home + "/login"
+        self.attempts = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+
+    def login_page(self, request, error=None, status_code=401):
+        context = {"realm": self.realm.name, "action": self.home + "/login", "error": error, "enabled": self.realm.enabled}
+        return self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
+
+    async def login(self, request):
+        if not same_origin(request):
+            return self.login_page(request, "origin", 403)
+        client = request.client.host if request.client else "?"
+        if not self.attempts.allow((self.realm.name + "-login", client)):
+            return self.login_page(request, "too_many", 429)
+        try:
+            form = await read_form(request)
+        except BodyTooLarge:
+            return self.login_page(request, "bad", 413)
+        if not self.realm.token_ok(form.get("token", "")):
+            return self.login_page(request, "wrong")
+        response = RedirectResponse(self.home, status_code=303)
+        self.realm.set_cookie(response, request, self.realm.new_session())
+        return response
+
+    async def logout(self, request):
+        response = RedirectResponse(self.home, status_code=303)
+        self.realm.clear_cookie(response)
+        return response
 
 
 async def read_form(request, limit=FORM_LIMIT):

@@ -4,14 +4,11 @@ import time
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from retrieval.ratelimit import RateLimiter
 from retrieval.regions import NATIONWIDE
 
-from .auth import Realm, read_form, same_origin
-from .limits import BodyTooLarge
+from .auth import Gate, Realm
 
 RESULTS = 20
 FILTERED_CANDIDATES = 200  # with a topic/document filter, rank every candidate and keep the first RESULTS
@@ -93,45 +90,20 @@ class Lookup:
         self.assistant = assistant
         self.templates = templates
         self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=12 * 3600, clock=clock)
-        self.login_limiter = RateLimiter(10)
+        self.gate = Gate(self.realm, templates, "/lookup")
 
     def routes(self):
         return [
             Route("/lookup", self.page, methods=["GET"]),
-            Route("/lookup/login", self.login, methods=["POST"]),
-            Route("/lookup/logout", self.logout, methods=["POST"]),
+            Route("/lookup/login", self.gate.login, methods=["POST"]),
+            Route("/lookup/logout", self.gate.logout, methods=["POST"]),
             Route("/lookup/doc/{doc_id}", self.document, methods=["GET"]),
         ]
-
-    def login_page(self, request, error=None, status_code=401):
-        context = {"realm": "staff", "action": "/lookup/login", "error": error, "enabled": self.realm.enabled}
-        return self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
-
-    async def login(self, request):
-        if not same_origin(request):
-            return self.login_page(request, "origin", 403)
-        client = request.client.host if request.client else "?"
-        if not self.login_limiter.allow(("staff-login", client)):
-            return self.login_page(request, "too_many", 429)
-        try:
-            form = await read_form(request)
-        except BodyTooLarge:
-            return self.login_page(request, "bad", 413)
-        if not self.realm.token_ok(form.get("token", "")):
-            return self.login_page(request, "wrong")
-        response = RedirectResponse("/lookup", status_code=303)
-        self.realm.set_cookie(response, request, self.realm.new_session())
-        return response
-
-    async def logout(self, request):
-        response = RedirectResponse("/lookup", status_code=303)
-        self.realm.clear_cookie(response)
-        return response
 
     async def page(self, request):
         session = self.realm.session(request)
         if session is None:
-            return self.login_page(request)
+            return self.gate.login_page(request)
         filters = Filters.from_query(request.query_params)
         started = time.perf_counter()
         items, region = [], None
@@ -157,7 +129,7 @@ class Lookup:
 
     async def document(self, request):
         if self.realm.session(request) is None:
-            return self.login_page(request)
+            return self.gate.login_page(request)
         found = self.assistant.document(request.path_params["doc_id"])
         if found is None:
             return self.templates.TemplateResponse(request, "not_found.html", {}, status_code=404)

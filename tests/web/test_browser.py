@@ -5,7 +5,6 @@ test is skipped on a developer machine but FAILS under CI (CI=true), so it canno
 """
 
 import os
-import shutil
 import socket
 import threading
 import time

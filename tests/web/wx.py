@@ -4,7 +4,6 @@ Safe-mode encryption and reply decryption use wechatpy, an implementation indepe
 """
 
 import hashlib
-import time
 
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import deserialize_reply
