@@ -1,5 +1,6 @@
 """Shared fixtures: one real build of the knowledge base per test session, in a temp folder."""
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,3 +30,27 @@ def library(settings):
 @pytest.fixture(scope="session")
 def answerer(library, settings):
     return Answerer(library, settings)
+
+
+# -- a workspace of one's own, for tests that edit or break data files (tests/workspace.py) -----
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """knowledge/ and faq/ copied and built once per module."""
+    from .workspace import workspace_settings
+
+    root = tmp_path_factory.mktemp("workspace-base")
+    shutil.copytree(ROOT / "knowledge", root / "knowledge")
+    shutil.copytree(ROOT / "faq", root / "faq")
+    Library(workspace_settings(root)).build()
+    return root
+
+
+@pytest.fixture()
+def ws(base, tmp_path):
+    """A copy of the module's built workspace for one test to change."""
+    from .workspace import Workspace, workspace_settings
+
+    root = tmp_path / "ws"
+    shutil.copytree(base, root)
+    return Workspace(root, workspace_settings(root))
+

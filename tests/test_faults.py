@@ -9,7 +9,6 @@ Each test works on its own copy of knowledge/ and faq/ and of one store built fo
 import errno
 import logging
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -35,29 +34,13 @@ from retrieval.errors import DataFileError, StoreWriteError
 from retrieval.library import Library
 
 from .conftest import ROOT
-from .test_reload import ARTICLE, CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY, Workspace, drop_faq_entries_citing, workspace_settings
+from .workspace import ARTICLE, CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY, drop_faq_entries_citing, workspace_settings
 
 DOCS = "knowledge/documents"
 FUNERAL = "殡葬管理条例(2025-12-12)"
 VAGRANT = "城市生活无着的流浪乞讨人员救助管理办法(2003-06-20)"
 NO_SPACE = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 SQLITE_FULL = sqlite3.OperationalError("database or disk is full")
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faults-base")
-    shutil.copytree(ROOT / "knowledge", root / "knowledge")
-    shutil.copytree(ROOT / "faq", root / "faq")
-    Library(workspace_settings(root)).build()
-    return root
-
-
-@pytest.fixture()
-def ws(base, tmp_path):
-    root = tmp_path / "ws"
-    shutil.copytree(base, root)
-    return Workspace(root, workspace_settings(root))
 
 
 def run_bot(ws, *args, timeout=120):

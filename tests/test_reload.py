@@ -5,13 +5,10 @@ built once for the module, so a reload only re-tokenizes what the test changed.
 """
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -19,66 +16,10 @@ import pytest
 from retrieval import reload as reloading
 from retrieval.assistant import Assistant
 from retrieval.errors import DataFileError, NoPreviousBuildError, QualityDropError
-from retrieval.library import Library
-from retrieval.settings import Settings
 
 from .conftest import DATA, ROOT
 
-QUESTION = "离婚冷静期是多久"
-ARTICLE = "civil-code-marriage-family:第一千零七十七条"
-CIVIL_CODE = "knowledge/documents/民法典-婚姻家庭编(2020-05-28).md"
-THIRTY = "之日起三十日内，任何一方不愿意离婚"
-FORTY_FIVE = "之日起四十五日内，任何一方不愿意离婚"
-
-
-@dataclass
-class Workspace:
-    root: Path
-    settings: Settings
-
-    def edit(self, relative, old, new):
-        path = self.root / relative
-        text = path.read_text(encoding="utf-8")
-        assert old in text
-        path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-    def env(self):
-        s = self.settings
-        return dict(
-            os.environ,
-            MINZHENG_KNOWLEDGE_DIR=str(s.knowledge_dir),
-            MINZHENG_FAQ_DIR=str(s.faq_dir),
-            MINZHENG_STORE_PATH=str(s.store_path),
-            MINZHENG_LOG_PATH=str(s.log_path),
-            MINZHENG_RELOAD_QUALITY_QUESTIONS=str(s.reload_quality_questions),
-        )
-
-
-def workspace_settings(root):
-    return replace(
-        Settings(),
-        knowledge_dir=root / "knowledge",
-        faq_dir=root / "faq",
-        store_path=root / "var" / "store.db",
-        log_path=root / "var" / "log.db",
-        reload_quality_questions=DATA / "golden_questions.jsonl",
-    )
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reload-base")
-    shutil.copytree(ROOT / "knowledge", root / "knowledge")
-    shutil.copytree(ROOT / "faq", root / "faq")
-    Library(workspace_settings(root)).build()
-    return root
-
-
-@pytest.fixture()
-def ws(base, tmp_path):
-    root = tmp_path / "ws"
-    shutil.copytree(base, root)
-    return Workspace(root, workspace_settings(root))
+from .workspace import ARTICLE, CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY, drop_faq_entries_citing
 
 
 def first_source_text(assistant, question=QUESTION):
@@ -89,14 +30,6 @@ def bot(ws, *args):
     return subprocess.run(
         [sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, env=ws.env(), timeout=180, cwd=ROOT
     )
-
-
-def drop_faq_entries_citing(ws, prefixes):
-    """Remove the FAQ entries that cite any of these documents (they would no longer resolve)."""
-    for path in (ws.root / "faq" / "entries").glob("*.toml"):
-        blocks = path.read_text(encoding="utf-8").split("[[faq]]")
-        kept = [blocks[0]] + [b for b in blocks[1:] if not any(p in b for p in prefixes)]
-        path.write_text("[[faq]]".join(kept), encoding="utf-8")
 
 
 # -- reload ----------------------------------------------------------------------------------
