@@ -7,7 +7,7 @@ numbered citations. Wording comes from templates/ through one jinja2 Environment
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -36,6 +36,8 @@ class Thresholds:
     related_ratio: float = 0.6
     max_sources: int = 3
     quote_chars: int = 160
+    evidence_ratio: float = 0.5
+    evidence_pool: int = 3
 
     @classmethod
     def load(cls, path):
@@ -124,8 +126,14 @@ class Answerer:
         if oos is not None:
             text = self.render("decline_out_of_scope.txt.j2", matter=oos.name, channel=oos.channel)
             return Answer(question, text, OUT_OF_SCOPE, region, topic)
-        result = snapshot.search(question, k=self.settings.top_k, region=region)
         asked = self.intents.asked_facts(normalized)
+        promoted = tuple(f for f in asked if f.promote)
+        if promoted:
+            result = snapshot.search(question, k=self.settings.top_k * self.thresholds.evidence_pool, region=region)
+            hits = self._prefer_evidence(result.hits, self._query_terms(snapshot, result), promoted)
+            result = replace(result, hits=hits[: self.settings.top_k])
+        else:
+            result = snapshot.search(question, k=self.settings.top_k, region=region)
         matches = self._faq_matches(snapshot, question, region, result)
         chosen = self._faq_choice(snapshot, question, matches, region, result)
         if chosen is not None:
@@ -225,6 +233,9 @@ class Answerer:
             hits.append(((rank, -relevance, order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, result)
+        promoted = tuple(f for f in asked if f.promote)
+        if promoted:  # the entry's sources are all about it: any that states the asked age goes first
+            hits = self._prefer_evidence(hits, terms, promoted, floor=0.0)
         confidence = {"faq_score": match.score, "faq_question": match.question}
         return self._cited(question, hits, terms, asked, region, topic, (), confidence, faq=entry)
 
@@ -269,6 +280,29 @@ class Answerer:
                 if self._sentence_score(sentence, terms) > 0 and fact.evidence.search(sentence):
                     return True
         return False
+
+    def _prefer_evidence(self, hits, terms, asked, floor=None):
+        """`hits` with those that state an asked fact (an age for "女的多少岁能结婚") first.
+
+        Only for facts marked `promote` in faq/fact_types.toml, whose evidence is rare in the
+        knowledge base (an age: "二十周岁"); amounts and time limits are everywhere, and moving
+        any passage that names one ahead would answer questions the sources do not. Only hits
+        scoring at least evidence_ratio of the best move, and only for a sentence that shares a
+        question word and matches every such fact's `evidence`.
+        """
+        if not hits:
+            return hits
+        if floor is None:
+            floor = hits[0].score * self.thresholds.evidence_ratio
+
+        def states(hit):
+            return hit.score >= floor and any(
+                self._sentence_score(s, terms) > 0 and all(f.evidence.search(s) for f in asked)
+                for s in self._sentences(hit.passage["text"])
+            )
+
+        first = [states(h) for h in hits]
+        return tuple(h for h, f in zip(hits, first) if f) + tuple(h for h, f in zip(hits, first) if not f)
 
     def _quotes(self, hits, terms, asked):
         quotes = []

@@ -24,6 +24,7 @@ class FactType:
     label: str
     asks: tuple
     evidence: re.Pattern
+    promote: bool = False  # passages stating this fact move ahead (see Answerer._prefer_evidence)
 
 
 class Intents:
@@ -62,7 +63,10 @@ class Intents:
                 evidence = re.compile(entry["evidence"])
             except re.error as exc:
                 raise DataFileError(path, lines[n] if n < len(lines) else None, f"bad evidence pattern: {exc}") from exc
-            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence))
+            promote = entry.get("promote", False)
+            if not isinstance(promote, bool):
+                raise DataFileError(path, lines[n] if n < len(lines) else None, "promote must be true or false")
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote))
         return cls(tuple(oos), domain, tuple(topics), tuple(facts))
 
     def out_of_scope(self, normalized):

@@ -250,3 +250,14 @@ def test_reload_refused_for_quality_exits_3_and_rollback_without_previous_exits_
     assert result.returncode == 3
     assert result.stdout.startswith("未切换: 检索质量 hit@3 将从")
     assert "- civil-code-marriage-family" in result.stdout
+
+
+def test_a_bad_promote_flag_in_fact_types_is_refused_with_its_line(ws):
+    assistant = Assistant(ws.settings)
+    before = first_source_text(assistant)
+    ws.edit("faq/fact_types.toml", "\npromote = true", '\npromote = "yes"')
+    with pytest.raises(DataFileError) as info:
+        assistant.reload()
+    assert info.value.path.endswith("fact_types.toml") and "promote" in str(info.value)
+    assert info.value.line == 45  # the [[fact]] table of "age"
+    assert first_source_text(assistant) == before
