@@ -136,6 +136,11 @@ class Answerer:
             result = snapshot.search(question, k=self.settings.top_k, region=region)
         matches = self._faq_matches(snapshot, question, region, result)
         chosen = self._faq_choice(snapshot, question, matches, region, result)
+        uncovered = self._not_covered(snapshot, normalized, chosen)
+        if uncovered is not None:
+            suggestions = self._suggestions(matches)
+            text = self.render("decline_not_covered.txt.j2", matter=uncovered.name, channel=uncovered.channel, suggestions=suggestions)
+            return Answer(question, text, NOT_FOUND, region, topic, suggestions=suggestions)
         if chosen is not None:
             return self._faq_answer(snapshot, question, chosen, result, asked, region, topic)
         suggestions = self._suggestions(matches)
@@ -201,6 +206,21 @@ class Answerer:
         if self._about_local_plan(snapshot, question, region, result) and entry.region in ranking.unplaced_regions:
             return None
         return matches[0]
+
+    def _not_covered(self, snapshot, normalized, chosen):
+        """The matter of faq/not_covered.toml the question asks about (婚检, 公开募捐...), or None.
+
+        A keyword that some passage contains no longer counts: the sources cover it now. Nor
+        does one that the FAQ entry about to answer (`chosen`) itself uses in a question or its
+        answer: a curated entry about the matter answers it.
+        """
+        entry = chosen.entry if chosen is not None else None
+        written = "\n".join((*entry.questions, entry.answer)) if entry is not None else ""
+        for matter in self.intents.not_covered:
+            asked = [k for k in matter.keywords if k in normalized]
+            if asked and not any(snapshot.mentions(k) or k in written for k in asked):
+                return matter
+        return None
 
     def _about_local_plan(self, snapshot, question, region, result):
         """A question about what a place plans or has done ("萧山会开多少家老年食堂"), where

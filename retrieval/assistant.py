@@ -55,6 +55,7 @@ class _Served:
 def _prime(answerer):
     """Load what an answerer reads lazily (jieba's dictionary, the faq/ tables) by using it once."""
     answerer.library.snapshot.search("民政", k=1)
+    answerer.library.snapshot.mentions("民政")
     answerer.intents
     answerer.thresholds
 

@@ -1,7 +1,7 @@
 """What a question is about: out-of-scope matters, topic, and the kind of fact it asks for.
 
-All word lists are data files under faq/ (out_of_scope.toml, domain_terms.txt, topics.toml,
-fact_types.toml); this module only applies them.
+All word lists are data files under faq/ (out_of_scope.toml, not_covered.toml,
+domain_terms.txt, topics.toml, fact_types.toml); this module only applies them.
 """
 
 import re
@@ -19,6 +19,15 @@ class OutOfScope:
 
 
 @dataclass(frozen=True)
+class NotCovered:
+    """A civil-affairs matter the knowledge base does not cover (faq/not_covered.toml)."""
+
+    name: str
+    channel: str
+    keywords: tuple
+
+
+@dataclass(frozen=True)
 class FactType:
     name: str
     label: str
@@ -30,8 +39,9 @@ class FactType:
 class Intents:
     """Keyword tables read from faq/; all matching is on normalised text."""
 
-    def __init__(self, out_of_scope, domain_terms, topics, facts):
+    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=()):
         self._out_of_scope = out_of_scope  # [(keyword, OutOfScope)] longest keyword first
+        self.not_covered = not_covered  # (NotCovered, ...) in file order
         self._domain_terms = domain_terms
         self._topics = topics  # [(name, keywords)]
         self.facts = facts
@@ -67,7 +77,16 @@ class Intents:
             if not isinstance(promote, bool):
                 raise DataFileError(path, lines[n] if n < len(lines) else None, "promote must be true or false")
             facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote))
-        return cls(tuple(oos), domain, tuple(topics), tuple(facts))
+        not_covered = []
+        path = faq_dir / "not_covered.toml"
+        lines = table_lines(path, "matter")
+        for n, entry in enumerate(read_toml(path).get("matter", [])):
+            _require(path, lines, n, entry, ("name", "keywords", "channel"))
+            keywords = tuple(k for k in (normalize(k).strip() for k in entry["keywords"]) if k)
+            if not keywords:
+                raise DataFileError(path, lines[n] if n < len(lines) else None, "keywords is empty")
+            not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
+        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered))
 
     def out_of_scope(self, normalized):
         """The out-of-scope matter the question is about, or None if it may be civil affairs."""

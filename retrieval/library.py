@@ -4,6 +4,7 @@ A `Snapshot` is immutable. `Library.load()` / `Library.build()` make a new one a
 reference in one assignment, so a question in flight keeps the snapshot it started with.
 """
 
+import functools
 import hashlib
 import json
 import threading
@@ -91,6 +92,14 @@ class Snapshot:
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
         self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking(), faq_tokens)
+
+    @functools.cached_property
+    def _text(self):
+        return "\n".join(self.analyzer.normalize(p["text"]) for p in self.passages)
+
+    def mentions(self, term):
+        """Whether any passage contains `term` (normalised text) as written."""
+        return term in self._text
 
     def _kb_weight(self, word):
         return self.words.plain_idf(word) if self.words.document_frequency(word) else 0.0

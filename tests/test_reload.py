@@ -261,3 +261,24 @@ def test_a_bad_promote_flag_in_fact_types_is_refused_with_its_line(ws):
     assert info.value.path.endswith("fact_types.toml") and "promote" in str(info.value)
     assert info.value.line == 45  # the [[fact]] table of "age"
     assert first_source_text(assistant) == before
+
+
+def test_a_not_covered_matter_is_answered_once_a_document_covers_it(ws):
+    assistant = Assistant(ws.settings)
+    question = "结婚前要不要做婚检"
+    assert "没有涉及婚前医学检查" in assistant.ask(question).answer.text
+    ws.edit(CIVIL_CODE, "第一千零四十七条 结婚年龄，", "第一千零四十七条 结婚前自愿进行婚检。结婚年龄，")
+    assistant.reload(force=True)
+    answer = assistant.ask(question).answer
+    assert "没有涉及" not in answer.text
+    assert "婚检" in answer.text
+
+
+def test_a_not_covered_matter_without_keywords_is_refused_with_its_line(ws):
+    assistant = Assistant(ws.settings)
+    ws.edit("faq/not_covered.toml", 'keywords = ["押金"]', "keywords = []")
+    with pytest.raises(DataFileError) as info:
+        assistant.reload()
+    lines = (ws.root / "faq" / "not_covered.toml").read_text(encoding="utf-8").splitlines()
+    assert info.value.path.endswith("not_covered.toml") and "keywords" in str(info.value)
+    assert lines[info.value.line - 1] == "[[matter]]" and lines[info.value.line + 1] == "keywords = []"
