@@ -215,7 +215,7 @@ class Answerer:
         answer: a curated entry about the matter answers it.
         """
         entry = chosen.entry if chosen is not None else None
-        written = "\n".join((*entry.questions, entry.answer)) if entry is not None else ""
+        written = snapshot.analyzer.normalize("\n".join((*entry.questions, entry.answer))) if entry is not None else ""
         for matter in self.intents.not_covered:
             asked = [k for k in matter.keywords if k in normalized]
             if asked and not any(snapshot.mentions(k) or k in written for k in asked):
