@@ -214,12 +214,15 @@ class Answerer:
         does one that the FAQ entry about to answer (`chosen`) itself uses in a question or its
         answer: a curated entry about the matter answers it.
         """
-        entry = chosen.entry if chosen is not None else None
-        written = snapshot.analyzer.normalize("\n".join((*entry.questions, entry.answer))) if entry is not None else ""
         for matter in self.intents.not_covered:
             asked = [k for k in matter.keywords if k in normalized]
-            if asked and not any(snapshot.mentions(k) or k in written for k in asked):
-                return matter
+            if not asked or any(snapshot.mentions(k) for k in asked):
+                continue
+            if chosen is not None:
+                written = snapshot.analyzer.normalize("\n".join((*chosen.entry.questions, chosen.entry.answer)))
+                if any(k in written for k in asked):
+                    continue
+            return matter
         return None
 
     def _about_local_plan(self, snapshot, question, region, result):
@@ -294,12 +297,15 @@ class Answerer:
     def _sentence_score(self, sentence, terms):
         return sum(weight for term, weight in terms.items() if term in sentence)
 
+    def _states(self, hit, terms, facts):
+        """Whether a sentence of the hit that shares a question word matches every fact's evidence."""
+        return any(
+            self._sentence_score(s, terms) > 0 and all(f.evidence.search(s) for f in facts)
+            for s in self._sentences(hit.passage["text"])
+        )
+
     def _has_evidence(self, hits, terms, fact):
-        for hit in hits:
-            for sentence in self._sentences(hit.passage["text"]):
-                if self._sentence_score(sentence, terms) > 0 and fact.evidence.search(sentence):
-                    return True
-        return False
+        return any(self._states(hit, terms, (fact,)) for hit in hits)
 
     def _prefer_evidence(self, hits, terms, asked, floor=None):
         """`hits` with those that state an asked fact (an age for "女的多少岁能结婚") first.
@@ -315,13 +321,7 @@ class Answerer:
         if floor is None:
             floor = hits[0].score * self.thresholds.evidence_ratio
 
-        def states(hit):
-            return hit.score >= floor and any(
-                self._sentence_score(s, terms) > 0 and all(f.evidence.search(s) for f in asked)
-                for s in self._sentences(hit.passage["text"])
-            )
-
-        first = [states(h) for h in hits]
+        first = [h.score >= floor and self._states(h, terms, asked) for h in hits]
         return tuple(h for h, f in zip(hits, first) if f) + tuple(h for h, f in zip(hits, first) if not f)
 
     def _quotes(self, hits, terms, asked):

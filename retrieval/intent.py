@@ -50,41 +50,32 @@ class Intents:
     def load(cls, faq_dir, normalize):
         faq_dir = Path(faq_dir)
         oos = []
-        path = faq_dir / "out_of_scope.toml"
-        lines = table_lines(path, "topic")
-        for n, entry in enumerate(read_toml(path).get("topic", [])):
-            _require(path, lines, n, entry, ("name", "keywords"))
+        for _, entry in _tables(faq_dir / "out_of_scope.toml", "topic", ("name", "keywords")):
             target = OutOfScope(entry["name"], entry.get("channel", ""))
             oos.extend((normalize(k), target) for k in entry["keywords"])
         oos.sort(key=lambda pair: -len(pair[0]))
         domain = tuple(normalize(w) for _, w in read_lines(faq_dir / "domain_terms.txt"))
-        topics = []
-        path = faq_dir / "topics.toml"
-        lines = table_lines(path, "topic")
-        for n, entry in enumerate(read_toml(path).get("topic", [])):
-            _require(path, lines, n, entry, ("name", "keywords"))
-            topics.append((entry["name"], tuple(normalize(k) for k in entry["keywords"])))
+        topics = [
+            (entry["name"], tuple(normalize(k) for k in entry["keywords"]))
+            for _, entry in _tables(faq_dir / "topics.toml", "topic", ("name", "keywords"))
+        ]
         facts = []
         path = faq_dir / "fact_types.toml"
-        lines = table_lines(path, "fact")
-        for n, entry in enumerate(read_toml(path).get("fact", [])):
-            _require(path, lines, n, entry, ("name", "label", "asks", "evidence"))
+        for line, entry in _tables(path, "fact", ("name", "label", "asks", "evidence")):
             try:
                 evidence = re.compile(entry["evidence"])
             except re.error as exc:
-                raise DataFileError(path, lines[n] if n < len(lines) else None, f"bad evidence pattern: {exc}") from exc
+                raise DataFileError(path, line, f"bad evidence pattern: {exc}") from exc
             promote = entry.get("promote", False)
             if not isinstance(promote, bool):
-                raise DataFileError(path, lines[n] if n < len(lines) else None, "promote must be true or false")
+                raise DataFileError(path, line, "promote must be true or false")
             facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote))
         not_covered = []
         path = faq_dir / "not_covered.toml"
-        lines = table_lines(path, "matter")
-        for n, entry in enumerate(read_toml(path).get("matter", [])):
-            _require(path, lines, n, entry, ("name", "keywords", "channel"))
+        for line, entry in _tables(path, "matter", ("name", "keywords", "channel")):
             keywords = tuple(k for k in (normalize(k).strip() for k in entry["keywords"]) if k)
             if not keywords:
-                raise DataFileError(path, lines[n] if n < len(lines) else None, "keywords is empty")
+                raise DataFileError(path, line, "keywords is empty")
             not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
         return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered))
 
@@ -122,7 +113,12 @@ class Intents:
         return tuple(f for f in self.facts if any(a in normalized for a in f.asks))
 
 
-def _require(path, lines, n, entry, keys):
-    for key in keys:
-        if key not in entry:
-            raise DataFileError(path, lines[n] if n < len(lines) else None, f"entry {n + 1} lacks {key!r}")
+def _tables(path, header, keys):
+    """(line, table) for each `[[header]]` of a TOML file; a table lacking one of `keys` is refused."""
+    lines = table_lines(path, header)
+    for n, entry in enumerate(read_toml(path).get(header, [])):
+        line = lines[n] if n < len(lines) else None
+        for key in keys:
+            if key not in entry:
+                raise DataFileError(path, line, f"entry {n + 1} lacks {key!r}")
+        yield line, entry
