@@ -56,8 +56,7 @@ class Admin:
     def routes(self):
         return [
             Route("/admin", self.page, methods=["GET"]),
-            Route("/admin/login", self.gate.login, methods=["POST"]),
-            Route("/admin/logout", self.gate.logout, methods=["POST"]),
+            *self.gate.routes(),
             Route("/admin/reload", self.reload, methods=["POST"]),
             Route("/admin/rollback", self.rollback, methods=["POST"]),
         ]

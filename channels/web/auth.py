@@ -12,6 +12,7 @@ import time
 from urllib.parse import parse_qs
 
 from starlette.responses import RedirectResponse
+from starlette.routing import Route
 
 from retrieval.ratelimit import RateLimiter
 
@@ -104,6 +105,13 @@ class Gate:
         self.templates = templates
         self.home = home  # where the realm's page is; the forms post to home + "/login"
         self.attempts = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+
+    def routes(self):
+        """POST home/login and home/logout."""
+        return [
+            Route(self.home + "/login", self.login, methods=["POST"]),
+            Route(self.home + "/logout", self.logout, methods=["POST"]),
+        ]
 
     def login_page(self, request, error=None, status_code=401):
         context = {"realm": self.realm.name, "action": self.home + "/login", "error": error, "enabled": self.realm.enabled}

@@ -95,8 +95,7 @@ class Lookup:
     def routes(self):
         return [
             Route("/lookup", self.page, methods=["GET"]),
-            Route("/lookup/login", self.gate.login, methods=["POST"]),
-            Route("/lookup/logout", self.gate.logout, methods=["POST"]),
+            *self.gate.routes(),
             Route("/lookup/doc/{doc_id}", self.document, methods=["GET"]),
         ]
 
