@@ -3,9 +3,16 @@ messages citizens and attackers send; shared by the core, CLI and channel fuzz t
 
 import json
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from .conftest import DATA
+
+
+def fuzz(examples):
+    """Hypothesis settings for a fuzz test: `examples` runs, no deadline (the first answer loads
+    jieba), module-scoped fixtures allowed."""
+    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def nasty_inputs():

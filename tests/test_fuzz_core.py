@@ -4,12 +4,12 @@ import json
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from retrieval.assistant import Assistant
 from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 
-from .nasty import messages, nasty_inputs
+from .nasty import fuzz, messages, nasty_inputs
 
 KINDS = {"answer", "out_of_scope", "not_found", "fact_missing"}
 # Generous: a question takes about 1 ms; this only catches pathological inputs (catastrophic
@@ -36,7 +36,7 @@ def test_nasty_inputs_get_an_answer_or_a_named_error(answerer, name, text):
     check(answerer, text)
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@fuzz(10_000)
 @given(text=messages)
 def test_ten_thousand_generated_messages(answerer, text):
     check(answerer, text)

@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from telegram import Update
 
@@ -21,13 +21,9 @@ from channels.telegram.split import split_html, visible_length
 from retrieval.assistant import Assistant
 from tests import telegram_fakes as fake
 
-from .nasty import messages, nasty_inputs
+from .nasty import fuzz, messages, nasty_inputs
 
 STAFF = 2002
-
-
-def fuzz(examples):
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 class Bot:

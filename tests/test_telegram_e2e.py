@@ -52,18 +52,25 @@ def test_bot_py_telegram_against_a_fake_bot_api(settings, library, tmp_path):
     asyncio.run(_scenario(tmp_path, log_path))
 
 
-async def _scenario(tmp_path, log_path):
-    server = fake.FakeBotAPI(TOKEN)
-    base_url = await server.start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_"))}
+def _bot_env(tmp_path, base_url, **extra):
+    """The environment of a `bot.py` process talking to the fake Bot API: none of this
+    machine's TELEGRAM_/MINZHENG_/WECHAT_ settings, the store and log in `tmp_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_", "WECHAT_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=base_url,
-        TELEGRAM_ADMIN_IDS=str(ADMIN),
         MINZHENG_STORE_PATH=str(tmp_path / "store.db"),
-        MINZHENG_LOG_PATH=str(log_path),
+        MINZHENG_LOG_PATH=str(tmp_path / "log.db"),
         PYTHONUNBUFFERED="1",
+        **extra,
     )
+    return env
+
+
+async def _scenario(tmp_path, log_path):
+    server = fake.FakeBotAPI(TOKEN)
+    base_url = await server.start()
+    env = _bot_env(tmp_path, base_url, TELEGRAM_ADMIN_IDS=str(ADMIN))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "bot.py"), "telegram", cwd=str(ROOT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -184,15 +191,12 @@ async def _webhook_scenario(tmp_path):
     server = fake.FakeBotAPI(TOKEN)
     base_url = await server.start()
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=base_url,
+    env = _bot_env(
+        tmp_path,
+        base_url,
         TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
         TELEGRAM_WEBHOOK_SECRET="s3cret-hook",
         MINZHENG_PORT=str(port),
-        MINZHENG_STORE_PATH=str(tmp_path / "store.db"),
-        MINZHENG_LOG_PATH=str(tmp_path / "log.db"),
     )
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bot.py"), "telegram", cwd=str(ROOT), env=env, stderr=asyncio.subprocess.PIPE)
     try:
@@ -261,15 +265,7 @@ async def _serve_scenario(tmp_path):
     server = fake.FakeBotAPI(TOKEN)
     base_url = await server.start()
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MINZHENG_", "WECHAT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=base_url,
-        MINZHENG_STORE_PATH=str(tmp_path / "store.db"),
-        MINZHENG_LOG_PATH=str(tmp_path / "log.db"),
-        MINZHENG_PORT=str(port),
-        PYTHONUNBUFFERED="1",
-    )
+    env = _bot_env(tmp_path, base_url, MINZHENG_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "bot.py"), "serve", cwd=str(ROOT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

@@ -1,5 +1,6 @@
 """Web fixtures: one real Assistant (store and log in temp folders) shared by the web tests."""
 
+import contextlib
 from dataclasses import replace
 
 import pytest
@@ -41,14 +42,23 @@ def assistant(web_settings):
     return a
 
 
+@contextlib.contextmanager
+def own_log(assistant, path):
+    """The shared assistant logs to a fresh query log at `path` inside the block."""
+    shared = assistant.log
+    assistant.log = QueryLog(path)
+    try:
+        yield assistant.log
+    finally:
+        assistant.log.close()
+        assistant.log = shared
+
+
 @pytest.fixture()
 def log(assistant, tmp_path):
     """A fresh query log for this test (the knowledge base stays shared)."""
-    shared = assistant.log
-    assistant.log = QueryLog(tmp_path / "log.db")
-    yield assistant.log
-    assistant.log.close()
-    assistant.log = shared
+    with own_log(assistant, tmp_path / "log.db") as fresh:
+        yield fresh
 
 
 def make_client(assistant, settings, **kwargs):

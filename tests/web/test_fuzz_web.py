@@ -9,13 +9,12 @@ from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from retrieval.querylog import QueryLog
 
-from ..nasty import messages, nasty_inputs
-from .conftest import STAFF_TOKEN, make_client
+from ..nasty import fuzz, messages, nasty_inputs
+from .conftest import STAFF_TOKEN, make_client, own_log
 
 KINDS = {"answer", "out_of_scope", "not_found", "fact_missing", "empty", "too_long"}
 ASK_FIELDS = {"kind", "declined", "text", "sources", "suggestions", "query_id", "feedback_token"}
@@ -34,19 +33,11 @@ INJECTIONS = [
 ]
 
 
-def fuzz(examples):
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
 @pytest.fixture(scope="module")
 def web(assistant, web_settings, tmp_path_factory):
-    shared = assistant.log
-    assistant.log = QueryLog(tmp_path_factory.mktemp("web-fuzz") / "log.db")
-    with make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
+    with own_log(assistant, tmp_path_factory.mktemp("web-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
         c.get("/chat")  # the anonymous cookie
         yield c
-    assistant.log.close()
-    assistant.log = shared
 
 
 class Page(HTMLParser):

@@ -8,35 +8,26 @@ from dataclasses import replace
 
 import pytest
 from defusedxml.ElementTree import fromstring
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from channels.web import wechat
 from channels.web.wechat_reply import LIMIT_BYTES, utf8_len
-from retrieval.querylog import QueryLog
 
-from ..nasty import messages, nasty_inputs
+from ..nasty import fuzz, messages, nasty_inputs
 from . import wx
-from .conftest import AES_KEY, APPID, NOW, WECHAT_TOKEN, make_client
+from .conftest import AES_KEY, APPID, NOW, WECHAT_TOKEN, make_client, own_log
 
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 _ids = itertools.count(1_000_000)
 
 
-def fuzz(examples):
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
 @pytest.fixture(scope="module")
 def wechat_client(assistant, web_settings, tmp_path_factory):
     """One client for the whole module (no per-user limit, so every example reaches the core)."""
-    shared = assistant.log
-    assistant.log = QueryLog(tmp_path_factory.mktemp("wechat-fuzz") / "log.db")
-    with make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
+    with own_log(assistant, tmp_path_factory.mktemp("wechat-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
         yield c
-    assistant.log.close()
-    assistant.log = shared
 
 
 @pytest.fixture(scope="module")
