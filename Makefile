@@ -1,6 +1,7 @@
 # make run  - create .venv, install, build the store, start the web service (bot.py serve)
 # make test - create .venv, install, run the tests
-# make eval - score ../shared/eval/dev.jsonl (hit@1, hit@3, MRR, declines, misses)
+# make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines)
+# make calibrate - fit the answer/suggest/decline model on the fit half
 # make bench - speed and memory at 1k/10k/100k passages, cold start, reload; PASS/FAIL per target
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEV_SET ?= ../shared/eval/dev.jsonl
 
-.PHONY: run test eval build golden bench clean
+.PHONY: run test eval calibrate build golden bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,17 @@ run: build
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+TUNE_SET ?= ../shared/eval/tune.jsonl
+EVAL_SETS = $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl eval/heldout.jsonl
+
+# dev, tune, fit and held-out side by side; misses are listed for the sets we tune on, never
+# for the held-out half.
 eval: $(STAMP)
-	$(BIN)/python bot.py eval $(DEV_SET)
+	$(BIN)/python bot.py eval $(EVAL_SETS) $(foreach f,$(filter-out eval/heldout.jsonl,$(EVAL_SETS)),--misses $(f))
+
+# Fit the answer/suggest/decline model on the fit half (+ dev, tune) and write faq/calibration.toml [decision]
+calibrate: $(STAMP)
+	$(BIN)/python -m retrieval.calibrate $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl
 
 golden: $(STAMP)
 	$(BIN)/python bot.py eval tests/data/golden_questions.jsonl

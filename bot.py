@@ -28,8 +28,9 @@ def parser():
     serve.add_argument("--host", help="default: MINZHENG_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default: MINZHENG_PORT (8000)")
 
-    ev = sub.add_parser("eval", help="score a question set (dev.jsonl format)")
-    ev.add_argument("file")
+    ev = sub.add_parser("eval", help="score question sets (dev.jsonl format); several: side by side")
+    ev.add_argument("file", nargs="+")
+    ev.add_argument("--misses", action="append", metavar="FILE", help="with several sets: list this set's misses (never a held-out set's)")
     ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
 
     reload = sub.add_parser("reload", help="validate, rebuild beside the live store, compare and swap (a running service follows)")

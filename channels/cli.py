@@ -2,6 +2,7 @@
 `reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
 
 import io
+from pathlib import Path
 import json
 import sys
 
@@ -78,7 +79,7 @@ class Cli:
         return 0
 
     def cmd_search(self, args):
-        result = self.library.search(" ".join(args.query), k=args.k)
+        result = self.answerer.search(" ".join(args.query), k=args.k)
         if args.json:
             payload = {"query": result.question, "region": result.region, "results": [h.as_source() for h in result.hits]}
             print(json_line(payload), file=self.out)
@@ -120,16 +121,30 @@ class Cli:
         return serve(self.settings, host=args.host, port=args.port, out=self.out)
 
     def cmd_eval(self, args):
-        report = evaluate(self.answerer, load_questions(args.file))
-        metrics = report.metrics()
-        for name, value in metrics.items():
-            print(f"{name:>24}: {value}", file=self.out)
-        if report.misses:
-            print("\nmisses:", file=self.out)
-            for miss in report.misses:
-                print("  " + " | ".join(str(part) for part in miss), file=self.out)
-        failures = report.failures()
-        print("\ntargets: " + ("all met" if not failures else "MISSED: " + "; ".join(failures)), file=self.out)
+        """One set: its figures and misses. Several: the figures side by side; misses only for
+        the sets named with --misses (a held-out set's misses are never printed)."""
+        reports = [(path, evaluate(self.answerer, load_questions(path))) for path in args.file]
+        if len(reports) == 1:
+            path, report = reports[0]
+            for name, value in report.metrics().items():
+                print(f"{name:>24}: {value}", file=self.out)
+            shown_misses = [report]
+        else:
+            names = [Path(p).stem for p, _ in reports]
+            print(f"{'':>24}  " + "  ".join(f"{n:>9}" for n in names), file=self.out)
+            for metric in reports[0][1].metrics():
+                row = [r.metrics().get(metric) for _, r in reports]
+                print(f"{metric:>24}: " + "  ".join(f"{'-' if v is None else v:>9}" for v in row), file=self.out)
+            wanted = {str(Path(m)) for m in args.misses or ()}
+            shown_misses = [r for p, r in reports if str(Path(p)) in wanted]
+        for report in shown_misses:
+            if report.misses:
+                print("\nmisses:", file=self.out)
+                for miss in report.misses:
+                    print("  " + " | ".join(str(part) for part in miss), file=self.out)
+        path, last = reports[-1]
+        failures = last.failures()
+        print(f"\ntargets ({Path(path).name}): " + ("all met" if not failures else "MISSED: " + "; ".join(failures)), file=self.out)
         return 1 if failures and args.strict else 0
 
     # -- admin commands --------------------------------------------------------------------

@@ -1,41 +1,58 @@
-"""Turn a question into a cited answer or an honest decline.
+"""A question's path through the core, in the order a reader follows it:
 
-Order of decisions: empty question -> out of scope -> nothing relevant found -> the question asks
-for a fact (amount, phone...) the sources do not give -> answer with quoted sentences and
-numbered citations. Wording comes from templates/ through one jinja2 Environment.
+    Query (query.py, computed once) -> candidates and rerank (Snapshot.search) -> FAQ match
+    -> Decision (decide below: answer | suggest | decline, with quotes and Citation records)
+    -> Composer (compose.py, the only jinja2 user) -> Answer (what channels and `ask` get)
+
+Order of the decision: out of scope -> a matter or focus term the sources never mention ->
+a confident FAQ entry -> nothing relevant -> the calibrated confidence (answer, suggest or
+decline) -> a fact asked for that the passages do not give -> answer with quotes.
 """
 
 import datetime
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import jinja2
-
+from .compose import Composer
 from .datafiles import read_section
-from .errors import EmptyQuestionError, QuestionTooLongError
+from .decision import (
+    ANSWER,
+    FACT_MISSING,
+    NOT_COVERED,
+    NOT_FOUND,
+    OUT_OF_SCOPE,
+    SUGGEST,
+    Citation,
+    Decision,
+    Quote,
+)
 from .intent import Intents
-from .library import Hit
-from .segment import SECTION_SEPARATOR
+from .errors import EmptyQuestionError, QuestionTooLongError
+from .library import Hit, SearchResult
+from .query import QueryParser, load_question_types
 
-ANSWER = "answer"
-OUT_OF_SCOPE = "out_of_scope"
-NOT_FOUND = "not_found"
-FACT_MISSING = "fact_missing"
+__all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
+# JSON `kind` of each Decision kind (the `ask --json` contract): a matter the sources never
+# mention is reported as not_found, as before.
+_JSON_KIND = {NOT_COVERED: NOT_FOUND}
+
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Confidence thresholds (faq/calibration.toml [answering])."""
+    """Answering settings (faq/calibration.toml [answering])."""
 
     min_coverage: float = 0.3
     min_word_score: float = 3.0
     related_ratio: float = 0.6
     max_sources: int = 3
     quote_chars: int = 160
+    whole_article_chars: int = 220
     evidence_ratio: float = 0.5
     evidence_pool: int = 3
 
@@ -45,9 +62,30 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Quote:
-    number: int
-    text: str
+class Calibration:
+    """The fitted answer/suggest/decline model (faq/calibration.toml [decision], `make calibrate`).
+
+    p = sigmoid(bias + sum(weight_i x feature_i)); answer at or above `answer_at`, suggest
+    related passages at or above `suggest_at` (civil-affairs questions only), else decline.
+    """
+
+    features: tuple = ()
+    weights: tuple = ()
+    bias: float = 0.0
+    answer_at: float = 0.5
+    suggest_at: float = 0.3
+    unknown_decline: bool = False
+
+    @classmethod
+    def load(cls, path):
+        c = read_section(path, "decision", cls)
+        return replace(c, features=tuple(c.features), weights=tuple(c.weights))
+
+    def probability(self, values):
+        if not self.features:
+            return 1.0
+        z = self.bias + sum(w * values[f] for f, w in zip(self.features, self.weights))
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass(frozen=True)
@@ -62,13 +100,15 @@ class Answer:
     quotes: tuple = ()
     suggestions: tuple = ()  # FAQ questions offered as "您是不是想问" (channels make them buttons)
     confidence: dict = field(default_factory=dict)
+    decision: object = None  # the Decision it was composed from
 
     @property
     def declined(self):
         return self.kind != ANSWER
 
     def as_json(self):
-        return {
+        d = self.decision
+        out = {
             "question": self.question,
             "answer": self.text,
             "declined": self.declined,
@@ -79,6 +119,17 @@ class Answer:
             "sources": [hit.as_source() for hit in self.sources],
             "suggestions": list(self.suggestions),
         }
+        if d is not None and d.query is not None:
+            q = d.query
+            out["understood"] = {
+                "text": q.text,
+                "repairs": [list(r) for r in q.repairs],
+                "question_type": q.qtype.name if q.qtype else None,
+                "focus": list(q.focus),
+                "unknown": list(q.unknown),
+                "expansions": q.expansions,
+            }
+        return out
 
 
 class Answerer:
@@ -88,17 +139,14 @@ class Answerer:
         self.library = library
         self.settings = settings
         self.today = today or (lambda: datetime.date.today().isoformat())
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-        )
+        self.composer = Composer(settings.templates_dir)
         self._intents = None
+        self._types = None
         self._thresholds = None
+        self._calibration = None
+        self._parser = (None, None)  # (snapshot, its QueryParser)
 
+    # -- configuration read from faq/ once ------------------------------------------------------
     @property
     def intents(self):
         if self._intents is None:
@@ -106,85 +154,195 @@ class Answerer:
         return self._intents
 
     @property
+    def question_types(self):
+        if self._types is None:
+            self._types = load_question_types(Path(self.settings.faq_dir) / "question_types.toml", self.library.analyzer.normalize)
+        return self._types
+
+    @property
     def thresholds(self):
         if self._thresholds is None:
             self._thresholds = Thresholds.load(Path(self.settings.faq_dir) / "calibration.toml")
         return self._thresholds
 
+    @property
+    def calibration(self):
+        if self._calibration is None:
+            self._calibration = Calibration.load(Path(self.settings.faq_dir) / "calibration.toml")
+        return self._calibration
+
+    def parser(self, snapshot):
+        if self._parser[0] is not snapshot:
+            parser = QueryParser(
+                snapshot.analyzer,
+                snapshot.regions,
+                self.intents,
+                self.question_types,
+                snapshot.homophones,
+                snapshot.mentions,
+                snapshot.kb_df,
+                self.settings.max_question_chars,
+            )
+            self._parser = (snapshot, parser)
+        return self._parser[1]
+
+    # -- the path of a question -------------------------------------------------------------
+    def parse(self, question, snapshot=None):
+        """The Query of a question; raises EmptyQuestionError / QuestionTooLongError."""
+        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""))
+
+    def search(self, question, k=None, region=None):
+        """Ranked passages for free text (staff lookup, `bot.py search`)."""
+        snapshot = self.library.snapshot
+        try:
+            query = self.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return SearchResult(question or "", region, (), (), ())
+        return snapshot.search(query, k or self.settings.top_k, region)
+
     def ask(self, question):
         """Answer one question; raises EmptyQuestionError / QuestionTooLongError for bad input."""
-        question = valid_unicode(question or "").strip()
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionTooLongError(len(question), self.settings.max_question_chars)
         snapshot = self.library.snapshot
-        normalized = snapshot.analyzer.normalize(question)
-        if not re.search(r"[\w]", normalized):
-            raise EmptyQuestionError("the question has no words")
-        topic = self.intents.topic(normalized)
-        region = snapshot.regions.detect(normalized)
-        oos = self.intents.out_of_scope(normalized)
-        if oos is not None:
-            text = self.render("decline_out_of_scope.txt.j2", matter=oos.name, channel=oos.channel)
-            return Answer(question, text, OUT_OF_SCOPE, region, topic)
-        asked = self.intents.asked_facts(normalized)
-        promoted = tuple(f for f in asked if f.promote)
-        if promoted:
-            result = snapshot.search(question, k=self.settings.top_k * self.thresholds.evidence_pool, region=region)
-            hits = self._prefer_evidence(result.hits, self._query_terms(snapshot, result), promoted)
-            result = replace(result, hits=hits[: self.settings.top_k])
-        else:
-            result = snapshot.search(question, k=self.settings.top_k, region=region)
-        matches = self._faq_matches(snapshot, question, region, result)
-        chosen = self._faq_choice(snapshot, question, matches, region, result)
-        uncovered = self._not_covered(snapshot, normalized, chosen)
-        if uncovered is not None:
-            suggestions = self._suggestions(matches)
-            text = self.render("decline_not_covered.txt.j2", matter=uncovered.name, channel=uncovered.channel, suggestions=suggestions)
-            return Answer(question, text, NOT_FOUND, region, topic, suggestions=suggestions)
-        if chosen is not None:
-            return self._faq_answer(snapshot, question, chosen, result, asked, region, topic)
-        suggestions = self._suggestions(matches)
-        confidence = self._confidence(snapshot, result)
-        civil = self.intents.is_civil_affairs(normalized)
-        if not result.hits or confidence["coverage"] < self.thresholds.min_coverage or confidence["word_score"] < self.thresholds.min_word_score:
-            if not civil and not suggestions:
-                text = self.render("decline_out_of_scope.txt.j2", matter="", channel="")
-                return Answer(question, text, OUT_OF_SCOPE, region, topic, confidence=confidence)
-            text = self.render("decline_not_found.txt.j2", region=region, suggestions=suggestions)
-            return Answer(question, text, NOT_FOUND, region, topic, suggestions=suggestions, confidence=confidence)
-        hits = self._related(result.hits)
-        terms = self._query_terms(snapshot, result)
-        return self._cited(question, hits, terms, asked, region, topic, suggestions, confidence)
+        query = self.parse(question, snapshot)
+        decision = self.decide(snapshot, query)
+        return self.compose(decision)
 
-    def _cited(self, question, hits, terms, asked, region, topic, suggestions, confidence, faq=None):
-        """An answer quoting `hits` (or the FAQ's answer over them), or a fact-missing decline."""
+    def compose(self, decision):
+        q = decision.query
+        return Answer(
+            question=q.question,
+            text=self.composer.text(decision),
+            kind=_JSON_KIND.get(decision.kind, decision.kind),
+            region=q.region,
+            topic=q.topic,
+            faq_id=decision.faq.id if decision.faq is not None and decision.kind in (ANSWER, FACT_MISSING) else None,
+            sources=decision.hits,
+            quotes=decision.quotes,
+            suggestions=decision.suggestions,
+            confidence=decision.confidence,
+            decision=decision,
+        )
+
+    def render(self, name, **context):
+        """Render one reply template (also used by channels for their own fixed replies)."""
+        return self.composer.render(name, **context)
+
+    # -- the decision -------------------------------------------------------------------------
+    def decide(self, snapshot, query):
+        if query.out_of_scope is not None:
+            return Decision(OUT_OF_SCOPE, query, matter=query.out_of_scope.name, channel=query.out_of_scope.channel)
+        result = self.candidates(snapshot, query)
+        matches = self._faq_matches(snapshot, query, result)
+        chosen = self._faq_choice(snapshot, query, matches, result)
+        suggestions = self._suggestions(snapshot, matches)
+        uncovered = self._not_covered(snapshot, query, chosen)
+        if uncovered is not None:
+            return Decision(NOT_COVERED, query, suggestions=suggestions, matter=uncovered.name, channel=uncovered.channel)
+        if chosen is not None:
+            return self._faq_answer(snapshot, query, chosen, result)
+        features = self.features(snapshot, query, result, matches)
+        confidence = dict(features, p=round(self.calibration.probability(features), 3))
+        if not result.hits:
+            return self._decline(query, suggestions, confidence)
+        if query.unknown and self.calibration.unknown_decline:
+            return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.unknown, confidence=confidence)
+        p = confidence["p"]
+        if p < self.calibration.answer_at:
+            if p >= self.calibration.suggest_at and query.civil:
+                hits = self._related(result.hits)
+                return self._cited(query, hits, SUGGEST, suggestions, confidence)
+            return self._decline(query, suggestions, confidence)
+        hits = self._related(result.hits)
+        return self._cited(query, hits, ANSWER, suggestions, confidence)
+
+    def candidates(self, snapshot, query):
+        """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
+        promoted = tuple(f for f in query.asked if f.promote)
+        if not promoted:
+            return snapshot.search(query, k=self.settings.top_k)
+        result = snapshot.search(query, k=self.settings.top_k * self.thresholds.evidence_pool)
+        hits = self._prefer_evidence(result.hits, self._query_terms(snapshot, query), promoted)
+        return replace(result, hits=hits[: self.settings.top_k])
+
+    def _decline(self, query, suggestions, confidence):
+        if not query.civil and not suggestions:
+            return Decision(OUT_OF_SCOPE, query, confidence=confidence)
+        if query.unknown:  # name what the sources never mention ("保健品")
+            return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.unknown, confidence=confidence)
+        return Decision(NOT_FOUND, query, suggestions=suggestions, confidence=confidence)
+
+    def _cited(self, query, hits, kind, suggestions, confidence, faq=None):
+        """An answer (or suggestion) quoting `hits`, or a fact-missing decline."""
+        snapshot = self.library.snapshot
+        terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
-        missing = [f for f in asked if f.name not in given and not self._has_evidence(hits, terms, f)]
+        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
         quoted = hits[: self.thresholds.max_sources] if faq is not None else hits
-        quotes = self._quotes(quoted, terms, asked)
-        sources = [self._citation(h) for h in hits]
-        faq_id = faq.id if faq is not None else None
-        if missing:
-            text = self.render(
-                "decline_fact_missing.txt.j2",
-                missing=[f.label for f in missing],
-                quotes=quotes,
-                sources=sources,
-                region=region,
-                suggestions=suggestions,
-            )
-            return Answer(question, text, FACT_MISSING, region, topic, faq_id, hits, quotes, suggestions, confidence)
-        if faq is not None:
-            text = self.render("faq_answer.txt.j2", answer=faq.answer, quotes=quotes, sources=sources, suggestions=suggestions)
-            return Answer(question, text, ANSWER, region, topic, faq_id, hits, quotes, suggestions, confidence)
-        text = self.render("answer.txt.j2", quotes=quotes, sources=sources, suggestions=suggestions)
-        return Answer(question, text, ANSWER, region, topic, None, hits, quotes, suggestions, confidence)
+        quotes = self._quotes(quoted, terms, query)
+        citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
+        if missing and kind == ANSWER:
+            kind = FACT_MISSING
+        return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, tuple(f.label for f in missing), confidence=confidence)
+
+    # -- calibrated confidence ------------------------------------------------------------------
+    def features(self, snapshot, query, result, matches):
+        """What the calibrated model reads (names as in faq/calibration.toml [decision]).
+
+        Absolute signals, not shares of the best passage: how much of the question's focus the
+        top passage (its text, its index questions, the lexicon's terms) covers, how rare the
+        focus word it misses is, raw BM25 of the text and question fields, and how many focus
+        words no passage contains at all.
+        """
+        index = snapshot.words
+        top = result.hits[0] if result.hits else None
+        focus = [t for t in query.focus if index.document_frequency(t) > 0]
+        idf = {t: index.plain_idf(t) for t in focus}
+        own = [t for t in dict.fromkeys(query.words) if index.document_frequency(t) > 0]
+        own_total = sum(index.plain_idf(t) for t in own)
+        coverage = focus_coverage = word_score = q_score = uncovered = 0.0
+        if top is not None:
+            row = snapshot.by_id[top.passage["id"]]
+            text = snapshot.analyzer.normalize(top.passage["text"] + "\n" + "\n".join(top.passage.get("questions") or ()))
+            expanded = set(index.matched_terms(list(result.words), row))
+            analyzer = snapshot.analyzer
+
+            def found(t):
+                return t in expanded or t in text or any(o in text for o in analyzer.stand_ins(t, query.text))
+
+            covered = sum(index.plain_idf(t) for t in own if found(t))
+            coverage = min(1.0, covered / own_total) if own_total else 0.0
+            missed = [idf[t] for t in focus if not found(t)]
+            covered_focus = sum(idf.values()) - sum(missed)
+            focus_coverage = covered_focus / sum(idf.values()) if idf else 0.0
+            uncovered = max(missed, default=0.0) / max(1.0, math.log(index.n_docs + 1))
+            word_score = index.score_of(result.words, row)
+            q_score = snapshot.q_words.score_of(result.words, row)
+        second = result.hits[1].score if len(result.hits) > 1 else 0.0
+        n_focus = len(query.focus) or 1
+        return {
+            "coverage": round(coverage, 4),
+            "focus_coverage": round(focus_coverage, 4),
+            "uncovered_idf": round(uncovered, 4),
+            "log_word_score": round(math.log1p(word_score), 4),
+            "log_question_score": round(math.log1p(q_score), 4),
+            "top_score": round(top.score if top else 0.0, 4),
+            "margin": round((top.score - second) if top else 0.0, 4),
+            "faq_score": round(matches[0].score if matches else 0.0, 4),
+            "civil": 1.0 if query.civil else 0.0,
+            "unknown_share": round(len(query.unknown) / n_focus, 4),
+        }
+
+    def _related(self, hits):
+        """The top hit and those close enough to it to be cited too."""
+        best = hits[0].score
+        return tuple(h for h in hits[: self.thresholds.max_sources] if h.score >= best * self.thresholds.related_ratio)
 
     # -- FAQ -------------------------------------------------------------------------------
-    def _faq_matches(self, snapshot, question, region, result):
+    def _faq_matches(self, snapshot, query, result):
         faq = snapshot.faq
         ranking = faq.ranking
         regions = snapshot.regions
+        region = query.region
 
         def region_ok(entry_region):
             if region is None:
@@ -192,30 +350,33 @@ class Answerer:
             return regions.affinity(region, entry_region) > 0
 
         ranks = {hit.passage["id"]: n for n, hit in enumerate(result.hits, 1)}
-        return faq.match(question, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
+        return faq.match(query, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
 
-    def _faq_choice(self, snapshot, question, matches, region, result):
-        """The entry that answers, or None: too weak, two entries too close to tell apart, or a
-        local plan's passage should answer a question about that place."""
+    def _faq_choice(self, snapshot, query, matches, result):
+        """The entry that answers, or None: too weak, two entries too close to tell apart, its
+        key concept absent from the question, or a local plan's passage should answer."""
         ranking = snapshot.faq.ranking
         if not matches or matches[0].score < ranking.answer_threshold:
             return None
         if len(matches) > 1 and matches[0].score - matches[1].score < ranking.ambiguity_margin:
             return None
         entry = matches[0].entry
-        if self._about_local_plan(snapshot, question, region, result) and entry.region in ranking.unplaced_regions:
+        if not snapshot.faq.has_key_concept(matches[0], query):
+            return None
+        if self._about_local_plan(snapshot, query, result) and entry.region in ranking.unplaced_regions:
             return None
         return matches[0]
 
-    def _not_covered(self, snapshot, normalized, chosen):
+    def _not_covered(self, snapshot, query, chosen):
         """The matter of faq/not_covered.toml the question asks about (婚检, 公开募捐...), or None.
 
         A keyword that some passage contains no longer counts: the sources cover it now. Nor
         does one that the FAQ entry about to answer (`chosen`) itself uses in a question or its
         answer: a curated entry about the matter answers it.
         """
+        text = query.text
         for matter in self.intents.not_covered:
-            asked = [k for k in matter.keywords if k in normalized]
+            asked = [k for k in matter.keywords if k in text]
             if not asked or any(snapshot.mentions(k) for k in asked):
                 continue
             if chosen is not None:
@@ -225,23 +386,23 @@ class Answerer:
             return matter
         return None
 
-    def _about_local_plan(self, snapshot, question, region, result):
+    def _about_local_plan(self, snapshot, query, result):
         """A question about what a place plans or has done ("萧山会开多少家老年食堂"), where
         the place's own document is the best passage: general FAQ entries do not answer it."""
         ranking = snapshot.faq.ranking
+        region = query.region
         if region is None or region in ranking.unplaced_regions or not result.hits:
             return False
         if result.hits[0].document["region"] != region:
             return False
-        normalized = snapshot.analyzer.normalize(question)
-        return any(cue in normalized for cue in ranking.plan_cues)
+        return any(cue in query.text for cue in ranking.plan_cues)
 
-    def _suggestions(self, matches):
-        ranking = self.library.snapshot.faq.ranking
+    def _suggestions(self, snapshot, matches):
+        ranking = snapshot.faq.ranking
         # Each entry's first question: its plain wording, not the typo or variant that matched.
         return tuple(m.entry.questions[0] for m in matches[: ranking.max_suggestions] if m.score >= ranking.suggest_threshold)
 
-    def _faq_answer(self, snapshot, question, match, result, asked, region, topic):
+    def _faq_answer(self, snapshot, query, match, result):
         """The entry's answer over its sources, the ones most relevant to this question first."""
         entry = match.entry
         ranks = {hit.passage["id"]: (n, hit.score) for n, hit in enumerate(result.hits)}
@@ -255,41 +416,18 @@ class Answerer:
             matched = tuple(snapshot.words.matched_terms(words, row))
             hits.append(((rank, -relevance, order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
-        terms = self._query_terms(snapshot, result)
-        promoted = tuple(f for f in asked if f.promote)
+        terms = self._query_terms(snapshot, query)
+        promoted = tuple(f for f in query.asked if f.promote)
         if promoted:  # the entry's sources are all about it: any that states the asked age goes first
             hits = self._prefer_evidence(hits, terms, promoted, floor=0.0)
         confidence = {"faq_score": match.score, "faq_question": match.question}
-        return self._cited(question, hits, terms, asked, region, topic, (), confidence, faq=entry)
-
-    # -- confidence ------------------------------------------------------------------------
-    def _confidence(self, snapshot, result):
-        """How much of the question the top passage covers, and its jieba-field BM25 score.
-
-        coverage = idf of the query words (own and synonym-added) found in the top passage,
-        over the idf of the question's own words that occur anywhere in the knowledge base;
-        capped at 1. Words the knowledge base never uses cannot be matched by any passage, so
-        they do not count against it.
-        """
-        if not result.hits:
-            return {"coverage": 0.0, "word_score": 0.0}
-        index = snapshot.words
-        total = sum(index.plain_idf(t) for t in dict.fromkeys(result.own_words) if index.document_frequency(t) > 0)
-        row = snapshot.by_id[result.hits[0].passage["id"]]
-        covered = sum(index.plain_idf(t) for t in index.matched_terms(list(result.words), row))
-        word_score = index.score_of(result.words, row)
-        coverage = min(1.0, covered / total) if total else 0.0
-        return {"coverage": round(coverage, 3), "word_score": round(word_score, 3)}
-
-    def _related(self, hits):
-        """The top hit and those close enough to it to be cited too."""
-        best = hits[0].score
-        return tuple(h for h in hits[: self.thresholds.max_sources] if h.score >= best * self.thresholds.related_ratio)
+        return self._cited(query, hits, ANSWER, (), confidence, faq=entry)
 
     # -- quoting ---------------------------------------------------------------------------
-    def _query_terms(self, snapshot, result):
+    def _query_terms(self, snapshot, query):
         index = snapshot.words
-        return {t: index.plain_idf(t) for t in dict.fromkeys(result.words) if index.document_frequency(t) > 0}
+        words = list(query.words) + list(query.expansion_words)
+        return {t: index.plain_idf(t) for t in dict.fromkeys(words) if index.document_frequency(t) > 0}
 
     def _sentences(self, text):
         return [s.strip() for s in _SENTENCE.findall(text) if _CJK.search(s)]
@@ -312,37 +450,45 @@ class Answerer:
 
         Only for facts marked `promote` in faq/fact_types.toml, whose evidence is rare in the
         knowledge base (an age: "二十周岁"); amounts and time limits are everywhere, and moving
-        any passage that names one ahead would answer questions the sources do not. Only hits
-        scoring at least evidence_ratio of the best move, and only for a sentence that shares a
-        question word and matches every such fact's `evidence`.
+        any passage that names one ahead would answer questions the sources do not.
         """
         if not hits:
             return hits
         if floor is None:
             floor = hits[0].score * self.thresholds.evidence_ratio
-
         first = [h.score >= floor and self._states(h, terms, asked) for h in hits]
         return tuple(h for h, f in zip(hits, first) if f) + tuple(h for h, f in zip(hits, first) if not f)
 
-    def _quotes(self, hits, terms, asked):
+    def _quotes(self, hits, terms, query):
+        """What the answer shows of each passage: a short article whole with its items, else the
+        sentences that answer (question words, the asked fact, the question type's content)."""
         quotes = []
+        limits = self.thresholds
         for number, hit in enumerate(hits, 1):
-            sentences = self._sentences(hit.passage["text"])
+            text = hit.passage["text"].strip()
+            if len(text) <= limits.whole_article_chars and hit.passage.get("kind") == "article":
+                quotes.append(Quote(number, text))
+                continue
+            sentences = self._sentences(text)
             if not sentences:
                 continue
+
             def score(s):
-                bonus = sum(1 for f in asked if f.evidence.search(s))
+                bonus = sum(1 for f in query.asked if f.evidence.search(s))
+                if query.qtype is not None and query.qtype.evidence.search(s):
+                    bonus += 0.5
                 return (self._sentence_score(s, terms) + bonus, -sentences.index(s))
+
             at = sentences.index(max(sentences, key=score))
             best = sentences[at]
             # A lead-in ("应当出具下列证件和书面材料：") says nothing alone: quote what it introduces.
             if best.endswith(("：", ":")):
-                while at + 1 < len(sentences) and len(best) < self.thresholds.quote_chars:
+                while at + 1 < len(sentences) and len(best) < limits.quote_chars:
                     at += 1
                     best += sentences[at]
                     if not best.endswith(("；", ";")):
                         break
-            quotes.append(Quote(number, _shorten(best, self.thresholds.quote_chars)))
+            quotes.append(Quote(number, _shorten(best, limits.quote_chars)))
         budget = self.settings.answer_max_chars
         kept, used = [], 0
         for q in quotes:
@@ -351,22 +497,6 @@ class Answerer:
             kept.append(q)
             used += len(q.text)
         return tuple(kept)
-
-    def _citation(self, hit):
-        doc = hit.document
-        return {
-            "title": doc["title"],
-            "issuer": doc["issuer"],
-            "date": doc["published"] or doc["effective"],
-            "effective": doc["effective"],
-            "status": doc["status"],
-            "section": SECTION_SEPARATOR.join(hit.passage["section"]),
-            "passage_id": hit.passage["id"],
-        }
-
-    def render(self, name, **context):
-        """Render one reply template (also used by channels for their own fixed replies)."""
-        return self._env.get_template(name).render(**context).strip()
 
 
 def valid_unicode(text):
@@ -380,3 +510,4 @@ def _shorten(sentence, limit):
     if len(sentence) <= limit:
         return sentence
     return sentence[: limit - 1] + "…"
+

@@ -54,7 +54,7 @@ class _Served:
 
 def _prime(answerer):
     """Load what an answerer reads lazily (jieba's dictionary, the faq/ tables) by using it once."""
-    answerer.library.snapshot.search("民政", k=1)
+    answerer.search("民政", k=1)
     answerer.library.snapshot.mentions("民政")
     answerer.intents
     answerer.thresholds
@@ -185,7 +185,7 @@ class Assistant:
         log.error("query log failed, answering without logging: %s", exc, exc_info=exc)
 
     def search(self, query, k=None, region=None):
-        return self.library.search(query, k=k, region=region)
+        return self.answerer.search(query, k=k, region=region)
 
     def passage(self, passage_id):
         """One passage with its document, or None."""

@@ -12,7 +12,15 @@ from .errors import DataFileError
 
 ANSWERABLE = ("grounded", "regulation")
 UNANSWERABLE = ("out_of_scope", "not_in_corpus")
-TARGETS = {"hit@1": 0.85, "hit@3": 0.95, "out_of_scope_declined": 0.9}
+# The answer-quality issue's targets, held on the held-out half of our own set.
+TARGETS = {
+    "hit@1": 0.85,
+    "hit@3": 0.93,
+    "shown": 0.85,
+    "out_of_scope_declined": 0.95,
+    "not_in_corpus_declined": 0.85,
+}
+MAX_ANSWERABLE_DECLINED = 0.05
 
 
 @dataclass
@@ -21,6 +29,7 @@ class Report:
     answerable: int = 0
     hit1: int = 0
     hit3: int = 0
+    shown: int = 0
     reciprocal_rank: float = 0.0
     answerable_declined: list = field(default_factory=list)
     declined: dict = field(default_factory=dict)  # kind -> [declined, total]
@@ -33,7 +42,8 @@ class Report:
             "hit@1": round(self.hit1 / n, 3),
             "hit@3": round(self.hit3 / n, 3),
             "mrr": round(self.reciprocal_rank / n, 3),
-            "answerable_declined": len(self.answerable_declined),
+            "shown": round(self.shown / n, 3),
+            "answerable_declined": round(len(self.answerable_declined) / n, 3),
         }
         for kind, (declined, total) in sorted(self.declined.items()):
             out[f"{kind}_declined"] = round(declined / total, 3) if total else None
@@ -43,8 +53,8 @@ class Report:
         """The targets this report misses (empty when all are met)."""
         metrics = self.metrics()
         failed = [f"{name} {metrics.get(name)} < {target}" for name, target in TARGETS.items() if (metrics.get(name) or 0) < target]
-        if self.answerable_declined:
-            failed.append(f"{len(self.answerable_declined)} grounded/regulation questions declined")
+        if metrics["answerable_declined"] > MAX_ANSWERABLE_DECLINED:
+            failed.append(f"answerable_declined {metrics['answerable_declined']} > {MAX_ANSWERABLE_DECLINED}")
         return failed
 
 
@@ -85,6 +95,8 @@ def evaluate(answerer, questions):
             (i for i, hit in enumerate(answer.sources, 1) if all(m in hit.passage["text"] for m in item["must"])),
             None,
         )
+        if item["must"] and all(m in answer.text for m in item["must"]):
+            report.shown += 1
         if rank == 1:
             report.hit1 += 1
         if rank is not None and rank <= 3:

@@ -230,6 +230,18 @@ class FaqIndex:
         self._token_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
         self._entry_words = {e.id: set(self.tokens[e.id]["words"]) for e in entries}
 
+    def has_key_concept(self, match, query):
+        """Whether the question names the key concept of the entry question it matched: that
+        question's most distinctive word (结婚证 in "结婚证丢了能补吗"), as written or through the
+        lexicon's official terms. "我身份证丢了能结婚吗" does not name 结婚证, so the
+        replacement-certificate entry is only a suggestion for it."""
+        words = [w for w in self.analyzer.words(self.prepare(match.question)) if len(w) >= 2 and self._words.document_frequency(w)]
+        if not words:
+            return True
+        key = max(words, key=lambda w: (self._words.plain_idf(w), len(w)))
+        present = set(query.words) | set(query.expansion_words)
+        return key in present or key in query.text or key in query.normalized or key in query.expansions
+
     def _tokenize(self, entry):
         """{"questions": [[words, bigrams] per question], "words": words of questions + answer}."""
         analyzer, prepare = self.analyzer, self.prepare
@@ -244,7 +256,7 @@ class FaqIndex:
         weights.update({("b", t): self._bigrams.plain_idf(t) for t in bigrams if self._bigrams.document_frequency(t)})
         return weights
 
-    def match(self, question, day, region_ok, passage_ranks, region=None, limit=3):
+    def match(self, query, day, region_ok, passage_ranks, region=None, limit=3):
         """The best-matching entries in force on `day`, one per entry, best first.
 
         score = similarity to the entry's closest question (idf-weighted Dice of words and
@@ -253,8 +265,8 @@ class FaqIndex:
         (`passage_ranks`: passage id -> rank), + same_region_bonus for an entry of exactly the
         question's `region`. `region_ok(entry_region)` filters entries.
         """
-        text = self.prepare(question)
-        words, bigrams = self.analyzer.words(text), self.analyzer.bigrams(text)
+        words, bigrams = list(query.words), list(query.bigrams)
+        expansions = query.expansions
         query = self._weights(words, bigrams)
         if not query:
             return []
@@ -268,7 +280,7 @@ class FaqIndex:
         # The official terms of the question's colloquial phrases (去世 -> 死亡), at less weight:
         # the share counts them when that raises it.
         expanded = dict(kb_words)
-        for t in self.analyzer.words(self.analyzer.query(question)[1]):
+        for t in self.analyzer.words(expansions) if expansions else ():
             expanded.setdefault(t, self.ranking.synonym_weight * self.word_weight(t))
         ranking = self.ranking
         best = {}

@@ -20,14 +20,18 @@ from .faq import FaqIndex, FaqRanking, load_entries
 from .faq import from_row as faq_entry
 from .faq import to_row as faq_row
 from .faq import resolve as resolve_faq
+from .homophones import Homophones
 from .index import BM25Index, top_k_of
 from .ingest import load_documents
+from .questions import by_passage, load_questions
 from .regions import Regions
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py")
-INDEX_FIELDS = ("words", "bigrams")  # the token fields of a passage, in the order tokens stores them
+_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
+# The BM25 fields of a passage: its text (jieba words, character bigrams), then the questions of
+# the question index (knowledge/questions/) that it answers.
+INDEX_FIELDS = ("words", "bigrams", "q_words", "q_bigrams")
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,10 @@ class Ranking:
     """How the two BM25 fields and the region preference are combined (faq/calibration.toml)."""
 
     word_weight: float = 0.5
+    question_weight: float = 0.5
     candidates: int = 60
     same_region_boost: float = 1.25
+    type_boost: float = 1.0
     section_levels: int = 2
     synonym_weight: float = 0.5
 
@@ -51,6 +57,7 @@ class Hit:
     document: dict
     score: float
     matched: tuple  # query words found in the passage
+    fields: tuple = ()  # ((field, share of that field's best score), ...) before reranking
 
     def as_source(self):
         """The JSON shape of one source in `ask --json` / `search --json`."""
@@ -79,7 +86,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None, question_tokens=None, homophones=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -88,7 +95,8 @@ class Snapshot:
         self.ranking = ranking
         self.by_id = {p["id"]: i for i, p in enumerate(passages)}
         self._tokens = tokens
-        self.words, self.bigrams = indexes or build_indexes(passages, tokens)
+        self.homophones = homophones
+        self.words, self.bigrams, self.q_words, self.q_bigrams = indexes or build_indexes(passages, tokens, question_tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
         self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking(), faq_tokens)
@@ -108,31 +116,35 @@ class Snapshot:
         """The question as searched: fillers and place names removed (the region filter handles places)."""
         return self.regions.strip(self.analyzer.query(question)[0])
 
-    def search(self, question, k=5, region=None):
-        """Passages ranked for a question: fused word + bigram BM25, filtered by region."""
-        analyzer = self.analyzer
-        normalized = analyzer.normalize(question)
-        if region is None:
-            region = self.regions.detect(normalized)
+    def kb_df(self, word):
+        return self.words.document_frequency(word)
+
+    def search(self, query, k=5, region=None):
+        """Passages ranked for a Query: fused BM25 of text and question-index fields, filtered
+        and reranked by region and question type."""
         ranking = self.ranking
-        text, synonyms = analyzer.query(question)
-        # The place is handled by the region filter; as a search word it would favour any
-        # passage that merely names the place.
-        text = self.regions.strip(text)
-        words, word_weights = _weighted(analyzer.words, text, synonyms, ranking.synonym_weight)
-        bigrams, bigram_weights = _weighted(analyzer.bigrams, text, synonyms, ranking.synonym_weight)
-        fused = {}
+        region = query.region if region is None else region
+        words, word_weights = query.field_tokens("words", ranking.synonym_weight)
+        bigrams, bigram_weights = query.field_tokens("bigrams", ranking.synonym_weight)
+        text_share = 1 - ranking.question_weight
         fields = (
-            (self.words, words, word_weights, ranking.word_weight),
-            (self.bigrams, bigrams, bigram_weights, 1 - ranking.word_weight),
+            ("words", self.words, words, word_weights, text_share * ranking.word_weight),
+            ("bigrams", self.bigrams, bigrams, bigram_weights, text_share * (1 - ranking.word_weight)),
+            ("q_words", self.q_words, words, word_weights, ranking.question_weight * ranking.word_weight),
+            ("q_bigrams", self.q_bigrams, bigrams, bigram_weights, ranking.question_weight * (1 - ranking.word_weight)),
         )
-        for index, tokens, token_weights, weight in fields:
+        fused, parts = {}, {}
+        for name, index, tokens, token_weights, weight in fields:
+            if not weight:
+                continue
             ids, scores = index.sparse_scores(tokens, token_weights)
             if not len(ids):
                 continue
             best = scores.max()
             for i, s in top_k_of(ids, scores, ranking.candidates):
-                fused[i] = fused.get(i, 0.0) + weight * s / best
+                share = s / best
+                fused[i] = fused.get(i, 0.0) + weight * share
+                parts.setdefault(i, {})[name] = share
         hits = []
         for i, score in fused.items():
             passage = self.passages[i]
@@ -140,17 +152,21 @@ class Snapshot:
             affinity = self.regions.affinity(region, document["region"])
             if affinity == 0:
                 continue
-            if affinity == 2:
-                score *= ranking.same_region_boost
+            # A place in the question prefers its own plans to a wider region's plans; the
+            # national and provincial rules that govern a procedure are never pushed down.
+            if affinity == 1 and region is not None and document["kind"] != "regulation":
+                score /= ranking.same_region_boost
+            if query.qtype is not None and query.qtype.evidence.search(passage["text"]):
+                score *= ranking.type_boost
             hits.append((score, i))
         hits.sort(key=lambda pair: (-pair[0], pair[1]))
         out = []
         for score, i in hits[:k]:
             passage = self.passages[i]
             matched = tuple(self.words.matched_terms(words, i))
-            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched))
-        own = words[: word_weights.count(1.0)]
-        return SearchResult(question, region, tuple(out), tuple(words), tuple(own))
+            field_shares = tuple(sorted(parts.get(i, {}).items()))
+            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares))
+        return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""
@@ -258,13 +274,27 @@ class Library:
             # The order store.read gives back, so the saved index columns match a later load and
             # the snapshot swapped in now ranks ties exactly as that load will.
             passages.sort(key=lambda p: (p["doc_id"], p["seq"]))
-            metadata = {"input_hash": input_hash, "documents": len(documents), "passages": len(passages), "faq_entries": len(entries)}
-            indexes = build_indexes(passages, tokens)
+            asked = by_passage(load_questions(self.settings.knowledge_dir), (p["id"] for p in passages))
+            for p in passages:
+                p["questions"] = asked.get(p["id"], [])
+            question_tokens = [_question_tokens(analyzer, regions, p["questions"]) for p in passages]
+            metadata = {
+                "input_hash": input_hash,
+                "documents": len(documents),
+                "passages": len(passages),
+                "faq_entries": len(entries),
+                "index_questions": sum(len(q) for q in asked.values()),
+            }
+            indexes = build_indexes(passages, tokens, question_tokens)
+            domain = analyzer.domain_terms()
+            homophones = Homophones.build({t: indexes[0].document_frequency(t) for t in indexes[0].vocabulary if t in domain})
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
-            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes)
+            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes, homophones=homophones)
             saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
             faq_rows = [dict(faq_row(e), tokens=snapshot.faq.tokens[e.id]) for e in entries]
-            snapshot.metadata.update(store.write(self.settings.store_path, documents, passages, tokens, metadata, saved, faq_rows))
+            extras = {"homophones": homophones.dumps()}
+            rows = [dict(p, questions=json.dumps(p["questions"], ensure_ascii=False)) for p in passages]
+            snapshot.metadata.update(store.write(self.settings.store_path, documents, rows, tokens, metadata, saved, faq_rows, extras))
             self._analyzer = analyzer
             self._snapshot = snapshot
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
@@ -290,10 +320,13 @@ class Library:
         indexes = tuple(BM25Index.from_parts(*saved[name]) for name in INDEX_FIELDS)
         for p in passages:
             p["section"] = _json_list(p["section"])
+            p["questions"] = _json_list(p["questions"])
         regions, ranking, faq_ranking = self._read_config()
         entries = [faq_entry(row) for row in faq_rows]  # the FAQ this store was built with
         faq_tokens = {row["id"]: row["tokens"] for row in faq_rows}
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens)
+        extras = store.read_extras(self.settings.store_path)
+        homophones = Homophones.loads(extras["homophones"]) if "homophones" in extras else None
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens, homophones=homophones)
         return self._snapshot
 
     def install(self, snapshot):
@@ -301,21 +334,24 @@ class Library:
         self._analyzer = snapshot.analyzer
         self._snapshot = snapshot
 
-    def search(self, question, k=None, region=None):
-        return self.snapshot.search(question, k or self.settings.top_k, region)
 
 
-def build_indexes(passages, tokens):
-    """(words, bigrams) BM25 indexes of the passages, in passage order."""
-    return tuple(BM25Index.build(tokens[p["content_hash"]][n] for p in passages) for n in range(len(INDEX_FIELDS)))
+def build_indexes(passages, tokens, question_tokens=None):
+    """(words, bigrams, q_words, q_bigrams) BM25 indexes of the passages, in passage order."""
+    question_tokens = question_tokens or [([], [])] * len(passages)
+    text = tuple(BM25Index.build(tokens[p["content_hash"]][n] for p in passages) for n in range(2))
+    asked = tuple(BM25Index.build(q[n] for q in question_tokens) for n in range(2))
+    return text + asked
 
 
-def _weighted(tokenize, text, synonyms, synonym_weight):
-    """Tokens of the question (weight 1) then of its synonym expansions not already present."""
-    tokens = tokenize(text)
-    seen = set(tokens)
-    extra = [t for t in tokenize(synonyms) if t not in seen] if synonyms else []
-    return tokens + extra, [1.0] * len(tokens) + [synonym_weight] * len(extra)
+def _question_tokens(analyzer, regions, questions):
+    """(words, bigrams) of a passage's index questions, prepared as a citizen's question is."""
+    words, bigrams = [], []
+    for q in questions:
+        text = regions.strip(analyzer.without_fillers(analyzer.normalize(q)))
+        words.extend(analyzer.words(text))
+        bigrams.extend(analyzer.bigrams(text))
+    return words, bigrams
 
 
 def _document_row(doc):

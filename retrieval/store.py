@@ -20,13 +20,15 @@ from .errors import StoreError, StoreWriteError
 
 # 3: the `indexes` table (built BM25 matrices, so loading never recomputes weights) and the
 # `faq` table (the FAQ entries this build was made with).
-SCHEMA_VERSION = "3"
-TABLES = ("build", "documents", "passages", "tokens", "indexes", "faq")
+# 4: the question-index fields (q_words, q_bigrams), passages' `questions`, and `extras`
+# (the homophone table of the build).
+SCHEMA_VERSION = "4"
+TABLES = ("build", "documents", "passages", "tokens", "indexes", "faq", "extras")
 # Saved index arrays: explicit little-endian dtypes so a store reads the same on any machine.
 _INDEX_DTYPES = {"indptr": "<i8", "indices": "<i4", "data": "<f8"}
 
 
-def write(path, documents, passages, tokens, metadata, indexes=None, faq=()):
+def write(path, documents, passages, tokens, metadata, indexes=None, faq=(), extras=None):
     """Write a complete store to `path` atomically (temp file + rename).
 
     `indexes`: {field: (terms, indptr, indices, data, n_docs)}, as `BM25Index.parts()` gives.
@@ -53,6 +55,8 @@ def write(path, documents, passages, tokens, metadata, indexes=None, faq=()):
         _write_indexes(db.conn, indexes or {})
         db["faq"].create({"seq": int, "id": str, "entry": str}, pk="seq")
         db["faq"].insert_all({"seq": n, "id": e["id"], "entry": json.dumps(e, ensure_ascii=False)} for n, e in enumerate(faq))
+        db["extras"].create({"key": str, "value": str}, pk="key")
+        db["extras"].insert_all({"key": k, "value": v} for k, v in (extras or {}).items())
         meta = dict(metadata, schema_version=SCHEMA_VERSION, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         db["build"].insert_all(({"key": k, "value": str(v)} for k, v in meta.items()), pk="key")
         db.conn.commit()
@@ -127,6 +131,12 @@ def read(path):
         raw = {h: (w, b) for h, w, b in db.execute("select content_hash, words, bigrams from tokens")}
         faq = [json.loads(entry) for (entry,) in db.execute("select entry from faq order by seq")]
     return metadata, documents, passages, StoredTokens(raw), faq
+
+
+def read_extras(path):
+    """{key: text} of the build's extra tables (the homophone table)."""
+    with _open(path) as (db, _):
+        return dict(db.execute("select key, value from extras"))
 
 
 def read_indexes(path):

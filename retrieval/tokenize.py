@@ -25,26 +25,31 @@ _HAS_WORD_CHAR = re.compile(rf"[{_CJK}0-9a-z]")
 class TextAnalyzer:
     """Turns text into search tokens: jieba words and character bigrams."""
 
-    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "t2s.txt", "query_fillers.txt")
+    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "lexicon.txt", "query_fillers.txt", "domain_terms.txt", "generic_words.txt")
 
     def __init__(self, data_dir, cache_dir=None):
         data_dir = Path(data_dir)
         self.data_dir = data_dir
-        self._t2s = _read_char_map(data_dir / "t2s.txt")
+        self._t2s = None
         self._stopwords = frozenset(self.normalize(w) for _, w in read_lines(data_dir / "stopwords.txt"))
-        self._synonyms = _read_synonyms(data_dir / "synonyms.txt", self.normalize)
+        self._synonyms = _read_synonyms((data_dir / "synonyms.txt", data_dir / "lexicon.txt"), self.normalize)
         fillers = (self.normalize(w) for _, w in read_lines(data_dir / "query_fillers.txt"))
         self._fillers = tuple(sorted(set(fillers), key=len, reverse=True))
         self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
+        self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._jieba = None
         self.fingerprint = _fingerprint(data_dir, self.DATA_FILES)
 
     # -- normalisation ---------------------------------------------------------------------
     def normalize(self, text):
-        """Full-width to half-width (NFKC), traditional to simplified, lower case."""
+        """Full-width to half-width (NFKC), traditional to simplified (OpenCC), lower case."""
+        if self._t2s is None:
+            import opencc  # 20 ms; only when text is first normalised
+
+            self._t2s = opencc.OpenCC("t2s")
         text = unicodedata.normalize("NFKC", text)
-        return text.translate(self._t2s).lower()
+        return self._t2s.convert(text).lower()
 
     # -- tokens ----------------------------------------------------------------------------
     def words(self, text):
@@ -80,6 +85,55 @@ class TextAnalyzer:
         for filler in self._fillers:
             text = text.replace(filler, " ")
         return text, " ".join(dict.fromkeys(added))
+
+    def is_dictionary_word(self, word):
+        """Whether jieba's dictionary (with ours) has `word` as a word of its own."""
+        tokenizer = self._tokenizer()
+        if isinstance(tokenizer, ShardedTokenizer):
+            tokenizer.get_DAG(word[:1])  # loads the shard of its first character
+        return bool(tokenizer.FREQ.get(word))
+
+    def expansions(self, text):
+        """The official terms of the colloquial phrases in (normalised) `text`, in order."""
+        added = []
+        for phrase, canonical in self._synonyms:
+            if phrase in text:
+                added.append(canonical)
+        return " ".join(dict.fromkeys(added))
+
+    def cut(self, text):
+        """jieba's plain cut of normalised text (no search-mode sub-words), for typo repair."""
+        return list(self._tokenizer().cut(text, HMM=True))
+
+    def domain_terms(self):
+        """The official terms of the lexicon and synonyms (right-hand sides) and the user
+        dictionary's words: the vocabulary a typo is repaired to."""
+        terms = {t for _, canonical in self._synonyms for t in canonical.split()}
+        terms.update(word for word, _, _ in self._userdict)
+        terms.update(self.normalize(w) for _, w in read_lines(self.data_dir / "domain_terms.txt"))
+        return terms
+
+    def stand_ins(self, word, text):
+        """The official terms standing in for `word` in (normalised) `text`: those of every
+        lexicon phrase that contains the word and occurs in the text (去世 -> 死亡 殡葬...)."""
+        out = []
+        for phrase, canonical in self._synonyms:
+            if word in phrase and phrase in text:
+                out.extend(canonical.split())
+        return out
+
+    def phrases_with(self, word):
+        """The lexicon's colloquial phrases that contain `word`."""
+        return [phrase for phrase, _ in self._synonyms if word in phrase]
+
+    def without_fillers(self, text):
+        for filler in self._fillers:
+            text = text.replace(filler, " ")
+        return text
+
+    def is_generic(self, word):
+        """A word that names no subject (faq/generic_words.txt): never a focus term."""
+        return word in self._generic
 
     def is_stopword(self, token):
         return self.normalize(token) in self._stopwords
@@ -121,20 +175,10 @@ def _fingerprint(data_dir, names):
     return digest.hexdigest()[:16]
 
 
-def _read_char_map(path):
-    table = {}
-    for lineno, line in read_lines(path):
-        parts = line.split()
-        if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
-            raise DataFileError(path, lineno, "expected two single characters: '繁 简'")
-        table[ord(parts[0])] = parts[1]
-    return table
-
-
-def _read_synonyms(path, normalize):
+def _read_synonyms(paths, normalize):
     """`口语 => 规范词 [规范词...]`; longest phrases first so they win over their parts."""
     rules = []
-    for lineno, line in read_lines(path):
+    for path, lineno, line in ((path, n, line) for path in paths for n, line in read_lines(path)):
         if "=>" not in line:
             raise DataFileError(path, lineno, "expected '口语说法 => 规范说法'")
         left, right = (part.strip() for part in line.split("=>", 1))

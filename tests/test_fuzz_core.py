@@ -11,7 +11,7 @@ from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 
 from .nasty import fuzz, messages, nasty_inputs
 
-KINDS = {"answer", "out_of_scope", "not_found", "fact_missing"}
+KINDS = {"answer", "suggest", "out_of_scope", "not_found", "fact_missing"}
 # Generous: a question takes about 1 ms; this only catches pathological inputs (catastrophic
 # regex backtracking, quadratic loops), not speed, which `make bench` measures.
 SECONDS_PER_MESSAGE = 2.0

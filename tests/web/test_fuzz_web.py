@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ..nasty import fuzz, messages, nasty_inputs
 from .conftest import STAFF_TOKEN, make_client, own_log
 
-KINDS = {"answer", "out_of_scope", "not_found", "fact_missing", "empty", "too_long"}
+KINDS = {"answer", "suggest", "out_of_scope", "not_found", "fact_missing", "empty", "too_long"}
 ASK_FIELDS = {"kind", "declined", "text", "sources", "suggestions", "query_id", "feedback_token"}
 SOURCE_FIELDS = {"number", "title", "issuer", "date", "section", "status", "text"}
 JSON_HEADERS = {"Content-Type": "application/json"}

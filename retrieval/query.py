@@ -1,0 +1,154 @@
+"""One Query per question: everything the search, the FAQ and the decision read, computed once.
+
+normalise (NFKC, OpenCC t2s, lower case) -> repair same-sounding typos against the knowledge
+base's words -> region (places, towns and streets) -> topic, question type, asked facts, out of
+scope -> the searched text (chat filler and place names removed) -> jieba words and character
+bigrams -> the lexicon's official terms for colloquial phrases -> focus terms (the words a
+passage must cover to answer).
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datafiles import read_toml, table_lines
+from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
+
+_WORD_CHAR = re.compile(r"\w")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    name: str
+    label: str
+    asks: tuple
+    evidence: re.Pattern
+
+
+def load_question_types(path, normalize):
+    """faq/question_types.toml, in file order (the first type whose phrase matches wins)."""
+    lines = table_lines(path, "type")
+    out = []
+    for n, entry in enumerate(read_toml(path).get("type", [])):
+        line = lines[n] if n < len(lines) else None
+        for key in ("name", "label", "asks", "evidence"):
+            if key not in entry:
+                raise DataFileError(path, line, f"type {n + 1} lacks {key!r}")
+        try:
+            evidence = re.compile(entry["evidence"])
+        except re.error as exc:
+            raise DataFileError(path, line, f"bad evidence pattern: {exc}") from exc
+        out.append(QuestionType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Query:
+    question: str  # as asked, stripped
+    normalized: str  # NFKC, simplified, lower case
+    text: str  # normalized, with same-sounding typos repaired
+    repairs: tuple  # ((typed, repaired), ...)
+    region: str  # the most specific place named, or None
+    topic: str
+    qtype: QuestionType  # or None
+    asked: tuple  # FactType: amounts, phone numbers... the question asks for
+    out_of_scope: object  # intent.OutOfScope or None
+    civil: bool  # a civil-affairs word is present
+    searched: str  # text without chat filler and place names
+    words: tuple  # jieba words of `searched`
+    bigrams: tuple
+    expansion_words: tuple  # official terms the lexicon adds, not among `words`
+    expansion_bigrams: tuple
+    expansions: str  # the official terms as text
+    focus: tuple  # words a passage must cover (no filler, no question-kind cue, no place)
+    unknown: tuple  # focus words no passage contains, even through the lexicon
+
+    def field_tokens(self, field, weight):
+        """(tokens, weights) for a BM25 field: own tokens at 1, the lexicon's at `weight`."""
+        own, extra = (self.words, self.expansion_words) if field == "words" else (self.bigrams, self.expansion_bigrams)
+        return list(own) + list(extra), [1.0] * len(own) + [weight] * len(extra)
+
+
+class QueryParser:
+    """Builds the Query of a question against one build of the knowledge base."""
+
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars):
+        self.analyzer = analyzer
+        self.regions = regions
+        self.intents = intents
+        self.types = types
+        self.homophones = homophones
+        self.kb_has = kb_has  # text -> whether some passage contains it
+        self.kb_df = kb_df  # word -> document frequency in the words field
+        self.max_chars = max_chars
+
+    def parse(self, question):
+        """The Query of `question`; EmptyQuestionError / QuestionTooLongError for bad input."""
+        question = (question or "").strip()
+        if len(question) > self.max_chars:
+            raise QuestionTooLongError(len(question), self.max_chars)
+        analyzer = self.analyzer
+        normalized = analyzer.normalize(question)
+        if not _WORD_CHAR.search(normalized):
+            raise EmptyQuestionError("the question has no words")
+        text, repairs = normalized, ()
+        if self.homophones is not None:
+            text, repairs = self.homophones.repair(normalized, analyzer.cut(normalized), self._needs_no_repair)
+        intents = self.intents
+        region = self.regions.detect(text)
+        qtype = next((t for t in self.types if any(a in text for a in t.asks)), None)
+        searched = self.regions.strip(analyzer.without_fillers(text))
+        words = tuple(analyzer.words(searched))
+        bigrams = tuple(analyzer.bigrams(searched))
+        expansions = analyzer.expansions(text)
+        seen_w, seen_b = set(words), set(bigrams)
+        expansion_words = tuple(dict.fromkeys(t for t in analyzer.words(expansions) if t not in seen_w)) if expansions else ()
+        expansion_bigrams = tuple(dict.fromkeys(t for t in analyzer.bigrams(expansions) if t not in seen_b)) if expansions else ()
+        focus = self._focus(words, qtype)
+        covered_by_lexicon = set(analyzer.words(expansions)) if expansions else set()
+        unknown = tuple(
+            w for w in focus if not self.kb_has(w) and not self._phrase_expanded(w, text) and w not in covered_by_lexicon
+        )
+        return Query(
+            question=question,
+            normalized=normalized,
+            text=text,
+            repairs=repairs,
+            region=region,
+            topic=intents.topic(text),
+            qtype=qtype,
+            asked=intents.asked_facts(text),
+            out_of_scope=intents.out_of_scope(text),
+            civil=intents.is_civil_affairs(text),
+            searched=searched,
+            words=words,
+            bigrams=bigrams,
+            expansion_words=expansion_words,
+            expansion_bigrams=expansion_bigrams,
+            expansions=expansions,
+            focus=focus,
+            unknown=unknown,
+        )
+
+    def _needs_no_repair(self, piece):
+        return self.kb_df(piece) > 0 or self.analyzer.is_dictionary_word(piece)
+
+    def _focus(self, words, qtype):
+        """Content words: two characters or more, not a stopword, not a question-kind cue."""
+        cues = set()
+        for t in self.types:
+            for a in t.asks:
+                cues.add(a)
+        out = []
+        for w in dict.fromkeys(words):
+            if len(w) < 2 or not _CJK.search(w) or w in cues or self.analyzer.is_stopword(w) or self.analyzer.is_generic(w):
+                continue
+            if any(w in a for a in cues) and self.kb_df(w) == 0:
+                continue  # part of a cue phrase ("多长" of "多长时间")
+            out.append(w)
+        return tuple(out)
+
+    def _phrase_expanded(self, word, text):
+        """Whether a lexicon phrase containing `word` occurs in the question (its terms stand in)."""
+        return any(word in phrase and phrase in text for phrase in self.analyzer.phrases_with(word))
