@@ -55,6 +55,7 @@ class Thresholds:
     whole_article_chars: int = 220
     evidence_ratio: float = 0.5
     evidence_pool: int = 3
+    faq_extra_sources: int = 2
 
     @classmethod
     def load(cls, path):
@@ -258,6 +259,13 @@ class Answerer:
     def candidates(self, snapshot, query):
         """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
         promoted = tuple(f for f in query.asked if f.promote)
+        if self._asks_about_plans(snapshot, query):
+            # "萧山今年要建几家老年食堂" asks what the place plans: its own plans answer, ahead of
+            # the rules that apply there too.
+            result = snapshot.search(query, k=self.settings.top_k * self.thresholds.evidence_pool)
+            own = tuple(h for h in result.hits if h.document["region"] == query.region)
+            rest = tuple(h for h in result.hits if h.document["region"] != query.region)
+            return replace(result, hits=(own + rest)[: self.settings.top_k])
         if not promoted:
             return snapshot.search(query, k=self.settings.top_k)
         result = snapshot.search(query, k=self.settings.top_k * self.thresholds.evidence_pool)
@@ -271,16 +279,16 @@ class Answerer:
             return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.unknown, confidence=confidence)
         return Decision(NOT_FOUND, query, suggestions=suggestions, confidence=confidence)
 
-    def _cited(self, query, hits, kind, suggestions, confidence, faq=None):
+    def _cited(self, query, hits, kind, suggestions, confidence, faq=None, quoted=None):
         """An answer (or suggestion) quoting `hits`, or a fact-missing decline."""
         snapshot = self.library.snapshot
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
         missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
-        quoted = hits[: self.thresholds.max_sources] if faq is not None else hits
-        quotes = self._quotes(quoted, terms, query)
+        shown = hits[: min(quoted or len(hits), self.thresholds.max_sources)] if faq is not None else hits
+        quotes = self._quotes(shown, terms, query)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
-        if missing and kind == ANSWER:
+        if missing:  # answer or suggest: say plainly which fact the sources do not give
             kind = FACT_MISSING
         return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, tuple(f.label for f in missing), confidence=confidence)
 
@@ -386,6 +394,11 @@ class Answerer:
             return matter
         return None
 
+    def _asks_about_plans(self, snapshot, query):
+        ranking = snapshot.faq.ranking
+        region = query.region
+        return region is not None and region not in ranking.unplaced_regions and any(cue in query.text for cue in ranking.plan_cues)
+
     def _about_local_plan(self, snapshot, query, result):
         """A question about what a place plans or has done ("萧山会开多少家老年食堂"), where
         the place's own document is the best passage: general FAQ entries do not answer it."""
@@ -420,8 +433,12 @@ class Answerer:
         promoted = tuple(f for f in query.asked if f.promote)
         if promoted:  # the entry's sources are all about it: any that states the asked age goes first
             hits = self._prefer_evidence(hits, terms, promoted, floor=0.0)
+        # The passages the search ranks first follow the entry's own, cited as further reading:
+        # an entry written for a neighbouring question must not hide the article that answers.
+        own = {h.passage["id"] for h in hits}
+        extra = tuple(h for h in result.hits[: self.thresholds.faq_extra_sources] if h.passage["id"] not in own)
         confidence = {"faq_score": match.score, "faq_question": match.question}
-        return self._cited(query, hits, ANSWER, (), confidence, faq=entry)
+        return self._cited(query, hits + extra, ANSWER, (), confidence, faq=entry, quoted=len(hits))
 
     # -- quoting ---------------------------------------------------------------------------
     def _query_terms(self, snapshot, query):

@@ -82,6 +82,7 @@ class QueryParser:
         self.kb_has = kb_has  # text -> whether some passage contains it
         self.kb_df = kb_df  # word -> document frequency in the words field
         self.max_chars = max_chars
+        self.domain = frozenset(analyzer.domain_terms())  # official terms: their presence is civil affairs
 
     def parse(self, question):
         """The Query of `question`; EmptyQuestionError / QuestionTooLongError for bad input."""
@@ -120,7 +121,7 @@ class QueryParser:
             qtype=qtype,
             asked=intents.asked_facts(text),
             out_of_scope=intents.out_of_scope(text),
-            civil=intents.is_civil_affairs(text),
+            civil=intents.is_civil_affairs(text) or any(w in self.domain for w in words),
             searched=searched,
             words=words,
             bigrams=bigrams,

@@ -44,10 +44,18 @@ def load_questions(knowledge_dir):
 
 
 def by_passage(questions, passage_ids):
-    """{passage id: [question, ...]}; a question for an unknown passage raises with file:line."""
+    """{passage id: [question, ...]}; a question for an unknown passage raises with file:line.
+
+    A file named after a document that is no longer in the build (questions/DOC.toml after
+    DOC was removed) went with its document and is skipped; within a present document, an id
+    that no longer resolves (a renumbered article) is an error to fix.
+    """
     known = set(passage_ids)
+    documents = {pid.split(":", 1)[0] for pid in known}
     grouped = {}
     for pid, question, path, line in questions:
+        if Path(path).stem not in documents and pid.split(":", 1)[0] == Path(path).stem:
+            continue
         if pid not in known:
             raise DataFileError(path, line, f"question index: no passage {pid!r} in this build")
         grouped.setdefault(pid, []).append(question)

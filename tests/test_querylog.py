@@ -111,12 +111,12 @@ def assistant(settings, tmp_path):
 def test_the_report_groups_real_declines_with_the_project_tokenizer(assistant, tmp_path):
     for q in ("燃气费怎么在网上交", "燃气费网上怎么交"):  # declined: not civil affairs
         assert assistant.ask(q, channel="telegram", user=1).answer.kind == "out_of_scope"
-    for q in ("宠物死了怎么火化", "宠物去世了如何火化", "离婚冷静期多久"):  # answered, but 👎
+    for q in ("宠物死了怎么火化", "宠物去世了如何火化", "离婚冷静期多久"):  # 👎 (the pet ones are declined: no passage mentions 宠物)
         assistant.feedback(assistant.ask(q, channel="telegram", user=1).query_id, -1)
     assistant.ask("结婚登记要带什么材料", channel="telegram", user=1)  # answered, no complaint
     groups = assistant.unanswered()
     assert [(g.question, g.count, g.declined, g.down, g.variants) for g in groups] == [
-        ("宠物死了怎么火化", 2, 0, 2, ("宠物去世了如何火化",)),
+        ("宠物死了怎么火化", 2, 2, 2, ("宠物去世了如何火化",)),
         ("燃气费怎么在网上交", 2, 2, 0, ("燃气费网上怎么交",)),
         ("离婚冷静期多久", 1, 0, 1, ()),
     ]
