@@ -34,6 +34,7 @@ GRID = {
     "question_weight": (0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
     "same_region_boost": (1.0, 1.25, 1.5, 2.0, 3.0),
     "type_boost": (1.0, 1.1, 1.2, 1.35, 1.5),
+    "local_boost": (1.0, 1.15, 1.3, 1.5, 2.0, 2.5, 3.0, 4.0),
     "synonym_weight": (0.3, 0.5, 0.7, 0.9),
 }
 WRONG_ANSWER_COST = 2.0  # answering an unanswerable question is twice as bad as declining an answerable one

@@ -235,10 +235,10 @@ class FaqIndex:
         question's most distinctive word (结婚证 in "结婚证丢了能补吗"), as written or through the
         lexicon's official terms. "我身份证丢了能结婚吗" does not name 结婚证, so the
         replacement-certificate entry is only a suggestion for it."""
-        words = [w for w in self.analyzer.words(self.prepare(match.question)) if len(w) >= 2 and self._words.document_frequency(w)]
+        words = [w for w in self.analyzer.words(self.prepare(match.question)) if len(w) >= 2 and self.word_weight(w) > 0 and not self.analyzer.is_generic(w)]
         if not words:
             return True
-        key = max(words, key=lambda w: (self._words.plain_idf(w), len(w)))
+        key = max(words, key=lambda w: (self.word_weight(w), len(w)))  # rarest in the knowledge base
         present = set(query.words) | set(query.expansion_words)
         return key in present or key in query.text or key in query.normalized or key in query.expansions
 

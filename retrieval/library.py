@@ -43,6 +43,7 @@ class Ranking:
     candidates: int = 60
     same_region_boost: float = 1.25
     type_boost: float = 1.0
+    local_boost: float = 1.0
     section_levels: int = 2
     synonym_weight: float = 0.5
 
@@ -156,6 +157,8 @@ class Snapshot:
             # national and provincial rules that govern a procedure are never pushed down.
             if affinity == 1 and region is not None and document["kind"] != "regulation":
                 score /= ranking.same_region_boost
+            elif affinity == 2:
+                score *= ranking.local_boost
             if query.qtype is not None and query.qtype.evidence.search(passage["text"]):
                 score *= ranking.type_boost
             hits.append((score, i))

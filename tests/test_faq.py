@@ -55,7 +55,9 @@ def test_paraphrases_not_in_the_entries_are_answered_right_or_left_to_passages(f
             wrong.append((item["q"], item["faq_id"], answer.faq_id))
     assert len(items) >= 100
     assert wrong == []  # a wrong entry would be a confident wrong answer
-    assert right >= 41  # measured 2026-11-23: 41 of 106; the rest get passages and suggestions
+    # measured 2026-12-02: 38 of 106 (41 before an entry needed its key concept in the question:
+    # three paraphrases that name none of it are now offered, not answered); 0 wrong as before
+    assert right >= 38
 
 
 @pytest.mark.parametrize("case", [json.loads(line) for line in (DATA / "faq_cases.jsonl").read_text(encoding="utf-8").splitlines()], ids=lambda c: c["q"])
@@ -75,7 +77,9 @@ def test_faq_cases(case, faq_answerer):
 def test_faq_answer_json_puts_the_entrys_sources_first(faq_answerer):
     payload = faq_answerer.ask("结婚登记还要户口本吗").as_json()
     assert payload["faq_id"] == "marriage-materials" and payload["kind"] == "answer"
-    assert [s["id"] for s in payload["sources"]] == ["marriage-registration-2025:第八条", "marriage-registration-2025:第二十八条"]
+    ids = [s["id"] for s in payload["sources"]]
+    # the entry's own sources, then up to two top-ranked passages as further reading
+    assert ids[:2] == ["marriage-registration-2025:第八条", "marriage-registration-2025:第二十八条"] and len(ids) <= 4
     assert payload["answer"].startswith("内地居民办理结婚登记，双方各带本人的居民身份证")
     assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第二章 结婚登记 › 第八条" in payload["answer"]
 

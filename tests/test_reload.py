@@ -123,15 +123,16 @@ def test_a_quality_drop_is_refused_unless_forced(ws):
     before = first_source_text(assistant)
     signature = reloading.signature(ws.settings.store_path)
     docs = ws.root / "knowledge" / "documents"
-    for name in ("民法典-婚姻家庭编(2020-05-28)", "婚姻登记条例(2025-04-06)"):
+    # Three regulations gone: the question index and the other documents no longer make up for it.
+    for name in ("民法典-婚姻家庭编(2020-05-28)", "婚姻登记条例(2025-04-06)", "社会救助暂行办法(2019-03-02)"):
         for suffix in (".md", ".toml"):
             (docs / (name + suffix)).unlink()
-    drop_faq_entries_citing(ws, ("civil-code-marriage-family#", "marriage-registration-2025#"))
+    drop_faq_entries_citing(ws, ("civil-code-marriage-family#", "marriage-registration-2025#", "social-assistance-interim-2019#"))
     with pytest.raises(QualityDropError) as info:
         assistant.reload()
     refused = info.value
     assert refused.before - refused.after > refused.margin == ws.settings.reload_max_quality_drop
-    assert refused.report.diff["documents"].removed == ("civil-code-marriage-family", "marriage-registration-2025")
+    assert refused.report.diff["documents"].removed == ("civil-code-marriage-family", "marriage-registration-2025", "social-assistance-interim-2019")
     assert reloading.signature(ws.settings.store_path) == signature
     assert first_source_text(assistant) == before
     report = assistant.reload(force=True)
@@ -242,10 +243,11 @@ def test_reload_refused_for_quality_exits_3_and_rollback_without_previous_exits_
     result = bot(ws, "rollback")
     assert (result.returncode, result.stdout) == (4, "")
     docs = ws.root / "knowledge" / "documents"
-    for name in ("民法典-婚姻家庭编(2020-05-28)", "婚姻登记条例(2025-04-06)"):
+    # Three regulations gone: the question index and the other documents no longer make up for it.
+    for name in ("民法典-婚姻家庭编(2020-05-28)", "婚姻登记条例(2025-04-06)", "社会救助暂行办法(2019-03-02)"):
         for suffix in (".md", ".toml"):
             (docs / (name + suffix)).unlink()
-    drop_faq_entries_citing(ws, ("civil-code-marriage-family#", "marriage-registration-2025#"))
+    drop_faq_entries_citing(ws, ("civil-code-marriage-family#", "marriage-registration-2025#", "social-assistance-interim-2019#"))
     result = bot(ws, "reload")
     assert result.returncode == 3
     assert result.stdout.startswith("未切换: 检索质量 hit@3 将从")

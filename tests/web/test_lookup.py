@@ -79,13 +79,14 @@ def test_search_ranks_passages_with_highlights_section_date_and_copy_text(staff,
     assert [pid for _, pid in found] == expected and len(found) == 20
     assert re.search(r'<p class="summary" id="summary">找到 20 条相关段落,用时 \d+ 毫秒。</p>', r.text)
     first = r.text[r.text.index('id="r-1"') : r.text.index('id="r-2"')]
-    assert '<a class="title" href="/lookup/doc/marriage-registration-2025?p=marriage-registration-2025%3A%E7%AC%AC%E5%8D%81%E6%9D%A1&amp;q=' in first
+    # The materials article comes first now that the question type (materials) is read.
+    assert '<a class="title" href="/lookup/doc/marriage-registration-2025?p=marriage-registration-2025%3A%E7%AC%AC%E5%85%AB%E6%9D%A1&amp;q=' in first
     assert "《婚姻登记条例》</a>" in first and '<span class="date">2025-04-06</span>' in first
-    assert '<div class="section">第二章 结婚登记 › 第十条</div>' in first
-    assert "<mark>结婚登记</mark>当事人<mark>出具</mark>的<mark>证件</mark>、书面<mark>材料</mark>" in first
+    assert '<div class="section">第二章 结婚登记 › 第八条</div>' in first
+    assert "第八条 申请<mark>结婚登记</mark>的内地居民应当<mark>出具</mark>下列<mark>证件</mark>和书面<mark>材料</mark>" in first
     assert (
-        '<textarea class="copy-text" readonly hidden>根据《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第二章 结婚登记 › 第十条:\n'
-        "第十条 婚姻登记机关应当核对结婚登记当事人出具的证件、书面材料，询问相关情况，"
+        '<textarea class="copy-text" readonly hidden>根据《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第二章 结婚登记 › 第八条:\n'
+        "第八条 申请结婚登记的内地居民应当出具下列证件和书面材料：\n（一）本人的居民身份证；"
     ) in first
 
 

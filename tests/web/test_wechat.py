@@ -244,7 +244,7 @@ def test_cdata_terminator_cannot_break_the_reply_xml(client, platform):
     assert wechat.parse_xml(xml.encode()) == {"ToUserName": "o]]><evil/>", "FromUserName": "gh_x", "CreateTime": "5", "MsgType": "text", "Content": "前]]><MsgType>news</MsgType>后"}
     assert wx.Platform(WECHAT_TOKEN).open_reply(xml, {}).content == "前]]><MsgType>news</MsgType>后"
     content = reply_content(client, platform, wx.text_xml("低保]]><x/>怎么申请", 80))
-    assert content.startswith("根据现有政策资料")
+    assert content.startswith("由共同生活的家庭成员向户籍所在地")  # the dibao-apply FAQ entry answers
 
 
 class WithSuggestions:
