@@ -39,8 +39,9 @@ class FactType:
 class Intents:
     """Keyword tables read from faq/; all matching is on normalised text."""
 
-    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=()):
+    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=(), services=None):
         self._out_of_scope = out_of_scope  # [(keyword, OutOfScope)] longest keyword first
+        self._services = domain_terms if services is None else services
         self.not_covered = not_covered  # (NotCovered, ...) in file order
         self._domain_terms = domain_terms
         self._topics = topics  # [(name, keywords)]
@@ -55,6 +56,7 @@ class Intents:
             oos.extend((normalize(k), target) for k in entry["keywords"])
         oos.sort(key=lambda pair: -len(pair[0]))
         domain = tuple(normalize(w) for _, w in read_lines(faq_dir / "domain_terms.txt"))
+        services = tuple(normalize(w) for _, line in read_lines(faq_dir / "civil_services.txt") for w in line.split())
         topics = [
             (entry["name"], tuple(normalize(k) for k in entry["keywords"]))
             for _, entry in _tables(faq_dir / "topics.toml", "topic", ("name", "keywords"))
@@ -77,17 +79,18 @@ class Intents:
             if not keywords:
                 raise DataFileError(path, line, "keywords is empty")
             not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
-        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered))
+        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services)
 
     def out_of_scope(self, normalized):
-        """The out-of-scope matter the question is about, or None if it may be civil affairs."""
+        """The out-of-scope matter the question is about, or None: no other department's matter
+        is named, or a civil-affairs service (faq/civil_services.txt) is left beside it."""
         found = None
         rest = normalized
         for keyword, target in self._out_of_scope:
             if keyword in rest:
                 found = found or target
                 rest = rest.replace(keyword, " ")
-        if found is None or self.is_civil_affairs(rest):
+        if found is None or any(term in rest for term in self._services):
             return None
         return found
 
