@@ -321,7 +321,11 @@ class Answerer:
             coverage = min(1.0, covered / own_total) if own_total else 0.0
             missed = [idf[t] for t in focus if not found(t)]
             covered_focus = sum(idf.values()) - sum(missed)
-            focus_coverage = covered_focus / sum(idf.values()) if idf else 0.0
+            # A focus word no passage contains weighs as the rarest word there is: the passage
+            # certainly does not cover it ("民政局卖的保健品" is not about 民政局).
+            rarest = math.log(index.n_docs + 1)
+            total_focus = sum(idf.values()) + rarest * len(query.unknown)
+            focus_coverage = covered_focus / total_focus if total_focus else 0.0
             uncovered = max(missed, default=0.0) / max(1.0, math.log(index.n_docs + 1))
             word_score = index.score_of(result.words, row)
             q_score = snapshot.q_words.score_of(result.words, row)

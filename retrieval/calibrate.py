@@ -130,6 +130,27 @@ def fit_logistic(x, y, l2=L2, steps=50):
     return weights, bias
 
 
+L2_CHOICES = (0.3, 1.0, 3.0, 10.0, 30.0)
+
+
+def choose_l2(x, y, folds=5):
+    """The ridge penalty with the lowest cross-validated log loss (fixed fold assignment)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    fold = np.arange(len(y)) % folds
+    best = None
+    for l2 in L2_CHOICES:
+        loss = 0.0
+        for k in range(folds):
+            train, test = fold != k, fold == k
+            w, b = fit_logistic(x[train], y[train], l2=l2)
+            p = np.clip(1 / (1 + np.exp(-(b + x[test] @ w))), 1e-6, 1 - 1e-6)
+            loss -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
+        if best is None or loss < best[0]:
+            best = (loss, l2)
+    return best[1]
+
+
 def thresholds(samples, weights, bias, totals):
     """(answer_at, suggest_at). answer_at maximises the share of answerable questions answered
     plus WRONG_ANSWER_COST x the share of unanswerable ones declined, over the whole sets
@@ -203,7 +224,9 @@ def main(argv=None):
     samples = gate_samples(answerer, questions)
     x = [f for f, _, _ in samples]
     y = [label for _, label, _ in samples]
-    weights, bias = fit_logistic(x, y)
+    l2 = choose_l2(x, y)
+    weights, bias = fit_logistic(x, y, l2=l2)
+    print(f"ridge penalty {l2} (5-fold cross-validated log loss)")
     totals = (sum(q["kind"] in ANSWERABLE for q in questions), sum(q["kind"] in UNANSWERABLE for q in questions))
     answer_at, suggest_at = thresholds(samples, weights, bias, totals)
     decision = {

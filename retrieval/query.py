@@ -108,8 +108,15 @@ class QueryParser:
         expansion_bigrams = tuple(dict.fromkeys(t for t in analyzer.bigrams(expansions) if t not in seen_b)) if expansions else ()
         focus = self._focus(words, qtype)
         covered_by_lexicon = set(analyzer.words(expansions)) if expansions else set()
+        # A word no passage contains, not even through the lexicon; jieba's guesses at unknown
+        # runs ("处会" of "登记处会") are not words and do not count.
         unknown = tuple(
-            w for w in focus if not self.kb_has(w) and not self._phrase_expanded(w, text) and w not in covered_by_lexicon
+            w
+            for w in focus
+            if not self.kb_has(w)
+            and not self._phrase_expanded(w, text)
+            and w not in covered_by_lexicon
+            and (analyzer.is_dictionary_word(w) or len(w) >= 3)
         )
         return Query(
             question=question,

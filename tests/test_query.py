@@ -1,0 +1,65 @@
+"""The Query: computed once per question, on the real knowledge base."""
+
+import pytest
+
+from retrieval.errors import EmptyQuestionError, QuestionTooLongError
+from retrieval.homophones import Homophones
+
+
+def test_traditional_characters_are_simplified_with_opencc(answerer):
+    q = answerer.parse("結婚證丟了怎麼補辦")
+    assert q.normalized == "结婚证丢了怎么补办"
+
+
+@pytest.mark.parametrize(
+    "typed, repaired, pair",
+    [
+        ("底保怎么申请", "低保怎么申请", ("底保", "低保")),
+        ("宾仪馆在哪里", "殡仪馆在哪里", ("宾仪馆", "殡仪馆")),
+        ("余杭今年新开几家社区食唐", "余杭今年新开几家社区食堂", ("食唐", "食堂")),
+        ("婚因登记处周六上班吗", "婚姻登记处周六上班吗", ("婚因", "婚姻")),
+    ],
+)
+def test_same_sounding_typos_are_repaired_to_the_knowledge_bases_words(answerer, typed, repaired, pair):
+    q = answerer.parse(typed)
+    assert q.text == repaired and q.repairs == (pair,)
+
+
+@pytest.mark.parametrize("question", ["能不能补办结婚证", "是政府主动找上门吗", "养老保险个人账户里的钱能取出来吗", "杭州有没有婚俗博物馆可以去参观的"])
+def test_words_spelled_right_are_never_repaired(answerer, question):
+    assert answerer.parse(question).repairs == ()
+
+
+def test_a_town_names_its_district(answerer):
+    assert answerer.parse("我是瓜沥镇的,老年食堂在哪").region == "萧山区"
+    assert answerer.parse("许村的低保怎么申请").region == "海宁市"
+    assert answerer.parse("临平区老人助餐").region == "杭州市"
+
+
+def test_question_type_focus_and_unknown_terms(answerer):
+    q = answerer.parse("我妈去世了后事怎么办")
+    assert q.qtype.name == "how" and q.focus == ("去世", "后事") and q.unknown == ()
+    assert "殡葬" in q.expansions.split()
+    q = answerer.parse("民政局卖的保健品能买吗")
+    assert "保健品" in q.unknown
+
+
+def test_generic_words_are_never_focus_terms(answerer):
+    q = answerer.parse("我爸以前一直住在老家,现在低保怎么办")
+    assert "我爸" not in q.focus and "老家" not in q.focus and "以前" not in q.focus
+
+
+def test_bad_questions_raise_named_errors(answerer, settings):
+    with pytest.raises(EmptyQuestionError):
+        answerer.parse(" ？！ ")
+    with pytest.raises(QuestionTooLongError):
+        answerer.parse("低" * (settings.max_question_chars + 1))
+
+
+def test_homophones_round_trip_and_need_one_character_in_common():
+    table = Homophones({"di bao": ["低保"], "xin jian": ["新建"]}, {"底": "di", "保": "bao", "心": "xin", "见": "jian"})
+    assert Homophones.loads(table.dumps()).repair("底保", ["底保"], lambda w: False) == ("低保", (("底保", "低保"),))
+    # 心见 shares no character with 新建: a chance homophone, not a typo
+    assert table.repair("心见", ["心", "见"], lambda w: False) == ("心见", ())
+    # a word the dictionary knows is left alone
+    assert table.repair("底保", ["底保"], lambda w: w == "底保") == ("底保", ())
