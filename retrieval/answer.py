@@ -43,6 +43,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _JSON_KIND = {NOT_COVERED: NOT_FOUND}
 
 
+
 @dataclass(frozen=True)
 class Thresholds:
     """Answering settings (faq/calibration.toml [answering])."""
@@ -252,6 +253,10 @@ class Answerer:
             if p >= self.calibration.suggest_at and query.civil:
                 hits = self._related(result.hits)
                 return self._cited(query, hits, SUGGEST, suggestions, confidence)
+            if query.asked and query.civil:
+                # "滨湖区民政局电话多少": say which fact the sources lack; passages this far from
+                # the question are not shown as related.
+                return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
         hits = self._related(result.hits)
         return self._cited(query, hits, ANSWER, suggestions, confidence)
@@ -420,7 +425,8 @@ class Answerer:
         return tuple(m.entry.questions[0] for m in matches[: ranking.max_suggestions] if m.score >= ranking.suggest_threshold)
 
     def _faq_answer(self, snapshot, query, match, result):
-        """The entry's answer over its sources, the ones most relevant to this question first."""
+        """The entry's answer over its sources: those among the search's top_k first, in the
+        entry's own order (the curator's order among the relevant ones), then the rest."""
         entry = match.entry
         ranks = {hit.passage["id"]: (n, hit.score) for n, hit in enumerate(result.hits)}
         words = list(result.words)
@@ -429,9 +435,8 @@ class Answerer:
             row = snapshot.by_id[passage_id]
             passage = snapshot.passages[row]
             rank, score = ranks.get(passage_id, (len(ranks), 0.0))
-            relevance = snapshot.words.score_of(words, row)
             matched = tuple(snapshot.words.matched_terms(words, row))
-            hits.append(((rank, -relevance, order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
+            hits.append(((rank >= self.settings.top_k, order, rank), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, query)
         promoted = tuple(f for f in query.asked if f.promote)

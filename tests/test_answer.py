@@ -8,7 +8,7 @@ import pytest
 from retrieval.errors import EmptyQuestionError, QuestionTooLongError
 from retrieval.evaluation import evaluate, load_questions
 
-from .conftest import DATA, SHARED_DEV
+from .conftest import DATA, ROOT, SHARED_DEV
 
 CASES = [json.loads(line) for line in (DATA / "answer_cases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -72,17 +72,26 @@ def test_json_shape(answerer):
     assert source["source_file"] == "浙江省社会救助条例(2020-09-24).md"
 
 
-@pytest.mark.skipif(not SHARED_DEV.exists(), reason="../shared/eval/dev.jsonl is not beside the checkout")
-def test_dev_set_meets_its_targets(answerer):
-    report = evaluate(answerer, load_questions(SHARED_DEV))
-    assert report.failures() == [], report.metrics()
+# Floors: what `make eval` measured on 2026-12-02 (see docs/answering.md), less a small margin,
+# so a change that makes any set worse fails here. The held-out half is only ever scored, never
+# tuned on; its floor guards against regressions, it is not a target.
+FLOORS = {
+    "dev": {"hit@1": 0.92, "hit@3": 0.95, "shown": 0.95, "out_of_scope_declined": 1.0, "not_in_corpus_declined": 1.0, "max_answerable_declined": 0.1},
+    "fit": {"hit@1": 0.77, "hit@3": 0.87, "shown": 0.81, "out_of_scope_declined": 0.92, "not_in_corpus_declined": 0.84, "max_answerable_declined": 0.17},
+    "heldout": {"hit@1": 0.69, "hit@3": 0.86, "shown": 0.8, "out_of_scope_declined": 0.92, "not_in_corpus_declined": 0.72, "max_answerable_declined": 0.17},
+    "golden_questions": {"hit@1": 0.83, "hit@3": 0.93, "shown": 0.83, "out_of_scope_declined": 1.0, "not_in_corpus_declined": 0.95, "max_answerable_declined": 0.14},
+}
+SETS = {"dev": SHARED_DEV, "fit": ROOT / "eval" / "fit.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl", "golden_questions": DATA / "golden_questions.jsonl"}
 
 
-def test_golden_set_quality_holds(answerer):
-    """An independent question set written like the dev set; the floors are today's results."""
-    report = evaluate(answerer, load_questions(DATA / "golden_questions.jsonl"))
-    metrics = report.metrics()
-    assert metrics["hit@1"] >= 0.82 and metrics["hit@3"] >= 0.92, metrics
-    assert metrics["out_of_scope_declined"] >= 0.95, metrics
-    assert metrics["not_in_corpus_declined"] >= 0.9, metrics
-    assert metrics["answerable_declined"] <= 1, metrics
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_question_sets_hold_their_measured_quality(answerer, name):
+    if not SETS[name].exists():
+        pytest.skip(f"{SETS[name]} is not beside the checkout")
+    metrics = evaluate(answerer, load_questions(SETS[name])).metrics()
+    floors = FLOORS[name]
+    for key, floor in floors.items():
+        if key == "max_answerable_declined":
+            assert metrics["answerable_declined"] <= floor, metrics
+        else:
+            assert metrics[key] >= floor, (key, metrics)

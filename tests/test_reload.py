@@ -64,6 +64,10 @@ def test_added_and_removed_documents_show_in_the_diff(ws):
     ws.edit("knowledge/documents/funeral-copy.toml", "殡葬管理条例(2025-12-12).md", "funeral-copy.md")
     for entries in (ws.root / "faq" / "entries").glob("*.toml"):  # the FAQ cites documents by id
         entries.write_text(entries.read_text(encoding="utf-8").replace("funeral-regulation-2025#", "funeral-regulation-copy#"), encoding="utf-8")
+    questions = ws.root / "knowledge" / "questions"  # and so does the question index, by file and id
+    old = questions / "funeral-regulation-2025.toml"
+    (questions / "funeral-regulation-copy.toml").write_text(old.read_text(encoding="utf-8").replace('"funeral-regulation-2025:', '"funeral-regulation-copy:'), encoding="utf-8")
+    old.unlink()
     report = Assistant(ws.settings).reload()
     documents, passages = report.diff["documents"], report.diff["passages"]
     assert (documents.added, documents.changed, documents.removed) == (("funeral-regulation-copy",), (), ("funeral-regulation-2025",))

@@ -6,9 +6,8 @@ as text; `.txt.j2` templates (callback toasts, no parse mode) are not.
 
 from pathlib import Path
 
-import jinja2
-
 from retrieval.answer import ANSWER, valid_unicode
+from retrieval.compose import environment
 from retrieval.segment import SECTION_SEPARATOR
 
 from .split import MESSAGE_LIMIT, split_html
@@ -17,13 +16,7 @@ from .split import MESSAGE_LIMIT, split_html
 class Replies:
     def __init__(self, templates_dir, menu):
         self.menu = menu
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(Path(templates_dir) / "telegram")),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
-        )
+        self._env = environment(Path(templates_dir) / "telegram")  # .html.j2 autoescaped
 
     def render(self, template, **context):
         # Lone surrogates (a user's name or /search words from broken clients) would make PTB fail

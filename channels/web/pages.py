@@ -1,26 +1,20 @@
-"""The HTML side: one autoescaping jinja2 environment over templates/web, plus its labels file."""
+"""The HTML side: the core's jinja2 environment (retrieval.compose) over templates/web, plus its labels file."""
 
 import tomllib
 from pathlib import Path
 
-import jinja2
 from starlette.templating import Jinja2Templates
 
+from retrieval.compose import environment
 from retrieval.errors import DataFileError
 
 from .highlight import segments
 
 
 def templates(settings):
-    """Jinja2Templates over templates/web with autoescape on for every template."""
+    """Jinja2Templates over templates/web; .html pages are autoescaped."""
     root = Path(settings.templates_dir) / "web"
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment(root)
     env.filters["highlight"] = segments
     env.globals["labels"] = labels(root / "labels.toml")
     return Jinja2Templates(env=env)
