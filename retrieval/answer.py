@@ -290,7 +290,7 @@ class Answerer:
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
         missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
-        shown = hits[: min(quoted or len(hits), self.thresholds.max_sources)] if faq is not None else hits
+        shown = hits[: self.thresholds.max_sources + (len(hits) - quoted if quoted else 0)] if faq is not None else hits
         quotes = self._quotes(shown, terms, query)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
         if missing:  # answer or suggest: say plainly which fact the sources do not give
@@ -312,7 +312,7 @@ class Answerer:
         idf = {t: index.plain_idf(t) for t in focus}
         own = [t for t in dict.fromkeys(query.words) if index.document_frequency(t) > 0]
         own_total = sum(index.plain_idf(t) for t in own)
-        coverage = focus_coverage = word_score = q_score = uncovered = 0.0
+        coverage = focus_coverage = word_score = q_score = uncovered = asked_like = 0.0
         if top is not None:
             row = snapshot.by_id[top.passage["id"]]
             text = snapshot.analyzer.normalize(top.passage["text"] + "\n" + "\n".join(top.passage.get("questions") or ()))
@@ -334,6 +334,7 @@ class Answerer:
             uncovered = max(missed, default=0.0) / max(1.0, math.log(index.n_docs + 1))
             word_score = index.score_of(result.words, row)
             q_score = snapshot.q_words.score_of(result.words, row)
+            asked_like = self._closest_index_question(snapshot, query, top.passage)
         second = result.hits[1].score if len(result.hits) > 1 else 0.0
         n_focus = len(query.focus) or 1
         return {
@@ -347,7 +348,23 @@ class Answerer:
             "faq_score": round(matches[0].score if matches else 0.0, 4),
             "civil": 1.0 if query.civil else 0.0,
             "unknown_share": round(len(query.unknown) / n_focus, 4),
+            "index_similarity": round(asked_like, 4),
         }
+
+    def _closest_index_question(self, snapshot, query, passage):
+        """idf-weighted Dice similarity of the question's words to the passage's closest index
+        question: near 1 when a citizen asked what the passage is known to answer."""
+        index, analyzer = snapshot.words, snapshot.analyzer
+        weight = {t: index.plain_idf(t) for t in set(query.words) | set(query.expansion_words) if index.document_frequency(t)}
+        total = sum(weight.values())
+        best = 0.0
+        for asked in passage.get("questions") or ():
+            words = {t for t in analyzer.words(snapshot.regions.strip(analyzer.without_fillers(analyzer.normalize(asked)))) if index.document_frequency(t)}
+            own = sum(index.plain_idf(t) for t in words)
+            shared = sum(w for t, w in weight.items() if t in words)
+            if total + own:
+                best = max(best, 2 * shared / (total + own))
+        return best
 
     def _related(self, hits):
         """The top hit and those close enough to it to be cited too."""
@@ -486,13 +503,13 @@ class Answerer:
         return tuple(h for h, f in zip(hits, first) if f) + tuple(h for h, f in zip(hits, first) if not f)
 
     def _quotes(self, hits, terms, query):
-        """What the answer shows of each passage: a short article whole with its items, else the
+        """What the answer shows of each passage: a short passage whole (an article with its items), else the
         sentences that answer (question words, the asked fact, the question type's content)."""
         quotes = []
         limits = self.thresholds
         for number, hit in enumerate(hits, 1):
             text = hit.passage["text"].strip()
-            if len(text) <= limits.whole_article_chars and hit.passage.get("kind") == "article":
+            if len(text) <= limits.whole_article_chars:
                 quotes.append(Quote(number, text))
                 continue
             sentences = self._sentences(text)

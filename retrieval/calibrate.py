@@ -28,7 +28,7 @@ from .evaluation import ANSWERABLE, UNANSWERABLE, load_questions
 from .library import Library
 from .settings import Settings
 
-FEATURES = ("coverage", "focus_coverage", "uncovered_idf", "log_word_score", "log_question_score", "top_score", "margin", "faq_score", "civil", "unknown_share")
+FEATURES = ("coverage", "focus_coverage", "uncovered_idf", "log_word_score", "log_question_score", "top_score", "margin", "faq_score", "civil", "unknown_share", "index_similarity")
 GRID = {
     "word_weight": (0.3, 0.4, 0.5, 0.6, 0.7),
     "question_weight": (0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
