@@ -20,10 +20,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import store
-from .answer import Answerer, Thresholds
+from .answer import Answerer, Calibration, Thresholds
 from .datafiles import read_lines, read_toml
 from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
 from .evaluation import evaluate, load_questions
+from .query import load_question_types
+from .questions import by_passage
+from .questions import load_questions as load_index_questions
 from .faq import load_entries
 from .ingest import load_documents
 from .intent import Intents
@@ -61,6 +64,8 @@ def _check_config(settings):
     faq = Path(settings.faq_dir)
     yield faq / "calibration.toml", lambda: Ranking.load(faq / "calibration.toml")
     yield faq / "calibration.toml", lambda: Thresholds.load(faq / "calibration.toml")
+    yield faq / "calibration.toml", lambda: Calibration.load(faq / "calibration.toml")
+    yield faq / "question_types.toml", lambda: load_question_types(faq / "question_types.toml", TextAnalyzer(faq).normalize)
     yield faq, lambda: Intents.load(faq, TextAnalyzer(faq).normalize)
     yield faq / "privacy.toml", lambda: Masker.load(faq / "privacy.toml")
 
@@ -72,6 +77,13 @@ def _check_documents(settings):
             segment(doc)
 
     yield Path(settings.knowledge_dir), documents
+
+    def questions():
+        regions = Regions.load(Path(settings.faq_dir) / "regions.toml")
+        ids = [p.id for doc in load_documents(settings.knowledge_dir, regions.names) for p in segment(doc)]
+        by_passage(load_index_questions(settings.knowledge_dir), ids)
+
+    yield Path(settings.knowledge_dir) / "questions", questions
 
 
 def _check_faq(settings):

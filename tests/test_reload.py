@@ -288,3 +288,13 @@ def test_a_not_covered_matter_without_keywords_is_refused_with_its_line(ws):
     lines = (ws.root / "faq" / "not_covered.toml").read_text(encoding="utf-8").splitlines()
     assert info.value.path.endswith("not_covered.toml") and "keywords" in str(info.value)
     assert lines[info.value.line - 1] == "[[matter]]" and lines[info.value.line + 1] == "keywords = []"
+
+
+def test_check_names_the_file_and_line_of_an_index_question_whose_passage_is_gone(ws):
+    path = ws.root / "knowledge" / "questions" / "marriage-registration-2025.toml"
+    lines = path.read_text(encoding="utf-8").count("\n")
+    with path.open("a", encoding="utf-8") as f:
+        f.write('\n[[passage]]\nid = "marriage-registration-2025:第九十九条"\nquestions = ["领证还要什么", "第三个", "第三"]\n')
+    result = bot(ws, "check")
+    assert result.returncode == 2
+    assert f"{path}:{lines + 3}: question index: no passage 'marriage-registration-2025:第九十九条' in this build" in result.stderr
