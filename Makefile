@@ -36,7 +36,7 @@ eval: $(STAMP)
 
 # Fit the answer/suggest/decline model on the fit half (+ dev, tune) and write faq/calibration.toml [decision]
 calibrate: $(STAMP)
-	$(BIN)/python -m retrieval.calibrate $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl
+	$(BIN)/python bot.py calibrate $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl
 
 golden: $(STAMP)
 	$(BIN)/python bot.py eval tests/data/golden_questions.jsonl

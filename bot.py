@@ -33,6 +33,10 @@ def parser():
     ev.add_argument("--misses", action="append", metavar="FILE", help="with several sets: list this set's misses (never a held-out set's)")
     ev.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
 
+    cal = sub.add_parser("calibrate", help="fit faq/calibration.toml [ranking] and [decision] on labelled sets (never a held-out one)")
+    cal.add_argument("file", nargs="+")
+    cal.add_argument("--dry-run", action="store_true", help="print the fit, do not write it")
+
     reload = sub.add_parser("reload", help="validate, rebuild beside the live store, compare and swap (a running service follows)")
     reload.add_argument("--force", action="store_true", help="swap even when hit@3 drops by more than the margin")
     sub.add_parser("rollback", help="put the previous build back (a running service follows)")

@@ -120,6 +120,17 @@ class Cli:
 
         return serve(self.settings, host=args.host, port=args.port, out=self.out)
 
+    def cmd_calibrate(self, args):
+        """Fit the ranking weights and the answer/suggest/decline model (`make calibrate`)."""
+        from retrieval import calibrate  # numpy-heavy fitting, only for this verb
+
+        try:
+            calibrate.run(self.settings, args.file, dry_run=args.dry_run, out=lambda line: print(line, file=self.out))
+        except ValueError as exc:
+            print(f"错误: {exc}", file=self.err)
+            return EXIT_DATA_ERROR
+        return 0
+
     def cmd_eval(self, args):
         """One set: its figures and misses. Several: the figures side by side; misses only for
         the sets named with --misses (a held-out set's misses are never printed)."""

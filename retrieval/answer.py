@@ -29,11 +29,26 @@ from .decision import (
     Quote,
 )
 from .intent import Intents
-from .errors import EmptyQuestionError, QuestionTooLongError
+from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 from .library import Hit, SearchResult
 from .query import QueryParser, load_question_types
 
 __all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
+
+# What Answerer.features computes: the names the fitted model in faq/calibration.toml may use.
+FEATURES = (
+    "coverage",
+    "focus_coverage",
+    "uncovered_idf",
+    "log_word_score",
+    "log_question_score",
+    "top_score",
+    "margin",
+    "faq_score",
+    "civil",
+    "unknown_share",
+    "index_similarity",
+)
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -48,8 +63,6 @@ _JSON_KIND = {NOT_COVERED: NOT_FOUND}
 class Thresholds:
     """Answering settings (faq/calibration.toml [answering])."""
 
-    min_coverage: float = 0.3
-    min_word_score: float = 3.0
     related_ratio: float = 0.6
     max_sources: int = 3
     quote_chars: int = 160
@@ -76,16 +89,26 @@ class Calibration:
     bias: float = 0.0
     answer_at: float = 0.5
     suggest_at: float = 0.3
-    unknown_decline: bool = False
 
     @classmethod
     def load(cls, path):
+        """The fitted model; refused (DataFileError) when missing, or when it names a feature
+        the core does not compute or its weights do not match: it never fails open."""
         c = read_section(path, "decision", cls)
-        return replace(c, features=tuple(c.features), weights=tuple(c.weights))
+        c = replace(c, features=tuple(c.features), weights=tuple(c.weights))
+        line = next((n for n, text in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1) if text.strip() == "[decision]"), None)
+        if not c.features:
+            raise DataFileError(path, line, "[decision] has no fitted model: run `make calibrate`")
+        unknown = [f for f in c.features if f not in FEATURES]
+        if unknown:
+            raise DataFileError(path, line, f"[decision] names unknown features {unknown}; known: {list(FEATURES)}")
+        if len(c.weights) != len(c.features):
+            raise DataFileError(path, line, f"[decision] has {len(c.weights)} weights for {len(c.features)} features")
+        if not 0 < c.suggest_at <= c.answer_at < 1:
+            raise DataFileError(path, line, "[decision] needs 0 < suggest_at <= answer_at < 1")
+        return c
 
     def probability(self, values):
-        if not self.features:
-            return 1.0
         z = self.bias + sum(w * values[f] for f, w in zip(self.features, self.weights))
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -174,7 +197,8 @@ class Answerer:
         return self._calibration
 
     def parser(self, snapshot):
-        if self._parser[0] is not snapshot:
+        cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile
+        if cached_snapshot is not snapshot:
             parser = QueryParser(
                 snapshot.analyzer,
                 snapshot.regions,
@@ -186,7 +210,7 @@ class Answerer:
                 self.settings.max_question_chars,
             )
             self._parser = (snapshot, parser)
-        return self._parser[1]
+        return parser
 
     # -- the path of a question -------------------------------------------------------------
     def parse(self, question, snapshot=None):
@@ -246,20 +270,18 @@ class Answerer:
         confidence = dict(features, p=round(self.calibration.probability(features), 3))
         if not result.hits:
             return self._decline(query, suggestions, confidence)
-        if query.unknown and self.calibration.unknown_decline:
-            return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.unknown, confidence=confidence)
         p = confidence["p"]
         if p < self.calibration.answer_at:
             if p >= self.calibration.suggest_at and query.civil:
                 hits = self._related(result.hits)
-                return self._cited(query, hits, SUGGEST, suggestions, confidence)
+                return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
             if query.asked and query.civil:
                 # "滨湖区民政局电话多少": say which fact the sources lack; passages this far from
                 # the question are not shown as related.
                 return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
         hits = self._related(result.hits)
-        return self._cited(query, hits, ANSWER, suggestions, confidence)
+        return self._cited(snapshot, query, hits, ANSWER, suggestions, confidence)
 
     def candidates(self, snapshot, query):
         """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
@@ -278,20 +300,20 @@ class Answerer:
         return replace(result, hits=hits[: self.settings.top_k])
 
     def _decline(self, query, suggestions, confidence):
+        if not query.words:  # only a place, or only chat filler: nothing to decline as out of scope
+            return Decision(NOT_FOUND, query, suggestions=suggestions, confidence=confidence)
         if not query.civil and not suggestions:
             return Decision(OUT_OF_SCOPE, query, confidence=confidence)
         if query.unknown:  # name what the sources never mention ("保健品")
             return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.unknown, confidence=confidence)
         return Decision(NOT_FOUND, query, suggestions=suggestions, confidence=confidence)
 
-    def _cited(self, query, hits, kind, suggestions, confidence, faq=None, quoted=None):
+    def _cited(self, snapshot, query, hits, kind, suggestions, confidence, faq=None, quoted=None):
         """An answer (or suggestion) quoting `hits`, or a fact-missing decline."""
-        snapshot = self.library.snapshot
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
         missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
-        shown = hits[: self.thresholds.max_sources + (len(hits) - quoted if quoted else 0)] if faq is not None else hits
-        quotes = self._quotes(shown, terms, query)
+        quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
         if missing:  # answer or suggest: say plainly which fact the sources do not give
             kind = FACT_MISSING
@@ -461,10 +483,17 @@ class Answerer:
             hits = self._prefer_evidence(hits, terms, promoted, floor=0.0)
         # The passages the search ranks first follow the entry's own, cited as further reading:
         # an entry written for a neighbouring question must not hide the article that answers.
+        # Only passages the search ranks above every one of the entry's own are added.
         own = {h.passage["id"] for h in hits}
-        extra = tuple(h for h in result.hits[: self.thresholds.faq_extra_sources] if h.passage["id"] not in own)
+        best_own = min((ranks[p][0] for p in own if p in ranks), default=len(result.hits))
+        extra = tuple(h for h in result.hits[: min(best_own, self.thresholds.faq_extra_sources)] if h.passage["id"] not in own)
+        # Quoted and numbered first: the entry's first max_sources passages and the extras; the
+        # entry's further sources are listed after them.
+        first = self.thresholds.max_sources
+        quoted = min(len(hits), first) + len(extra)
+        hits = hits[:first] + extra + hits[first:]
         confidence = {"faq_score": match.score, "faq_question": match.question}
-        return self._cited(query, hits + extra, ANSWER, (), confidence, faq=entry, quoted=len(hits))
+        return self._cited(snapshot, query, hits, ANSWER, (), confidence, faq=entry, quoted=quoted)
 
     # -- quoting ---------------------------------------------------------------------------
     def _query_terms(self, snapshot, query):

@@ -1,6 +1,6 @@
 """`make calibrate`: fit the ranking weights and the answer/suggest/decline model on labelled sets.
 
-    python -m retrieval.calibrate dev.jsonl tune.jsonl eval/fit.jsonl [--dry-run]
+    python bot.py calibrate dev.jsonl tune.jsonl eval/fit.jsonl [--dry-run]
 
 1. Ranking ([ranking] in faq/calibration.toml): coordinate search over the field weights, the
    region preference and the question-type boost, maximising hit@1 + hit@3 of the passage search.
@@ -13,22 +13,17 @@
 Never run it on a held-out set: the point of the held-out half is that nothing was fitted on it.
 """
 
-import argparse
 import copy
-import os
 import re
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .answer import Answerer
+from .answer import FEATURES, Answerer
 from .evaluation import ANSWERABLE, UNANSWERABLE, load_questions
 from .library import Library
-from .settings import Settings
 
-FEATURES = ("coverage", "focus_coverage", "uncovered_idf", "log_word_score", "log_question_score", "top_score", "margin", "faq_score", "civil", "unknown_share", "index_similarity")
 GRID = {
     "word_weight": (0.3, 0.4, 0.5, 0.6, 0.7),
     "question_weight": (0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
@@ -38,7 +33,7 @@ GRID = {
     "synonym_weight": (0.3, 0.5, 0.7, 0.9),
 }
 WRONG_ANSWER_COST = 2.0  # answering an unanswerable question is twice as bad as declining an answerable one
-MAX_ANSWERABLE_DECLINED = 0.04
+MAX_DECLINED_WITHOUT_PASSAGES = 0.04  # answerable questions given no passage at all (below suggest_at)
 L2 = 1.0  # ridge penalty of the logistic regression (features are standardised first)
 
 
@@ -56,7 +51,7 @@ def search_score(snapshot, prepared, k=5):
     return hit1 / n, hit3 / n
 
 
-def tune_ranking(answerer, questions, rounds=2):
+def tune_ranking(answerer, questions, rounds=2, out=print):
     base = answerer.library.snapshot
     prepared = [(answerer.parse(q["q"], base), q["must"]) for q in questions if q["kind"] in ANSWERABLE]
     ranking = base.ranking
@@ -68,7 +63,7 @@ def tune_ranking(answerer, questions, rounds=2):
         return h1 + h3, h1, h3
 
     best = score(ranking)
-    print(f"ranking start: hit@1 {best[1]:.3f} hit@3 {best[2]:.3f}  {ranking}")
+    out(f"ranking start: hit@1 {best[1]:.3f} hit@3 {best[2]:.3f}  {ranking}")
     for _ in range(rounds):
         for name, values in GRID.items():
             for value in values:
@@ -76,7 +71,7 @@ def tune_ranking(answerer, questions, rounds=2):
                 s = score(candidate)
                 if s[0] > best[0] + 1e-9:
                     best, ranking = s, candidate
-        print(f"ranking round: hit@1 {best[1]:.3f} hit@3 {best[2]:.3f}  {ranking}")
+        out(f"ranking round: hit@1 {best[1]:.3f} hit@3 {best[2]:.3f}  {ranking}")
     return ranking
 
 
@@ -94,7 +89,7 @@ def gate_samples(answerer, questions):
         if chosen is not None or answerer._not_covered(snapshot, query, chosen) is not None or not result.hits:
             continue
         features = answerer.features(snapshot, query, result, matches)
-        if answerer._cited(query, answerer._related(result.hits), "answer", (), {}).kind != "answer":
+        if answerer._cited(snapshot, query, answerer._related(result.hits), "answer", (), {}).kind != "answer":
             continue  # a fact the passages do not give: declined whatever the gate says
         if item["kind"] in ANSWERABLE:
             rank = _rank(result.hits, item["must"])
@@ -156,7 +151,7 @@ def thresholds(samples, weights, bias, totals):
     plus WRONG_ANSWER_COST x the share of unanswerable ones declined, over the whole sets
     (`totals`: answerable and unanswerable counts, including those decided before the gate);
     suggest_at keeps answerable questions declined without their passages at or below
-    MAX_ANSWERABLE_DECLINED."""
+    MAX_DECLINED_WITHOUT_PASSAGES."""
     probs = np.array([1 / (1 + np.exp(-(bias + float(np.dot(weights, f))))) for f, _, _ in samples])
     answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
     n_answerable, n_unanswerable = totals
@@ -167,7 +162,7 @@ def thresholds(samples, weights, bias, totals):
         if best is None or gain > best + 1e-12:
             best, answer_at = gain, float(t)
     below = np.sort(probs[answerable])
-    allowed = int(MAX_ANSWERABLE_DECLINED * n_answerable)
+    allowed = int(MAX_DECLINED_WITHOUT_PASSAGES * n_answerable)
     suggest_at = min(answer_at, float(below[allowed])) if allowed < len(below) else answer_at
     return round(answer_at, 4), round(suggest_at, 4)
 
@@ -202,21 +197,17 @@ def _toml(value):
     return str(value)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m retrieval.calibrate")
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--dry-run", action="store_true", help="print, do not write faq/calibration.toml")
-    args = parser.parse_args(argv)
-    if any("heldout" in Path(f).name for f in args.files):
-        sys.exit("refusing to fit on a held-out set")
-    settings = Settings.from_env(os.environ)
+def run(settings, files, dry_run=False, out=print):
+    """Fit [ranking] and [decision] on `files` and write them to faq/calibration.toml."""
+    if any("heldout" in Path(f).name for f in files):
+        raise ValueError("refusing to fit on a held-out set")
     path = Path(settings.faq_dir) / "calibration.toml"
-    questions = [q for f in args.files for q in load_questions(f)]
+    questions = [q for f in files for q in load_questions(f)]
     library = Library(settings)
     answerer = Answerer(library, settings)
-    ranking = tune_ranking(answerer, questions)
+    ranking = tune_ranking(answerer, questions, out=out)
     fitted = {name: getattr(ranking, name) for name in GRID}
-    if not args.dry_run:
+    if not dry_run:
         write_section(path, "ranking", fitted)
         library.build()  # the decision features depend on the ranking
     else:
@@ -226,7 +217,6 @@ def main(argv=None):
     y = [label for _, label, _ in samples]
     l2 = choose_l2(x, y)
     weights, bias = fit_logistic(x, y, l2=l2)
-    print(f"ridge penalty {l2} (5-fold cross-validated log loss)")
     totals = (sum(q["kind"] in ANSWERABLE for q in questions), sum(q["kind"] in UNANSWERABLE for q in questions))
     answer_at, suggest_at = thresholds(samples, weights, bias, totals)
     decision = {
@@ -236,11 +226,9 @@ def main(argv=None):
         "answer_at": answer_at,
         "suggest_at": suggest_at,
     }
-    print(f"decision model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
-    if not args.dry_run:
+    out(f"ridge penalty {l2} (5-fold cross-validated log loss)")
+    out(f"decision model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
+    if not dry_run:
         write_section(path, "decision", decision)
-        print(f"wrote {path} [ranking] and [decision]")
-
-
-if __name__ == "__main__":
-    main()
+        out(f"wrote {path} [ranking] and [decision]")
+    return decision

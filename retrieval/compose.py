@@ -6,14 +6,17 @@ channel renders the same Decision with its own templates.
 
 import jinja2
 
+from .decision import ANSWER, FACT_MISSING, NOT_COVERED, NOT_FOUND, OUT_OF_SCOPE, SUGGEST
+
 TEMPLATES = {
-    "answer": "answer.txt.j2",
+    ANSWER: "answer.txt.j2",
     "faq": "faq_answer.txt.j2",
-    "suggest": "suggest.txt.j2",
-    "out_of_scope": "decline_out_of_scope.txt.j2",
-    "not_found": "decline_not_found.txt.j2",
-    "not_covered": "decline_not_covered.txt.j2",
-    "fact_missing": "decline_fact_missing.txt.j2",
+    SUGGEST: "suggest.txt.j2",
+    OUT_OF_SCOPE: "decline_out_of_scope.txt.j2",
+    NOT_FOUND: "decline_not_found.txt.j2",
+    NOT_COVERED: "decline_not_covered.txt.j2",
+    "unknown_term": "decline_unknown_term.txt.j2",
+    FACT_MISSING: "decline_fact_missing.txt.j2",
 }
 
 
@@ -42,16 +45,14 @@ class Composer:
         d = decision
         q = d.query
         common = dict(quotes=d.quotes, sources=d.citations, suggestions=d.suggestions, region=q.region if q else None)
-        if d.kind == "answer" and d.faq is not None:
+        if d.kind == ANSWER and d.faq is not None:
             return self.render(TEMPLATES["faq"], answer=d.faq.answer, **common)
-        if d.kind == "out_of_scope":
-            return self.render(TEMPLATES["out_of_scope"], matter=d.matter, channel=d.channel)
-        if d.kind == "not_covered" and not d.matter:
-            return self.render("decline_unknown_term.txt.j2", terms=list(d.missing), suggestions=d.suggestions, region=common["region"])
-        if d.kind == "not_covered":
-            return self.render(TEMPLATES["not_covered"], matter=d.matter, channel=d.channel, suggestions=d.suggestions)
-        if d.kind == "fact_missing":
-            return self.render(TEMPLATES["fact_missing"], missing=list(d.missing), **common)
-        if d.kind == "suggest":
-            return self.render(TEMPLATES["suggest"], **common)
+        if d.kind == OUT_OF_SCOPE:
+            return self.render(TEMPLATES[OUT_OF_SCOPE], matter=d.matter, channel=d.channel)
+        if d.kind == NOT_COVERED and not d.matter:  # focus words no passage contains, named
+            return self.render(TEMPLATES["unknown_term"], terms=list(d.missing), suggestions=d.suggestions, region=common["region"])
+        if d.kind == NOT_COVERED:
+            return self.render(TEMPLATES[NOT_COVERED], matter=d.matter, channel=d.channel, suggestions=d.suggestions)
+        if d.kind == FACT_MISSING:
+            return self.render(TEMPLATES[FACT_MISSING], missing=list(d.missing), **common)
         return self.render(TEMPLATES[d.kind], **common)

@@ -9,7 +9,6 @@ passage must cover to answer).
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .datafiles import read_toml, table_lines
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
@@ -91,6 +90,8 @@ class QueryParser:
             raise QuestionTooLongError(len(question), self.max_chars)
         analyzer = self.analyzer
         normalized = analyzer.normalize(question)
+        if len(normalized) > self.max_chars:  # NFKC can expand a character ("㍿" -> "株式会社")
+            raise QuestionTooLongError(len(normalized), self.max_chars)
         if not _WORD_CHAR.search(normalized):
             raise EmptyQuestionError("the question has no words")
         text, repairs = normalized, ()
@@ -128,7 +129,7 @@ class QueryParser:
             qtype=qtype,
             asked=intents.asked_facts(text),
             out_of_scope=intents.out_of_scope(text),
-            civil=intents.is_civil_affairs(text) or any(w in self.domain for w in words),
+            civil=intents.is_civil_affairs(text) or any(w in self.domain for w in words + expansion_words),
             searched=searched,
             words=words,
             bigrams=bigrams,

@@ -30,7 +30,7 @@ def load_questions(knowledge_dir):
             raise DataFileError(path, None, "expected [[passage]] tables")
         for n, table in enumerate(tables):
             pid = table.get("id") if isinstance(table, dict) else None
-            line = lines.get(pid) or None
+            line = lines.get(pid) if isinstance(pid, str) else None
             if not isinstance(pid, str) or not pid:
                 raise DataFileError(path, line, f"passage {n + 1} lacks an id")
             questions = table.get("questions")

@@ -168,7 +168,9 @@ class TextAnalyzer:
 
 
 def _fingerprint(data_dir, names):
-    digest = hashlib.sha256(jieba.__version__.encode())
+    from importlib.metadata import version  # OpenCC's tables decide normalisation too
+
+    digest = hashlib.sha256((jieba.__version__ + "\0" + version("opencc")).encode())
     for name in names:
         digest.update(name.encode())
         digest.update((data_dir / name).read_bytes())

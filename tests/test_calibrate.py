@@ -22,9 +22,9 @@ def test_write_section_replaces_keys_and_keeps_comments(tmp_path):
     assert path.read_text(encoding="utf-8") == '[ranking]\n# why\nword_weight = 0.3\n\n[decision]\nbias = -1.5\nfeatures = ["a", "b"]\n'
 
 
-def test_calibration_refuses_a_held_out_set():
-    with pytest.raises(SystemExit):
-        calibrate.main(["eval/heldout.jsonl", "--dry-run"])
+def test_calibration_refuses_a_held_out_set(settings):
+    with pytest.raises(ValueError):
+        calibrate.run(settings, ["eval/heldout.jsonl"], dry_run=True)
 
 
 def test_the_fitted_model_in_the_repository_reads_every_feature_it_names(answerer, library):
