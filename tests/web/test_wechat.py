@@ -8,7 +8,7 @@ import pytest
 from wechatpy.utils import check_signature
 
 from channels.web import wechat
-from channels.web.wechat_reply import utf8_len
+from channels.web.wechat_reply import LIMIT_BYTES, fit_answer, utf8_len
 
 from . import wx
 from .conftest import AES_KEY, APPID, NOW, WECHAT_TOKEN, make_client
@@ -37,7 +37,9 @@ def reply_content(client, platform, xml, safe=False):
 
 
 def expected_answer(assistant, question):
-    return assistant.answerer.ask(question).text + "\n\n" + ORIGINAL_HINT
+    """The core's answer with the 原文 hint, its quotes shortened only as far as WeChat's limit needs."""
+    answer = assistant.answerer.ask(question)
+    return fit_answer(answer.text + "\n\n" + ORIGINAL_HINT, answer.quotes, LIMIT_BYTES)
 
 
 # -- signatures and URL verification ----------------------------------------------------------
@@ -267,5 +269,7 @@ def test_suggestions_are_listed_in_wechat_and_returned_by_chat(assistant, web_se
     with make_client(WithSuggestions(assistant), web_settings) as c:
         content = reply_content(c, platform, wx.text_xml("低保怎么申请", 90))
         data = c.post("/chat/api/ask", json={"question": "低保怎么申请"}).json()
-    assert content == assistant.answerer.ask("低保怎么申请").text + "\n\n您是不是想问:\n· 低保申请需要哪些材料?\n· 低保标准是多少?\n\n" + ORIGINAL_HINT
+    answer = assistant.answerer.ask("低保怎么申请")
+    full = answer.text + "\n\n您是不是想问:\n· 低保申请需要哪些材料?\n· 低保标准是多少?\n\n" + ORIGINAL_HINT
+    assert content == fit_answer(full, answer.quotes, LIMIT_BYTES) and content.count("您是不是想问") == 1
     assert data["suggestions"] == ["低保申请需要哪些材料?", "低保标准是多少?"]
