@@ -313,7 +313,8 @@ class Answerer:
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
         missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
-        quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query)
+        # An FAQ entry's own answer explains; its passages are quoted by their best sentence.
+        quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query, whole=faq is None)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
         if missing:  # answer or suggest: say plainly which fact the sources do not give
             kind = FACT_MISSING
@@ -531,14 +532,14 @@ class Answerer:
         first = [h.score >= floor and self._states(h, terms, asked) for h in hits]
         return tuple(h for h, f in zip(hits, first) if f) + tuple(h for h, f in zip(hits, first) if not f)
 
-    def _quotes(self, hits, terms, query):
+    def _quotes(self, hits, terms, query, whole=True):
         """What the answer shows of each passage: a short passage whole (an article with its items), else the
         sentences that answer (question words, the asked fact, the question type's content)."""
         quotes = []
         limits = self.thresholds
         for number, hit in enumerate(hits, 1):
             text = hit.passage["text"].strip()
-            if len(text) <= limits.whole_article_chars:
+            if whole and len(text) <= limits.whole_article_chars:
                 quotes.append(Quote(number, text))
                 continue
             sentences = self._sentences(text)
