@@ -13,6 +13,7 @@ from retrieval.errors import (
     NoPreviousBuildError,
     QualityDropError,
     QuestionTooLongError,
+    SettingsError,
     StoreError,
 )
 from retrieval.evaluation import evaluate, load_questions
@@ -55,7 +56,7 @@ class Cli:
     def run(self, command, args):
         try:
             return getattr(self, "cmd_" + command)(args)
-        except (DataFileError, StoreError) as exc:
+        except (DataFileError, StoreError, SettingsError) as exc:
             print(f"错误: {exc}", file=self.err)
             return EXIT_DATA_ERROR
 

@@ -6,7 +6,7 @@ import uvicorn
 
 from retrieval.assistant import Assistant
 
-from .app import create_app
+from .app import check_settings, create_app
 from .telegram_hook import telegram_service
 
 
@@ -30,6 +30,7 @@ def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
     """Run the web service until interrupted; the knowledge base is loaded before it listens."""
     host = host or settings.host
     port = port or settings.port
+    check_settings(settings)  # SettingsError before the store is loaded or the port opened
     assistant = Assistant(settings)
     assistant.warm_up()  # DataFileError surfaces here, before the port opens
     telegram_hooks, telegram_routes = telegram_service(assistant, settings)
