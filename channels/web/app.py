@@ -25,7 +25,7 @@ from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
 from .wechat_api import WeChatAPI
-from .wechat_endpoint import WeChatEndpoint
+from .wechat_endpoint import WeChatEndpoint, wechat_mode
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
 def check_settings(settings):
     """SettingsError for settings the service must not start with (checked before any work)."""
     check_tokens(settings)
+    if settings.wechat_token:
+        wechat_mode(settings)
 
 
 async def _server_error(request, exc):

@@ -31,6 +31,7 @@ def web_settings(tmp_path_factory):
         wechat_token=WECHAT_TOKEN,
         wechat_aes_key=AES_KEY,
         wechat_appid=APPID,
+        wechat_mode="compat",  # the tests push both plaintext and safe-mode messages
         rate_limit_per_minute=1000,
     )
 
