@@ -164,6 +164,25 @@ class Cli:
         self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv)
         return 0
 
+    def cmd_mask(self, args):
+        """One masked line per stdin line: the query log's own masking (a contract for privacy checks)."""
+        from pathlib import Path
+
+        from retrieval.answer import valid_unicode
+        from retrieval.privacy import Masker
+
+        masker = Masker.load(Path(self.settings.faq_dir) / "privacy.toml")  # DataFileError: exit 2
+        for line in self._stdin_lines():
+            print(masker.mask(valid_unicode(line.rstrip("\r\n")).strip()), file=self.out)
+            self.out.flush()
+        return 0
+
+    def _stdin_lines(self):
+        # One line per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
+        if hasattr(sys.stdin, "buffer"):
+            return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+        return sys.stdin
+
     def cmd_purge(self, args):
         days = self.settings.log_retention_days if args.days is None else args.days
         self._say("admin_purge.txt.j2", deleted=self.assistant.purge(days), days=days)

@@ -133,6 +133,19 @@ class QueryLog:
                 return None
         return self._masker.mask(text)
 
+    def warm_masker(self):
+        """Read the masking rules and load what they use (jieba's name tagger) now."""
+        self.mask("")
+        if self._masker is None and self._masker_source is not None:
+            try:
+                source = self._masker_source
+                self._masker = source() if callable(source) else source
+            except DataFileError:
+                return
+        warm = getattr(self._masker, "warm", None)
+        if warm is not None:
+            warm()
+
     def refresh_masker(self):
         """Read faq/privacy.toml again on the next question (after a reload)."""
         self._masker = None
