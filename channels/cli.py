@@ -1,8 +1,10 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
 `reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
 
+import dataclasses
 import io
 import json
+import re
 import sys
 
 from retrieval.answer import Answerer
@@ -24,6 +26,15 @@ EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text):
+    """Citizens' text for a terminal: control characters (ESC sequences, BEL, CR, bidi overrides)
+    shown as U+FFFD instead of acting on the operator's terminal."""
+    return _CONTROL.sub("\ufffd", text or "")
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
@@ -161,6 +172,7 @@ class Cli:
         groups = self.assistant.unanswered(days=args.days, limit=args.limit)
         if args.csv:
             write_csv(groups, args.csv)
+        groups = [dataclasses.replace(g, question=printable(g.question), variants=tuple(printable(v) for v in g.variants)) for g in groups]
         self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv)
         return 0
 

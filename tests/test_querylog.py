@@ -160,3 +160,17 @@ def test_report_and_purge_commands(tmp_path):
     assert "宠物殡葬" not in result.stdout and "燃气费怎么交" in result.stdout
     result = run_bot(tmp_path, "purge", "--days", "30")
     assert (result.returncode, result.stdout) == (0, "已删除 1 条超过 30 天的提问记录(及其反馈)。\n")
+
+
+def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_the_terminal(tmp_path):
+    log = QueryLog(tmp_path / "log.db")
+    for q in ("=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"):
+        log.record("wechat", "u", q, answer("out_of_scope"), 1.0)
+    log.close()
+    result = run_bot(tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    assert not any(c in result.stdout for c in "\x1b\x07\r")
+    assert "燃气\ufffd[2J\ufffd费\ufffd怎么交" in result.stdout
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
+        questions = sorted(r["question"] for r in csv.DictReader(handle))
+    assert questions == sorted(["'=HYPERLINK(\"http://evil.example\",\"点我\")", "'+1+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"])

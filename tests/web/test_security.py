@@ -390,3 +390,15 @@ def test_the_telegram_webhook_refuses_a_huge_body_before_reading_it(assistant, w
 def test_bodies_are_capped(client, path, limit):
     r = client.post(path, content=b"x" * (limit + 1), headers={"Content-Type": "application/json" if "api" in path else "application/x-www-form-urlencoded"})
     assert r.status_code == 413
+
+
+# -- deeply nested JSON (issue 14, item 13) -----------------------------------------------------------
+def test_deeply_nested_json_is_a_clean_400_not_a_500_with_a_traceback(client, assistant, web_settings, caplog):
+    deep = b"[" * 8000 + b"]" * 8000
+    r = client.post("/chat/api/ask", content=deep, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()) == (400, {"error": "json"})
+    settings = replace(web_settings, telegram_bot_token="1:x", telegram_webhook_url="https://example.org/tg/hook", telegram_webhook_secret="s")
+    hooks, routes = telegram_service(assistant, settings)
+    with TestClient(create_app(assistant, settings, routes=routes)) as c:
+        assert c.post("/tg/hook", content=deep, headers={"Content-Type": "application/json"}).status_code == 400
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
