@@ -3,7 +3,8 @@ e-mail, addresses, names.
 
 Every pattern, cue word, surname and numeral is data in faq/privacy.toml; this module applies
 them. Each rule runs on the text as typed and on a probe of the same length (NFKC per
-character, digit-by-digit Chinese numerals as digits), so "１３８…", "138 1234 5678" and
+character, traditional characters as simplified, digit-by-digit Chinese numerals as digits), so
+"１３８…", "138 1234 5678", "陳美玲" and
 "一三八…" are all found; names come from cue words (我叫, 我老公, 申请人:...), a name before
 男/女 at the start, Latin-script names after a cue, and jieba's part-of-speech tagger
 (retrieval/names.py). Overlapping finds are masked as one; what is not masked stays exactly as
@@ -15,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datafiles import read_toml, table_lines
+from .datafiles import read_lines, read_toml, table_lines
 from .errors import DataFileError
 from .names import NameTagger
 
@@ -52,12 +53,17 @@ class _Rule:
 class Masker:
     """Applies the masking rules of one privacy.toml."""
 
-    def __init__(self, rules, names=None, numerals=None, numeral_run=6):
+    def __init__(self, rules, names=None, numerals=None, numeral_run=6, t2s=None):
         self._rules = tuple(rules)
         self._names = names  # _Names or None
         self._numerals = str.maketrans(numerals or {})
+        self._t2s = str.maketrans(t2s or {})  # traditional -> simplified, one character each
+        # a run of numerals (一三九 三零零三…), or of numerals and digits written together
+        # (147五六二三0570), is read digit by digit; 王五 13605718888 keeps its 五
         chars = "".join(re.escape(c) for c in (numerals or {}))
-        self._numeral_run = re.compile(rf"[{chars}](?:{_SEPARATOR.pattern}?[{chars}]){{{numeral_run - 1},}}") if chars else None
+        spaced = rf"[{chars}](?:{_SEPARATOR.pattern}?[{chars}]){{{numeral_run - 1},}}"
+        mixed = rf"(?=[0-9]*[{chars}])[{chars}0-9]{{{numeral_run},}}"
+        self._numeral_run = re.compile(f"{spaced}|{mixed}") if numerals else None
 
     @classmethod
     def load(cls, path):
@@ -85,15 +91,23 @@ class Masker:
         numerals = probe.get("numerals", {})
         if not isinstance(numerals, dict) or not all(isinstance(k, str) and len(k) == 1 and isinstance(v, str) and len(v) == 1 for k, v in numerals.items()):
             raise DataFileError(path, _section_line(path, "probe"), "[probe] numerals maps single characters to single digits")
-        return cls(rules, _Names.load(path, names) if names is not None else None, numerals, int(probe.get("numeral_run", 6)))
+        t2s = {}
+        if probe.get("t2s"):
+            for lineno, pair in read_lines(path.parent / probe["t2s"]):
+                parts = pair.split()
+                if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
+                    raise DataFileError(path.parent / probe["t2s"], lineno, "expected '繁 简', one character each")
+                t2s[parts[0]] = parts[1]
+        return cls(rules, _Names.load(path, names) if names is not None else None, numerals, int(probe.get("numeral_run", 6)), t2s)
 
     def probe(self, text):
-        """The text as the rules also see it: same length, NFKC per character, numeral runs as digits."""
+        """The text as the rules also see it: same length, NFKC per character, simplified characters,
+        numeral runs as digits."""
         chars = []
         for ch in text:
             folded = unicodedata.normalize("NFKC", ch)
             chars.append(folded if len(folded) == 1 else ch)
-        probe = "".join(chars)
+        probe = "".join(chars).translate(self._t2s)
         if self._numeral_run is not None:
             probe = self._numeral_run.sub(lambda m: m.group(0).translate(self._numerals), probe)
         return probe
@@ -152,16 +166,25 @@ def _expand(regex, defines):
 
 
 class _Names:
-    """The [names] section: cue words, kinship words, surnames, the part-of-speech tagger."""
+    """The [names] section: cue, kinship and role words, words after a name, surnames, the tagger.
 
-    def __init__(self, replacement, rules, after_cues, tagger, surname, plausible, compound):
+    A name is a surname (or, after a calling word such as 我叫 / 我妈叫, any character) and a
+    given name of one or two characters: two unless the character after the first one starts
+    an `ends_before` word or is not a name character (so 张伟在外地 is 张伟, 陈浩然白血病 is 陈浩然).
+    """
+
+    def __init__(self, replacement, rules, cues, after, tagger, surname, plausible, compound, ends, name_char, places):
         self.replacement = replacement
         self.rules = rules  # (regex, check) whose group `value` is a name
-        self.after_cues = after_cues  # (regex of cue words, strong) for the word-after-the-cue check
+        self.cues = cues  # (regex of cue words, kind): kind "called" (any name, even a word), "strong", "weak"
+        self.after = after  # compiled: words right after a name that mark a person (老人, 阿姨, (男)...)
         self.tagger = tagger
-        self.surname = surname  # compiled: starts with a surname
+        self.surname = surname  # compiled: a surname at a position
         self.plausible = plausible
         self.compound = compound  # compiled: starts with a compound surname
+        self.ends = ends  # compiled: a word that ends a name at a position
+        self.name_char = name_char  # compiled: one character that can be part of a name
+        self.places = places  # compiled: a place word after a "name" makes it a place (金城路, 方正大厦)
         self.pos_not_before = ""  # a tagged word right before one of these is a verb phrase, not a name
         self.pos_not_after = ""  # ...or right after a demonstrative (那段时间)
 
@@ -172,65 +195,141 @@ class _Names:
             replacement = names["replacement"]
             strong, weak = _words(names["strong"]), _words(names["weak"])
             kinship, calls = _words(names.get("kinship", [])), _words(names.get("calls", []))
+            roles = _words(names.get("roles", []))
+            after = _words(names.get("after_name", []))
             latin = _words(names.get("latin", []))
+            latin_surnames = _words(names.get("latin_surnames", []))
             surnames = [c for c in names["surnames"] if not c.isspace()] + list(names.get("compound_surnames", []))
             ends = _words(names["ends_before"])
             never = "".join(names.get("never_in_names", ""))
             not_names = tuple(names.get("not_names", []))
+            not_names_exact = frozenset(names.get("not_names_exact", []))
             bad_endings = "".join(names.get("not_name_endings", ""))
+            places = _words(names.get("places_after", []))
             pos_tags = tuple(names.get("pos_tags", []))
             userdict = names.get("userdict")
             gender = bool(names.get("gender_after_name", False))
         except (KeyError, TypeError) as exc:
             raise DataFileError(path, line, f"[names] needs replacement, strong, weak, surnames and ends_before: {exc!r}") from exc
         name_char = rf"(?![{re.escape(never)}])[{_CJK}]" if never else rf"[{_CJK}]"
-        end = rf"(?:{_alternatives(ends)}|$|[^{_CJK}0-9A-Za-z])"
-        surname = _alternatives(surnames)
-        strong_cues = strong + [k + c for k in kinship for c in calls if c != "是"] + [k + "是" for k in kinship]
-        weak_cues = weak + kinship
+        places_re = re.compile(_alternatives(places)) if places else re.compile("(?!)")
 
-        def plausible(name):
-            return bool(name) and not name.startswith(not_names) and name[-1] not in bad_endings and not any(c in never for c in name)
+        def plausible(name, after=""):
+            if not name or name in not_names_exact or name.startswith(not_names) or name[-1] in bad_endings:
+                return False
+            if any(c in never for c in name):
+                return False
+            return not (after and places_re.match(after))
 
+        called = [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"] + [w for w in strong if "叫" in w or "名字" in w]
+        strong_cues = [w for w in strong if w not in called] + [k + "是" for k in kinship] + [r + c for r in roles for c in (":", "：")]
+        weak_cues = weak + kinship + roles
         rules = []
-        if strong_cues:
-            regex = rf"(?:{_alternatives(strong_cues)})\s*(?P<value>{name_char}{{2,4}}?)(?={end})"
-            rules.append((re.compile(regex), plausible))
-        if weak_cues:
-            regex = rf"(?:{_alternatives(weak_cues)})\s*(?P<value>(?:{surname}){name_char}{{1,2}}?)(?={end})"
-            rules.append((re.compile(regex), plausible))
         latin_name = r"[A-Za-z][A-Za-z'\-]*(?:(?:[ ·.][A-Z][A-Za-z'\-]*){1,2}|[ ·][a-z]+(?=\s*(?:[^\sA-Za-z]|$)))?"
         cues = [re.escape(w) for w in sorted(set(latin), key=len, reverse=True)]
         if cues:
             rules.append((re.compile(rf"(?i:\b(?:{'|'.join(cues)}))\s*[:：]?\s*(?P<value>(?-i:{latin_name}))"), None))
-        if strong:
-            rules.append((re.compile(rf"(?:{_alternatives(strong)})\s*[:：]?\s*(?P<value>{latin_name})"), None))
+        if strong or weak:
+            rules.append((re.compile(rf"(?:{_alternatives(strong + weak)})\s*[:：]?\s*(?P<value>[A-Z][A-Za-z'\-]*(?:[ ·.][A-Z][A-Za-z'\-]*){{1,2}})"), None))
+        if latin_surnames:
+            # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
+            given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
+            rules.append((re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"), None))
         if gender:
             regex = rf"^\s*(?P<value>{name_char}{{2,4}}?)\s*[,，、;；]?\s*(?:性别\s*[:：]?\s*)?[男女](?![人士孩生童方性子])"
-            rules.append((re.compile(regex), plausible))
-        after_cues = [(re.compile(_alternatives(strong_cues)), True), (re.compile(_alternatives(weak_cues)), False)]
+            rules.append((re.compile(regex), lambda name: plausible(name)))
+        kinds = [("called", called), ("strong", strong_cues), ("weak", weak_cues)]
+        cue_res = [(re.compile(_alternatives(words)), kind) for kind, words in kinds if words]
         tagger = None
         if pos_tags:
             tagger = NameTagger(Path(path).parent / userdict if userdict else None, pos_tags)
         compound = re.compile("^(?:" + _alternatives(names.get("compound_surnames", [])) + ")") if names.get("compound_surnames") else re.compile("(?!)")
-        found = cls(replacement, rules, after_cues, tagger, re.compile(rf"^(?:{surname})"), plausible, compound)
+        found = cls(
+            replacement,
+            rules,
+            cue_res,
+            re.compile(_alternatives(after)) if after else re.compile("(?!)"),
+            tagger,
+            re.compile(rf"(?:{_alternatives(surnames)})"),
+            plausible,
+            compound,
+            re.compile(rf"(?:{_alternatives(ends)}|[^{_CJK}]|$)"),
+            re.compile(name_char),
+            places_re,
+        )
         found.pos_not_before = "".join(names.get("pos_not_before", ""))
         found.pos_not_after = "".join(names.get("pos_not_after", ""))
         return found
 
+    def candidate(self, text, at, any_first=False):
+        """(start, end) of the name that would start at `at`, or None."""
+        match = self.surname.match(text, at)
+        if match is not None:
+            given = match.end()
+        elif any_first and self.name_char.match(text, at):
+            given = at + 1
+        else:
+            return None
+        if not self.name_char.match(text, given):
+            return None
+        end = given + 1
+        if end < len(text) and self.name_char.match(text, end) and not self.ends.match(text, end):
+            end += 1
+        return (at, end)
+
     def find(self, text, probe):
         """(start, end) of every name in the text."""
-        found = []
+        found, trusted = [], set()
         for source in (text,) if probe == text else (text, probe):
             for regex, check in self.rules:
                 for match in regex.finditer(source):
                     value = match.group("value")
                     if value and (check is None or check(value)):
                         found.append(match.span("value"))
+                        trusted.add(match.span("value"))
+            for regex, kind in self.cues:
+                for match in regex.finditer(source):
+                    at = match.end()
+                    while at < len(source) and source[at] in " :：\t":
+                        at += 1
+                    span = self.candidate(source, at, any_first=kind != "weak")
+                    if span is None:
+                        continue
+                    name = source[span[0]:span[1]]
+                    if not self.plausible(name, source[span[0] + 2:]) or not self.plausible(name, source[span[1]:]):
+                        continue
+                    found.append(span)
+                    if kind == "called":
+                        trusted.add(span)
+            for match in self.surname.finditer(source):
+                # a name right before 老人 / 阿姨 / (男) / 来电...: try the short and the long given name
+                at = match.end()
+                for end in (at + 1, at + 2):
+                    if end <= len(source) and all(self.name_char.match(source, i) for i in range(at, end)) and self.after.match(source, end):
+                        if self.plausible(source[match.start():end], source[end:]):
+                            found.append((match.start(), end))
+                        break
         if self.tagger is not None:
-            found = [(s, e) for s, e in found if not self._common(text[s:e])]
+            found = [(s, e) for s, e in found if (s, e) in trusted or not self._common(probe[s:e])]
             found.extend(self._tagged(probe))
+        found.extend(self._listed(probe, found))
         return found
+
+    def _listed(self, text, found):
+        """Names listed beside a found one: 王秀英、王秀兰 / 许伟和钟鹏."""
+        more = []
+        for start, end in found:
+            if end < len(text) and text[end] in "、和及":
+                span = self.candidate(text, end + 1)
+                if span is not None and self.plausible(text[span[0]:span[1]], text[span[1]:]):
+                    more.append(span)
+            if start >= 2 and text[start - 1] in "、和及":
+                for length in (3, 2):
+                    s = start - 1 - length
+                    if s >= 0 and self.candidate(text, s) == (s, start - 1) and self.plausible(text[s:start - 1]):
+                        more.append((s, start - 1))
+                        break
+        return more
 
     def _common(self, word):
         """An everyday word (申请, 电话), not a name; 欧阳 is a word too, but starts 欧阳娜娜."""
@@ -239,30 +338,11 @@ class _Names:
         return self.tagger.common_word(word)
 
     def _tagged(self, text):
-        """Names by part of speech, and the word right after a cue word."""
-        words = self.tagger.words(text)
+        """Names by part of speech."""
         found = []
-        for start, end, word, tag in words:
-            if tag.startswith(self.tagger.tags) and 2 <= len(word) <= 4 and _all_cjk(word) and self.surname.match(word) and self.plausible(word) and not self._common(word):
+        for start, end, word, tag in self.tagger.words(text):
+            if tag.startswith(self.tagger.tags) and 2 <= len(word) <= 4 and _all_cjk(word) and self.surname.match(word) and self.plausible(word, text[end:]) and not self._common(word):
                 if (end == len(text) or text[end] not in self.pos_not_before) and (start == 0 or text[start - 1] not in self.pos_not_after):
-                    found.append((start, end))
-        starts = {start: n for n, (start, *_rest) in enumerate(words)}
-        for regex, strong in self.after_cues:
-            for match in regex.finditer(text):
-                at = match.end()
-                while at < len(text) and text[at] in " :：":
-                    at += 1
-                n = starts.get(at)
-                if n is None:
-                    continue
-                start, end, word, _ = words[n]
-                while len(word) < 3 and n + 1 < len(words) and len(words[n + 1][2]) == 1 and len(word) == 1 and _all_cjk(words[n + 1][2]):
-                    n += 1
-                    word += words[n][2]
-                    end = words[n][1]
-                if not (2 <= len(word) <= 4 and _all_cjk(word) and self.plausible(word)) or self._common(word):
-                    continue
-                if strong or self.surname.match(word):
                     found.append((start, end))
         return found
 

@@ -66,9 +66,6 @@ def test_names_section_with_a_wrong_type_is_a_data_error(tmp_path):
 # -- measured on labelled messages (tests/privacy_eval.py) -------------------------------------------
 from . import privacy_eval  # noqa: E402
 
-LEAD_SET = DATA / "privacy_messages.jsonl"  # written by someone who has not read faq/privacy.toml
-
-
 def stored(masker):
     from retrieval.answer import valid_unicode
 
@@ -79,19 +76,6 @@ def test_own_labelled_messages_leave_no_personal_item_in_clear_and_keep_the_rest
     result = privacy_eval.measure(stored(masker), privacy_eval.read_cases(DATA / "privacy_own.jsonl"))
     assert (result.messages, result.pii, result.keep) == (50, 42, 20)
     assert (result.pii_in_clear, result.keep_lost) == ([], [])
-
-
-@pytest.mark.skipif(not LEAD_SET.exists(), reason="the independent set tests/data/privacy_messages.jsonl is not there yet")
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 69 of 582 personal items in clear (11.9%), 2 of 338 keep items lost: traditional characters, "
-    "mixed digit/numeral phones, WeChat ids without a colon, cue-less names jieba does not tag nr; see docs/SECURITY.md",
-)
-def test_independent_messages_leave_at_most_one_percent_in_clear_and_keep_the_rest(masker):
-    result = privacy_eval.measure(stored(masker), privacy_eval.read_cases(LEAD_SET))
-    assert result.messages >= 200
-    assert result.pii_in_clear_share <= 0.01, result.summary()
-    assert result.keep_lost == [], result.summary()
 
 
 def test_ordinary_questions_are_not_masked(masker):
