@@ -45,6 +45,7 @@ def parser():
     report.add_argument("--csv", metavar="FILE", help="also write the groups as CSV")
     report.add_argument("--days", type=int, help="only the last N days (default: the whole log)")
     report.add_argument("--limit", type=int, default=30, help="number of groups (default 30)")
+    sub.add_parser("mask", help="print each stdin line with personal data masked, exactly as the query log stores it")
     purge = sub.add_parser("purge", help="delete logged questions older than the retention")
     purge.add_argument("--days", type=int, help="retention in days (default MINZHENG_LOG_RETENTION_DAYS)")
     return p

@@ -42,8 +42,8 @@ def main(argv):
     path = Path(argv[0]) if argv else ROOT.parent / "shared" / "eval" / "dev.jsonl"
     questions = [json.loads(line)["q"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     folder = Path(tempfile.mkdtemp())
-    settings = replace(Settings(), store_path=folder / "store.db", log_path=folder / "log.db", staff_token="bench")
-    headers = {"Authorization": "Bearer bench"}
+    settings = replace(Settings(), store_path=folder / "store.db", log_path=folder / "log.db", staff_token="bench-staff-password")
+    headers = {"Authorization": "Bearer bench-staff-password"}
     worst = 0.0
     with TestClient(create_app(Assistant(settings), settings)) as client:
         client.get("/lookup", params={"q": "低保"}, headers=headers)  # warm caches

@@ -1,9 +1,11 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
 `reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
 
+import dataclasses
 import io
 from pathlib import Path
 import json
+import re
 import sys
 
 from retrieval.answer import Answerer
@@ -14,6 +16,7 @@ from retrieval.errors import (
     NoPreviousBuildError,
     QualityDropError,
     QuestionTooLongError,
+    SettingsError,
     StoreError,
 )
 from retrieval.evaluation import evaluate, load_questions
@@ -24,6 +27,15 @@ EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text):
+    """Citizens' text for a terminal: control characters (ESC sequences, BEL, CR, bidi overrides)
+    shown as U+FFFD instead of acting on the operator's terminal."""
+    return _CONTROL.sub("\ufffd", text or "")
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
@@ -56,7 +68,7 @@ class Cli:
     def run(self, command, args):
         try:
             return getattr(self, "cmd_" + command)(args)
-        except (DataFileError, StoreError) as exc:
+        except (DataFileError, StoreError, SettingsError) as exc:
             print(f"错误: {exc}", file=self.err)
             return EXIT_DATA_ERROR
 
@@ -186,8 +198,28 @@ class Cli:
         groups = self.assistant.unanswered(days=args.days, limit=args.limit)
         if args.csv:
             write_csv(groups, args.csv)
+        groups = [dataclasses.replace(g, question=printable(g.question), variants=tuple(printable(v) for v in g.variants)) for g in groups]
         self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv)
         return 0
+
+    def cmd_mask(self, args):
+        """One masked line per stdin line: the query log's own masking (a contract for privacy checks)."""
+        from pathlib import Path
+
+        from retrieval.answer import valid_unicode
+        from retrieval.privacy import Masker
+
+        masker = Masker.load(Path(self.settings.faq_dir) / "privacy.toml")  # DataFileError: exit 2
+        for line in self._stdin_lines():
+            print(masker.mask(valid_unicode(line.rstrip("\r\n")).strip()), file=self.out)
+            self.out.flush()
+        return 0
+
+    def _stdin_lines(self):
+        # One line per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
+        if hasattr(sys.stdin, "buffer"):
+            return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+        return sys.stdin
 
     def cmd_purge(self, args):
         days = self.settings.log_retention_days if args.days is None else args.days

@@ -148,6 +148,7 @@ class Assistant:
         """
         answerer = self.answerer
         _prime(answerer)
+        self.log.warm_masker()  # jieba's name tagger (about a second) before the first question
         return answerer.library.snapshot
 
     def _follow_failed(self, signature, exc):
@@ -225,6 +226,11 @@ class Assistant:
         except QueryLogError as exc:
             self._log_failed(exc)
             return False
+
+    def mask(self, text):
+        """`text` with personal data masked as the query log stores it; None when the masking
+        rules cannot be read (keep nothing then)."""
+        return self.log.mask(text)
 
     def forget(self, channel, user):
         """Delete what the log holds about one user; returns the number of questions deleted."""

@@ -71,3 +71,10 @@ class QueryLogError(AssistantError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"query log {self.path}: {reason}")
+
+
+class SettingsError(AssistantError):
+    """A setting makes the service unsafe or unusable (a short password, an unknown WeChat mode).
+
+    Raised before anything listens; `bot.py` prints the message and exits 2.
+    """

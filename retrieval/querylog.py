@@ -4,6 +4,11 @@ Per question: time, channel, a keyed hash of the user id (never the raw id), the
 personal data masked (retrieval/privacy.py), the answer kind and outcome (faq / passages /
 decline), FAQ id, source ids and latency. Feedback rows point at a query id. Rows older than the
 retention are purged (at most once a day while recording, or `bot.py purge`).
+
+Deleted text must not stay readable on disk: the log runs with `secure_delete` (freed pages are
+zeroed) and the WAL is checkpointed and truncated after every deletion. A user's deletion
+(unsubscribe, /forget) is first written to `log.pending` beside the log, then done; when the log
+is locked it stays there and is retried on the next write, deletion or start until it is done.
 """
 
 import hashlib
@@ -52,6 +57,7 @@ class QueryLog:
         self._masker = None
         self.retention_days = retention_days
         self._purged_at = None
+        self._pending = None  # None: not looked yet; True: log.pending may hold deletions to do
 
     @property
     def db(self):
@@ -68,6 +74,7 @@ class QueryLog:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
         try:
             conn.execute("pragma journal_mode=wal")
+            conn.execute("pragma secure_delete=on")  # deleted questions are zeroed, not just unlinked
             db = sqlite_utils.Database(conn)
             if self._key is None:
                 self._key = self._key_from_file()
@@ -113,7 +120,9 @@ class QueryLog:
     def user_hash(self, channel, user):
         if user is None:
             return None
-        self.db
+        if self._key is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._key = self._key_from_file()
         return hmac.new(self._key, f"{channel}:{user}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
     # -- privacy ---------------------------------------------------------------------------
@@ -132,6 +141,19 @@ class QueryLog:
             except DataFileError:
                 return None
         return self._masker.mask(text)
+
+    def warm_masker(self):
+        """Read the masking rules and load what they use (jieba's name tagger) now."""
+        self.mask("")
+        if self._masker is None and self._masker_source is not None:
+            try:
+                source = self._masker_source
+                self._masker = source() if callable(source) else source
+            except DataFileError:
+                return
+        warm = getattr(self._masker, "warm", None)
+        if warm is not None:
+            warm()
 
     def refresh_masker(self):
         """Read faq/privacy.toml again on the next question (after a reload)."""
@@ -159,6 +181,7 @@ class QueryLog:
             self._maybe_purge()
         except QueryLogError as exc:
             log.warning("automatic purge of old questions failed: %s", exc)
+        self._retry_pending()
         return query_id
 
     def feedback(self, query_id, value, comment=None):
@@ -173,13 +196,91 @@ class QueryLog:
 
     # -- deleting --------------------------------------------------------------------------
     def forget(self, channel, user):
-        """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows deleted."""
-        with self._failing_as_named_error():
+        """Delete every row of one user (WeChat unsubscribe, Telegram /forget); returns rows
+        deleted, or None when the log is busy: the deletion is then kept in log.pending and done
+        on the next write, deletion or start. QueryLogError only when not even that can be written."""
+        try:
             user_hash = self.user_hash(channel, user)
+            self._add_pending(user_hash)
+        except OSError as exc:
+            raise QueryLogError(self.path, reason(exc)) from exc
+        try:
+            return self._do_pending().get(user_hash, 0)
+        except QueryLogError as exc:
+            log.warning("deleting a user's questions is deferred, retried on the next write: %s", exc.reason)
+            return None
+
+    @property
+    def pending_path(self):
+        return self.path.with_suffix(".pending")
+
+    def pending_deletions(self):
+        """The user hashes whose deletion is recorded but not done yet."""
+        try:
+            text = self.pending_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+    def _add_pending(self, user_hash):
+        with self._lock:
+            fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, (user_hash + "\n").encode("ascii"))
+                os.fsync(fd)  # the deletion is promised once this line is on disk
+            finally:
+                os.close(fd)
+            self._pending = True
+
+    def _do_pending(self):
+        """Delete the rows of every pending user, checkpoint, then clear log.pending; returns
+        {user_hash: rows deleted}. QueryLogError (log busy): everything stays pending."""
         with self._lock, self._failing_as_named_error():
-            ids = [r["id"] for r in self.db.query("select id from queries where user_hash = ?", [user_hash])]
-            self._delete(ids)
-            return len(ids)
+            hashes = self.pending_deletions()
+            if not hashes:
+                self._pending = False
+                return {}
+            counts = {}
+            conn = self.db.conn
+            conn.execute("begin immediate")
+            try:
+                for user_hash in hashes:
+                    ids = [r[0] for r in conn.execute("select id from queries where user_hash = ?", [user_hash])]
+                    self._delete(ids)
+                    counts[user_hash] = len(ids)
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+            if not self._checkpoint():
+                log.warning("deleted questions may remain in the WAL until the next checkpoint; retried")
+                return counts  # stays pending: the next attempt deletes nothing and checkpoints again
+            tmp = self.pending_path.with_name(f".{self.pending_path.name}.{os.getpid()}")
+            rest = [h for h in self.pending_deletions() if h not in counts]  # added by another process meanwhile
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write("".join(h + "\n" for h in rest))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.pending_path)
+            self._pending = bool(rest)
+            return counts
+
+    def _retry_pending(self):
+        if self._pending is None:
+            self._pending = self.pending_path.exists()
+        if not self._pending:
+            return
+        try:
+            self._do_pending()
+        except QueryLogError as exc:
+            log.warning("pending deletions still deferred: %s", exc.reason)
+
+    def _checkpoint(self):
+        """Copy the WAL into the database and truncate it, so deleted text leaves the WAL; False
+        when a reader kept it from completing."""
+        busy, _, _ = self.db.conn.execute("pragma wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
 
     def purge(self, days, now=None):
         """Delete questions (and their feedback) older than `days` days; returns questions deleted."""
@@ -188,7 +289,10 @@ class QueryLog:
             self._purged_at = time.monotonic()  # a failing purge is retried tomorrow, not at every question
             ids = [r["id"] for r in self.db.query("select id from queries where time < ?", [cutoff])]
             self._delete(ids)
-            return len(ids)
+            if ids:
+                self._checkpoint()
+        self._retry_pending()
+        return len(ids)
 
     def _maybe_purge(self):
         if not self.retention_days:

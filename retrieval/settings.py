@@ -37,6 +37,13 @@ class Settings:
     port: int = 8000
     staff_token: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
+    # failed password / session presentations (login form, Bearer, cookie) before a lock-out
+    login_failures_per_client: int = 10
+    login_failures_total: int = 100  # over all clients: guessing spread over many addresses
+    login_failure_window: int = 600  # seconds a failure counts
+    login_lockout_seconds: int = 900
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses)
+    trusted_proxies: str = ""
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
@@ -48,6 +55,7 @@ class Settings:
     wechat_token: str = _env("WECHAT_TOKEN", "", secret=True)
     wechat_aes_key: str = _env("WECHAT_AES_KEY", "", secret=True)
     wechat_appid: str = _env("WECHAT_APPID", "")
+    wechat_mode: str = _env("WECHAT_MODE", "")  # plain, safe or compat; empty: safe with WECHAT_AES_KEY, else plain
     wechat_appsecret: str = _env("WECHAT_APPSECRET", "", secret=True)
     wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
 

@@ -114,4 +114,12 @@ def write_csv(groups, path):
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for rank, g in enumerate(groups, 1):
-            writer.writerow(g.as_row(rank))
+            writer.writerow({k: inert_cell(v) for k, v in g.as_row(rank).items()})
+
+
+def inert_cell(value):
+    """A CSV cell a spreadsheet shows as text: a citizen's question starting with = + - @ (or a
+    tab / CR) would otherwise run as a formula (=HYPERLINK(...), =cmd|...)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

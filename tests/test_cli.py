@@ -93,3 +93,27 @@ def test_a_broken_knowledge_file_is_reported_with_file_and_line(tmp_path):
     assert result.returncode == 2
     assert "001_0fc871ada835c21f.toml:" in result.stderr and "kind 'poem'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mask_prints_each_line_exactly_as_the_query_log_stores_it(store, tmp_path):
+    from dataclasses import replace
+
+    from retrieval.assistant import Assistant
+    from retrieval.settings import Settings
+
+    lines = ["我叫张伟，电话138 1234 5678，低保怎么申请", "  我老公张三去世了，丧葬补助怎么领  ", "民法典第一千零七十七条", "卡号６２２２０２１２０２０４１２３４５６７", "联系人：王五\r"]
+    done = run(["mask"], store, stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.split("\n")[:-1]
+    assistant = Assistant(replace(Settings(), store_path=store, log_path=tmp_path / "log.db"))
+    logged = [assistant.log.db["queries"].get(assistant.ask(line, channel="cli", user="u").query_id)["question"] for line in lines]
+    assert printed == logged == ["我叫[姓名]，电话[手机号]，低保怎么申请", "我老公[姓名]去世了，丧葬补助怎么领", "民法典第一千零七十七条", "卡号[银行卡号]", "联系人：[姓名]"]
+
+
+def test_mask_with_a_broken_privacy_file_exits_2_naming_it(store, tmp_path):
+    faq = tmp_path / "faq"
+    shutil.copytree(ROOT / "faq", faq)
+    (faq / "privacy.toml").write_text("[[pattern]]\nregex = '('\nreplacement = 'x'\n", encoding="utf-8")
+    done = run(["mask"], store, stdin="我叫张三\n", extra_env={"MINZHENG_FAQ_DIR": str(faq)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"错误: {faq / 'privacy.toml'}:1: bad regular expression")

@@ -61,3 +61,38 @@ def test_names_section_with_a_wrong_type_is_a_data_error(tmp_path):
     with pytest.raises(DataFileError) as info:
         Masker.load(path)
     assert info.value.line == 1
+
+
+# -- measured on labelled messages (tests/privacy_eval.py) -------------------------------------------
+from . import privacy_eval  # noqa: E402
+
+def stored(masker):
+    from retrieval.answer import valid_unicode
+
+    return lambda text: masker.mask(valid_unicode(text).strip())
+
+
+def test_own_labelled_messages_leave_no_personal_item_in_clear_and_keep_the_rest(masker):
+    result = privacy_eval.measure(stored(masker), privacy_eval.read_cases(DATA / "privacy_own.jsonl"))
+    assert (result.messages, result.pii, result.keep) == (50, 42, 20)
+    assert (result.pii_in_clear, result.keep_lost) == ([], [])
+
+
+def test_ordinary_questions_are_not_masked(masker):
+    questions = [json.loads(line)["q"] for line in (DATA / "golden_questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert [q for q in questions if masker.mask(q) != q] == []
+
+
+def test_the_probe_keeps_length_and_reads_numerals_only_in_long_runs(masker):
+    text = "电话一三八零五七一二二三三，１３８，二〇二四年，第一千零七十七条"
+    probe = masker.probe(text)
+    assert len(probe) == len(text)
+    assert probe == "电话13805712233,138,二〇二四年,第一千零七十七条"  # NFKC: full-width comma and digits too
+
+
+def test_an_unknown_check_names_file_and_line(tmp_path):
+    path = tmp_path / "privacy.toml"
+    path.write_text('[[pattern]]\nregex = "a"\nreplacement = "[x]"\ncheck = "luhn"\n', encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        Masker.load(path)
+    assert (info.value.line, info.value.message) == (1, "unknown check 'luhn'; known: id_card")

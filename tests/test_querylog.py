@@ -160,3 +160,52 @@ def test_report_and_purge_commands(tmp_path):
     assert "宠物殡葬" not in result.stdout and "燃气费怎么交" in result.stdout
     result = run_bot(tmp_path, "purge", "--days", "30")
     assert (result.returncode, result.stdout) == (0, "已删除 1 条超过 30 天的提问记录(及其反馈)。\n")
+
+
+def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_the_terminal(tmp_path):
+    log = QueryLog(tmp_path / "log.db")
+    for q in ("=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"):
+        log.record("wechat", "u", q, answer("out_of_scope"), 1.0)
+    log.close()
+    result = run_bot(tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    assert not any(c in result.stdout for c in "\x1b\x07\r")
+    assert "燃气\ufffd[2J\ufffd费\ufffd怎么交" in result.stdout
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
+        questions = sorted(r["question"] for r in csv.DictReader(handle))
+    assert questions == sorted(["'=HYPERLINK(\"http://evil.example\",\"点我\")", "'+1+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"])
+
+
+def test_forgotten_questions_are_in_neither_the_database_file_nor_the_wal(tmp_path):
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    for n in range(3):
+        log.record("wechat", "oGone", f"独一无二的问题甲乙丙{n}", answer(), 1.0)
+    kept = log.record("wechat", "oStays", "别人的问题", answer(), 1.0)
+    assert log.forget("wechat", "oGone") == 3
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("log.db*"))
+    assert "独一无二的问题甲乙丙".encode("utf-8") not in on_disk
+    assert [r["id"] for r in log.db["queries"].rows] == [kept]
+    assert log.pending_deletions() == []
+
+
+def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_after_a_restart(tmp_path, monkeypatch):
+    import sqlite3
+
+    from retrieval import querylog
+
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    path = tmp_path / "log.db"
+    log = QueryLog(path, "k", masker=None)
+    log.record("wechat", "oGone", "要删的问题", answer(), 1.0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("begin immediate")  # another process holds the write lock
+    assert log.forget("wechat", "oGone") is None
+    assert log.pending_deletions() == [log.user_hash("wechat", "oGone")]
+    other.execute("rollback")
+    assert other.execute("select count(*) from queries").fetchone() == (1,)  # not done yet
+    log.close()
+    restarted = QueryLog(path, "k", masker=None)
+    restarted.record("wechat", "oOther", "下一个问题", answer(), 1.0)  # the first write after the restart
+    assert [r["question"] for r in restarted.db["queries"].rows] == ["下一个问题"]
+    assert restarted.pending_deletions() == []
+    other.close()

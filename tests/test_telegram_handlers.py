@@ -227,6 +227,19 @@ def test_follow_up_is_asked_with_the_previous_subject_and_says_so(bot):
     bot.run(scenario)
 
 
+def test_a_follow_up_is_merged_from_masked_questions_so_no_name_reaches_the_log_or_the_chat_data(bot):
+    async def scenario(h):
+        await h.send(fake.message("我叫张三丰，在杭州怎么办理结婚登记", user_id=CITIZEN))
+        assert h.app.chat_data[CITIZEN]["previous"] == "我叫[姓名]，在杭州怎么办理结婚登记"
+        texts = await h.texts(fake.message("那要带什么材料?联系人王五", user_id=CITIZEN))
+        query_id, _ = last_answer(h, CITIZEN)
+        stored = h.assistant.log.db["queries"].get(query_id)["question"]
+        assert "张三丰" not in stored and "王五" not in stored and "[姓名]" in stored
+        assert "张三丰" not in texts[0] and "王五" not in texts[0]
+
+    bot.run(scenario)
+
+
 def test_html_in_a_question_reaches_the_user_escaped(bot):
     async def scenario(h):
         await h.send(fake.message("在杭州怎么办理结婚登记", user_id=CITIZEN))

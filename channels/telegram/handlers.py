@@ -209,8 +209,16 @@ class Handlers:
                 await self._send(chat.id, context, [self.replies.render("rate_limited.html.j2", seconds=seconds)], reply_to=reply_to)
             return
         context.user_data["warned"] = False
+        question = question.strip()
         previous = context.chat_data.get("previous") if follow else None
-        asked = resolve(previous, question, self.followup_rules) if previous else question.strip()
+        # The previous question is kept masked and a follow-up is merged from masked texts only:
+        # merging first would hand the masker a text whose words ran together across the seam.
+        masked = await asyncio.to_thread(self.assistant.mask, question)
+        asked = question
+        if previous and masked:
+            merged = resolve(previous, masked, self.followup_rules)
+            if merged != masked.strip():
+                asked = merged
         # No "typing..." chat action: answers take tens of milliseconds, and every request counts
         # against Telegram's ~30 messages/s bot-wide limit (AIORateLimiter), halving throughput.
         try:
@@ -223,10 +231,13 @@ class Handlers:
             await self._send(chat.id, context, self.replies.plain(text), reply_to=reply_to)
             return
         answer = reply.answer
-        if asked == question.strip():
-            context.chat_data["previous"] = asked
+        if asked == question:
+            if masked:
+                context.chat_data["previous"] = masked
+            else:  # the masking rules cannot be read: keep nothing to merge with
+                context.chat_data.pop("previous", None)
         self._remember(context, reply.query_id, answer)
-        messages = self.replies.answer(answer, asked_as=asked if asked != question.strip() else None)
+        messages = self.replies.answer(answer, asked_as=asked if asked != question else None)
         keyboard = answer_keyboard(self.menu, reply.query_id, bool(answer.sources), tuple(answer.suggestions))
         await self._send(chat.id, context, messages, keyboard, reply_to=reply_to)
 

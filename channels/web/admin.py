@@ -45,12 +45,12 @@ def plain(value, depth=0):
 
 
 class Admin:
-    def __init__(self, assistant, settings, templates, clock=time.time):
+    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
         self.assistant = assistant
         self.templates = templates
         self.clock = clock
         self.realm = Realm("admin", settings.admin_token, "/admin", max_age=8 * 3600, clock=clock)
-        self.gate = Gate(self.realm, templates, "/admin")
+        self.gate = Gate(self.realm, templates, "/admin", limiter)
         self.last_action = None
 
     def routes(self):
@@ -66,9 +66,9 @@ class Admin:
         return callable(getattr(self.assistant, "rollback", None))
 
     async def page(self, request):
-        session = self.realm.session(request)
-        if session is None:
-            return self.gate.login_page(request)
+        session, refused = self.gate.session(request)
+        if refused is not None:
+            return refused
         stats = await run_in_threadpool(self.assistant.stats)
         declined = await run_in_threadpool(self.assistant.log.recent_declined, RECENT)
         negative = await run_in_threadpool(self.assistant.log.recent_negative, RECENT)
@@ -84,9 +84,9 @@ class Admin:
 
     async def _authorized_post(self, request):
         """None when the POST may proceed, else the response refusing it."""
-        session = self.realm.session(request)
-        if session is None:
-            return self.gate.login_page(request)
+        session, refused = self.gate.session(request)
+        if refused is not None:
+            return refused
         try:
             form = await read_form(request)
         except BodyTooLarge:

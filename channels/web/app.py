@@ -19,12 +19,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .admin import Admin
+from .auth import CredentialLimiter, check_tokens
 from .chat import Chat
 from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
 from .wechat_api import WeChatAPI
-from .wechat_endpoint import WeChatEndpoint
+from .wechat_endpoint import WeChatEndpoint, wechat_mode
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,15 @@ WECHAT_DEADLINE = 4.5  # WeChat gives up after 5 s; leave room for the network
 def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=WECHAT_DEADLINE, clock=time.time, routes=()):
     """The Starlette app. `hooks`: [(async start(), async stop()), ...] run inside its lifespan;
     `routes`: more routes of services embedded in this process (the Telegram webhook)."""
+    check_settings(settings)
     templates = make_templates(settings)
+    credentials = CredentialLimiter.from_settings(settings, clock=clock)  # one limit for /lookup and /admin
     if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
         wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
     wechat = WeChatEndpoint(assistant, settings, api=wechat_api, deadline=wechat_deadline, clock=clock)
-    lookup = Lookup(assistant, settings, templates, clock=clock)
+    lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials)
     chat = Chat(assistant, settings, templates)
-    admin = Admin(assistant, settings, templates, clock=clock)
+    admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -89,6 +92,13 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     app.state.assistant = assistant
     app.state.wechat = wechat
     return app
+
+
+def check_settings(settings):
+    """SettingsError for settings the service must not start with (checked before any work)."""
+    check_tokens(settings)
+    if settings.wechat_token:
+        wechat_mode(settings)
 
 
 async def _server_error(request, exc):

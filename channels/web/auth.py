@@ -2,11 +2,20 @@
 
 The cookie is `<issued>.<nonce>.<hmac>`; its key is derived from the configured token, so
 changing MINZHENG_STAFF_TOKEN / MINZHENG_ADMIN_TOKEN logs everybody out. Tokens and signatures
-are compared in constant time. An empty token disables the area (never "no password").
+are compared in constant time. An empty token disables the area (never "no password"); a token
+shorter than MIN_TOKEN_CHARS refuses to start.
+
+Every way a credential is presented - the login form, `Authorization: Bearer`, the session
+cookie - goes through one `CredentialLimiter`: failures are counted per client and over all
+clients, and a client (or, for passwords, everybody) that reaches the limit is answered 429
+with Retry-After until the lock-out ends, whatever it presents meanwhile.
 """
 
+import collections
 import hashlib
 import hmac
+import logging
+import math
 import secrets
 import time
 from urllib.parse import parse_qs
@@ -14,19 +23,96 @@ from urllib.parse import parse_qs
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from retrieval.ratelimit import RateLimiter
+from retrieval.errors import SettingsError
 
 from .limits import BodyTooLarge, read_body
 
-LOGIN_ATTEMPTS_PER_MINUTE = 10
+log = logging.getLogger(__name__)
 
+MIN_TOKEN_CHARS = 16
 FORM_LIMIT = 8 * 1024
+TOKEN_SETTINGS = {"staff": "MINZHENG_STAFF_TOKEN", "admin": "MINZHENG_ADMIN_TOKEN"}
+
+
+def check_tokens(settings):
+    """SettingsError when a configured staff or admin password is too short to resist guessing."""
+    for name, value in (("staff", settings.staff_token), ("admin", settings.admin_token)):
+        if value and len(value) < MIN_TOKEN_CHARS:
+            raise SettingsError(f"{TOKEN_SETTINGS[name]} must be at least {MIN_TOKEN_CHARS} characters (it has {len(value)})")
+
+
+class CredentialLimiter:
+    """Failed credential presentations per client and over all clients, with lock-outs.
+
+    A client with `per_client` failures within `window` seconds is locked out for `lockout`
+    seconds; `total` failures from everybody within the window lock out every password
+    presentation (signed sessions already issued keep working). Nothing presented during a
+    lock-out is checked, so a correct guess cannot end it early or be confirmed by it.
+    """
+
+    def __init__(self, per_client=10, total=100, window=600, lockout=900, clock=time.monotonic, max_clients=10_000):
+        self.per_client = per_client
+        self.total = total
+        self.window = window
+        self.lockout = lockout
+        self.clock = clock
+        self.max_clients = max_clients
+        self._failures = collections.OrderedDict()  # client -> deque of failure times (at most per_client)
+        self._locked = {}  # client -> locked until
+        self._all = collections.deque(maxlen=max(total, 1))
+        self._all_locked = float("-inf")
+
+    @classmethod
+    def from_settings(cls, settings, clock=time.monotonic):
+        return cls(settings.login_failures_per_client, settings.login_failures_total, settings.login_failure_window, settings.login_lockout_seconds, clock)
+
+    def retry_after(self, client, password=True):
+        """Seconds this client must wait before a credential is checked (0: check it now)."""
+        now = self.clock()
+        until = self._locked.get(client, float("-inf"))
+        if password:
+            until = max(until, self._all_locked)
+        return max(0.0, until - now)
+
+    def failed(self, client):
+        """Count one failure of `client`; may start a lock-out."""
+        now = self.clock()
+        recent = self._failures.pop(client, None) or collections.deque(maxlen=max(self.per_client, 1))
+        recent.append(now)
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        if self.per_client and len(recent) >= self.per_client:
+            self._locked[client] = now + self.lockout
+            recent.clear()
+        self._failures[client] = recent
+        self._all.append(now)
+        while self._all and self._all[0] <= now - self.window:
+            self._all.popleft()
+        if self.total and len(self._all) >= self.total:
+            self._all_locked = now + self.lockout
+            self._all.clear()
+        self._bound(now)
+
+    def _bound(self, now):
+        """At most max_clients remembered: expired lock-outs go first, then the oldest failures."""
+        if len(self._locked) > self.max_clients:
+            self._locked = {c: t for c, t in self._locked.items() if t > now}
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)
+        while len(self._locked) > self.max_clients:
+            self._locked.pop(next(iter(self._locked)))
+
+
+def client_address(request):
+    return request.client.host if request.client else "?"
 
 
 class Realm:
     """One protected area ('staff' for /lookup, 'admin' for /admin)."""
 
     def __init__(self, name, token, path, max_age, clock=time.time):
+        if token and len(token) < MIN_TOKEN_CHARS:
+            raise SettingsError(f"{TOKEN_SETTINGS.get(name, name)} must be at least {MIN_TOKEN_CHARS} characters (it has {len(token)})")
         self.name = name
         self.token = token or ""
         self.path = path  # the cookie is only sent to this path
@@ -52,27 +138,27 @@ class Realm:
         value = f"{int(self.clock())}.{secrets.token_hex(8)}"
         return f"{value}.{self._sign(value)}"
 
-    def session(self, request):
-        """The valid session value of this request (cookie or Bearer token), or None."""
-        if not self.enabled:
-            return None
+    def bearer(self, request):
+        """The token of an `Authorization: Bearer` header, or None when there is none."""
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer ") and self.token_ok(header[7:].strip()):
-            return "bearer"
-        raw = request.cookies.get(self.cookie, "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+    def cookie_state(self, raw):
+        """'none', 'forged' (bad signature: a guess), 'expired' or 'valid' for a cookie value."""
+        if not raw:
+            return "none"
         parts = raw.split(".")
         if len(parts) != 3:
-            return None
-        value = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._sign(value), parts[2]):
-            return None
+            return "forged"
+        if not hmac.compare_digest(self._sign(f"{parts[0]}.{parts[1]}"), parts[2]):
+            return "forged"
         try:
             issued = int(parts[0])
         except ValueError:
-            return None
+            return "forged"
         if not 0 <= self.clock() - issued <= self.max_age:
-            return None
-        return raw
+            return "expired"
+        return "valid"
 
     def set_cookie(self, response, request, value):
         response.set_cookie(
@@ -97,14 +183,14 @@ class Realm:
 
 
 class Gate:
-    """The login and logout of one realm (/admin, /lookup): same-origin check, a limit on
-    attempts per client address, the token check, and the session cookie."""
+    """The way into one realm (/admin, /lookup): the session check of every request, login and
+    logout, all through the app's one CredentialLimiter."""
 
-    def __init__(self, realm, templates, home):
+    def __init__(self, realm, templates, home, limiter=None):
         self.realm = realm
         self.templates = templates
         self.home = home  # where the realm's page is; the forms post to home + "/login"
-        self.attempts = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE)
+        self.limiter = limiter or CredentialLimiter(clock=realm.clock)
 
     def routes(self):
         """POST home/login and home/logout."""
@@ -113,21 +199,64 @@ class Gate:
             Route(self.home + "/logout", self.logout, methods=["POST"]),
         ]
 
-    def login_page(self, request, error=None, status_code=401):
+    def login_page(self, request, error=None, status_code=401, retry_after=None):
         context = {"realm": self.realm.name, "action": self.home + "/login", "error": error, "enabled": self.realm.enabled}
-        return self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
+        response = self.templates.TemplateResponse(request, "login.html", context, status_code=status_code)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        return response
+
+    def _locked_out(self, request, client, password):
+        wait = self.limiter.retry_after(client, password=password)
+        return self.login_page(request, "too_many", 429, retry_after=wait) if wait > 0 else None
+
+    def _failed(self, client, how):
+        self.limiter.failed(client)
+        log.warning("failed %s sign-in (%s) from %s", self.realm.name, how, client)
+
+    def session(self, request):
+        """(session, None) for a request with a valid Bearer token or cookie, else (None, the
+        response to send: the login page, 401, or 429 during a lock-out)."""
+        if not self.realm.enabled:
+            return None, self.login_page(request)
+        client = client_address(request)
+        given = self.realm.bearer(request)
+        if given is not None:
+            refused = self._locked_out(request, client, password=True)
+            if refused is not None:
+                return None, refused
+            if self.realm.token_ok(given):
+                return "bearer", None
+            self._failed(client, "bearer")
+            return None, self.login_page(request)
+        raw = request.cookies.get(self.realm.cookie, "")
+        if not raw:
+            return None, self.login_page(request)
+        refused = self._locked_out(request, client, password=False)
+        if refused is not None:
+            return None, refused
+        state = self.realm.cookie_state(raw)
+        if state == "valid":
+            return raw, None
+        if state == "forged":
+            self._failed(client, "cookie")
+        return None, self.login_page(request)
 
     async def login(self, request):
         if not same_origin(request):
             return self.login_page(request, "origin", 403)
-        client = request.client.host if request.client else "?"
-        if not self.attempts.allow((self.realm.name + "-login", client)):
-            return self.login_page(request, "too_many", 429)
+        client = client_address(request)
+        refused = self._locked_out(request, client, password=True)
+        if refused is not None:
+            return refused
         try:
             form = await read_form(request)
         except BodyTooLarge:
             return self.login_page(request, "bad", 413)
+        if not self.realm.enabled:
+            return self.login_page(request)
         if not self.realm.token_ok(form.get("token", "")):
+            self._failed(client, "form")
             return self.login_page(request, "wrong")
         response = RedirectResponse(self.home, status_code=303)
         self.realm.set_cookie(response, request, self.realm.new_session())

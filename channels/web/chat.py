@@ -60,7 +60,7 @@ class Chat:
             data = json.loads(await read_body(request, BODY_LIMIT))
         except BodyTooLarge:
             return None, JSONResponse({"error": "too large"}, status_code=413)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[... nested thousands deep
             return None, JSONResponse({"error": "json"}, status_code=400)
         if not isinstance(data, dict):
             return None, JSONResponse({"error": "json"}, status_code=400)

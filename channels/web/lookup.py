@@ -86,11 +86,11 @@ def result_item(assistant, number, hit):
 
 
 class Lookup:
-    def __init__(self, assistant, settings, templates, clock=time.time):
+    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
         self.assistant = assistant
         self.templates = templates
         self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=12 * 3600, clock=clock)
-        self.gate = Gate(self.realm, templates, "/lookup")
+        self.gate = Gate(self.realm, templates, "/lookup", limiter)
 
     def routes(self):
         return [
@@ -100,9 +100,9 @@ class Lookup:
         ]
 
     async def page(self, request):
-        session = self.realm.session(request)
-        if session is None:
-            return self.gate.login_page(request)
+        session, refused = self.gate.session(request)
+        if refused is not None:
+            return refused
         filters = Filters.from_query(request.query_params)
         started = time.perf_counter()
         items, region = [], None
@@ -127,8 +127,9 @@ class Lookup:
         return response
 
     async def document(self, request):
-        if self.realm.session(request) is None:
-            return self.gate.login_page(request)
+        session, refused = self.gate.session(request)
+        if refused is not None:
+            return refused
         found = self.assistant.document(request.path_params["doc_id"])
         if found is None:
             return self.templates.TemplateResponse(request, "not_found.html", {}, status_code=404)

@@ -41,7 +41,7 @@ def telegram_service(assistant, settings):
                 return Response(status_code=413)
             try:
                 update = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: [[[[... nested thousands deep
                 return Response(status_code=400)
             if not isinstance(update, dict):
                 return Response(status_code=400)

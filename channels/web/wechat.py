@@ -6,6 +6,7 @@ in-memory state; the Starlette endpoint (wechat_endpoint.py) drives it.
 
 import base64
 import hashlib
+import heapq
 import hmac
 import os
 import re
@@ -19,6 +20,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 MAX_BODY_BYTES = 64 * 1024
+# The longest value each field may have; WeChat's own are far shorter (openid 28, MsgId 19 digits).
+# Longer ones are refused at parse time, so no client can make the in-memory tables hold megabytes.
+FIELD_LIMITS = {"ToUserName": 64, "FromUserName": 64, "CreateTime": 12, "MsgType": 32, "MsgId": 32, "Event": 32, "EventKey": 512}
+MAX_NONCE_CHARS = 64
 BLOCK = 32  # WeChat pads to 32-byte blocks, not AES's 16 (PKCS#7 with k = 32)
 # Characters XML 1.0 forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, surrogates): a client can
 # type them, and one in a push or a reply makes the whole document unparsable. In UTF-8 the C0
@@ -135,6 +140,9 @@ class Message:
     def from_fields(cls, fields):
         if not fields.get("FromUserName") or not fields.get("ToUserName") or not fields.get("MsgType"):
             raise WeChatProtocolError("missing FromUserName, ToUserName or MsgType")
+        for name, limit in FIELD_LIMITS.items():
+            if len(fields.get(name, "")) > limit:
+                raise WeChatProtocolError(f"{name} is longer than {limit} characters")
         msg_type = fields["MsgType"].lower()
         content = fields.get("Content", "") if msg_type == "text" else fields.get("Recognition", "")
         return cls(
@@ -150,10 +158,19 @@ class Message:
 
     @property
     def dedup_key(self):
-        """MsgId for messages; FromUserName + CreateTime (+ Event) for events, as WeChat recommends."""
+        """MsgId for messages; FromUserName + CreateTime (+ Event, EventKey) for events, as WeChat
+        recommends: two menu clicks in one second are two events."""
         if self.msg_id:
             return f"msg:{self.msg_id}"
-        return f"ev:{self.from_user}:{self.create_time}:{self.event}"
+        return f"ev:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}"
+
+    @property
+    def log_ref(self):
+        """What the application log may say about this push: the MsgId, or for an event a short
+        hash of its key (never the openid)."""
+        if self.msg_id:
+            return f"msg:{self.msg_id}"
+        return "ev:" + hashlib.sha256(self.dedup_key.encode("utf-8")).hexdigest()[:12]
 
 
 def xml_text(text):
@@ -176,26 +193,107 @@ def text_reply(message, content, now=None):
     )
 
 
-class Deduplicator:
-    """Remembers what each push key is doing for `ttl` seconds, so WeChat's retries join the first try."""
+class _Expiring:
+    """A dict whose entries expire at a time given per entry (the signature window), bounded by
+    the bytes of its keys; expired entries are dropped in expiry order (a heap), and when the
+    table is full of live entries the oldest goes first."""
 
-    def __init__(self, ttl=60.0, max_entries=10_000, clock=time.monotonic):
-        self.ttl = ttl
-        self.max_entries = max_entries
+    def __init__(self, window, max_bytes, clock):
+        self.window = window
+        self.max_bytes = max_bytes
         self.clock = clock
-        self._entries = {}  # key -> (expires, value)
+        self._entries = {}  # key -> [expires, value]
+        self._heap = []  # (expires, key)
+        self._bytes = 0
+
+    def _drop_expired(self, now):
+        while self._heap and self._heap[0][0] < now:
+            expires, key = heapq.heappop(self._heap)
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == expires:
+                self._remove(key)
+
+    def _remove(self, key):
+        del self._entries[key]
+        self._bytes -= _size(key)
+
+    def _get(self, key):
+        now = self.clock()
+        self._drop_expired(now)
+        entry = self._entries.get(key)
+        return None if entry is None or entry[0] < now else entry
+
+    def _put(self, key, value, expires):
+        now = self.clock()
+        self._drop_expired(now)
+        entry = self._entries.get(key)
+        if entry is not None:
+            if expires > entry[0]:
+                entry[0] = expires
+                heapq.heappush(self._heap, (expires, key))
+            entry[1] = value
+            return
+        self._bytes += _size(key)
+        while self._bytes > self.max_bytes and self._entries:
+            self._remove(next(iter(self._entries)))
+        self._entries[key] = [expires, value]
+        heapq.heappush(self._heap, (expires, key))
+        if len(self._heap) > 4 * len(self._entries) + 64:  # stale heap entries of extended keys
+            self._heap = [(e[0], k) for k, e in self._entries.items()]
+            heapq.heapify(self._heap)
+
+    def __len__(self):
+        return len(self._entries)
+
+
+ENTRY_OVERHEAD = 200  # bytes an entry costs besides its key (dict slot, list, heap tuple, digest or task)
+
+
+def _size(key):
+    return ENTRY_OVERHEAD + (sum(len(part) for part in key) if isinstance(key, tuple) else len(key))
+
+
+class Deduplicator(_Expiring):
+    """What each push key is doing, kept while any signed request carrying it could still be
+    accepted (its timestamp + the signature window), so retries and replays join the first try."""
+
+    def __init__(self, window=300, max_bytes=8 * 1024 * 1024, clock=time.time):
+        super().__init__(window, max_bytes, clock)
 
     def get(self, key):
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < self.clock():
-            return None
-        return entry[1]
+        entry = self._get(key)
+        return None if entry is None else entry[1]
 
-    def put(self, key, value):
-        now = self.clock()
-        if len(self._entries) >= self.max_entries:
-            self._entries = {k: e for k, e in self._entries.items() if e[0] >= now}
-            while len(self._entries) >= self.max_entries:  # still full of live keys: drop the oldest
-                self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = (now + self.ttl, value)
+    def put(self, key, value, timestamp):
+        self._put(key, value, int(timestamp) + self.window)
         return value
+
+    def extend(self, key, timestamp):
+        """A later signed request carries this key: remember it until that one expires too."""
+        entry = self._get(key)
+        if entry is not None:
+            self._put(key, entry[1], int(timestamp) + self.window)
+
+
+NEW, REPEAT, FORGED = "new", "repeat", "forged"
+
+
+class ReplayGuard(_Expiring):
+    """(timestamp, nonce) -> digest of the body, for as long as the signature is accepted.
+
+    In plain mode the signature covers token, timestamp and nonce but not the body, so a logged
+    query string would sign any body for the whole window: the same pair with the same body is
+    WeChat retrying (REPEAT), with any other body a forgery (FORGED).
+    """
+
+    def __init__(self, window=300, max_bytes=16 * 1024 * 1024, clock=time.time):
+        super().__init__(window, max_bytes, clock)
+
+    def check(self, timestamp, nonce, body):
+        digest = hashlib.sha256(body).hexdigest()
+        key = (str(timestamp), str(nonce))
+        entry = self._get(key)
+        if entry is None:
+            self._put(key, digest, int(timestamp) + self.window)
+            return NEW
+        return REPEAT if hmac.compare_digest(entry[1], digest) else FORGED

@@ -1,9 +1,14 @@
 """The /wechat endpoint: verify, decrypt, de-duplicate, answer within the deadline, reply.
 
-Flow of a POST: signature (403 when wrong) -> body (capped) -> XML (400 when malformed or
-hostile) -> safe-mode decrypt -> one asyncio task per MsgId (WeChat's retries join it) -> the
-passive reply if the task finishes within `deadline`, else `success` and the answer is sent
-through 客服消息 when it is ready (only when WECHAT_APPSECRET is set).
+Flow of a POST: signature (403 when wrong) -> the configured mode (safe mode refuses
+plaintext, plain mode ciphertext: 403) -> body (capped) -> XML (400 when malformed or hostile)
+-> msg_signature in safe mode -> the (timestamp, nonce) replay memory (another body under a
+pair already seen: 403) -> safe-mode decrypt -> one asyncio task per MsgId (WeChat's retries
+join it) -> the passive reply if the task finishes within `deadline`, else `success` and the
+answer is sent through 客服消息 when it is ready (only when WECHAT_APPSECRET is set).
+
+Both memories last exactly as long as a signature is accepted (`max_skew` either side of the
+push's timestamp). Log lines name a push by `Message.log_ref`, never by openid.
 """
 
 import asyncio
@@ -17,7 +22,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
-from retrieval.errors import DataFileError
+from retrieval.errors import DataFileError, SettingsError
 from retrieval.segment import SECTION_SEPARATOR
 
 from . import wechat
@@ -29,6 +34,21 @@ log = logging.getLogger(__name__)
 
 SUCCESS = "success"  # WeChat's "received, no passive reply"
 CHANNEL = "wechat"
+MODES = ("plain", "safe", "compat")  # 明文模式, 安全模式, 兼容模式
+
+
+def wechat_mode(settings):
+    """The configured message mode; SettingsError when it is unknown or lacks its keys.
+
+    Unset, an EncodingAESKey means safe mode: a request can never talk the service down to
+    plaintext. 兼容模式 (both) is only ever what the admin wrote.
+    """
+    mode = settings.wechat_mode.strip().lower() or ("safe" if settings.wechat_aes_key else "plain")
+    if mode not in MODES:
+        raise SettingsError(f"WECHAT_MODE must be plain, safe or compat (got {settings.wechat_mode!r})")
+    if mode != "plain" and not (settings.wechat_aes_key and settings.wechat_appid):
+        raise SettingsError(f"WECHAT_MODE={mode} needs WECHAT_AES_KEY and WECHAT_APPID")
+    return mode
 
 
 @dataclass
@@ -84,8 +104,9 @@ class WeChatEndpoint:
     def __init__(self, assistant, settings, api=None, deadline=4.5, clock=time.time, max_skew=300):
         self.assistant = assistant
         self.token = settings.wechat_token
+        self.mode = wechat_mode(settings)
         self.crypto = None
-        if settings.wechat_aes_key:
+        if self.mode != "plain":
             self.crypto = wechat.SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
         self.api = api
         self.deadline = deadline
@@ -93,7 +114,8 @@ class WeChatEndpoint:
         self.max_skew = max_skew
         self.asker = Asker(assistant, CHANNEL, {"rate_limited": "wechat/rate_limited.txt.j2", "error": "wechat/error.txt.j2"}, settings.rate_limit_per_minute)
         self.commands = Commands.load(Path(settings.templates_dir) / "wechat" / "commands.toml")
-        self.pending = wechat.Deduplicator(ttl=60.0)
+        self.pending = wechat.Deduplicator(window=max_skew, clock=clock)
+        self.replays = wechat.ReplayGuard(window=max_skew, clock=clock)
         self.last_sources = LastSources()
         self._background = set()
 
@@ -107,6 +129,8 @@ class WeChatEndpoint:
             return PlainTextResponse("WeChat is not configured (WECHAT_TOKEN)", status_code=404)
         q = request.query_params
         timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if len(nonce) > wechat.MAX_NONCE_CHARS:
+            return PlainTextResponse("bad signature", status_code=403)
         expected = wechat.signature(self.token, timestamp, nonce)
         if not wechat.signature_ok(expected, q.get("signature")) or not wechat.timestamp_fresh(timestamp, self.clock(), self.max_skew):
             return PlainTextResponse("bad signature", status_code=403)
@@ -121,21 +145,29 @@ class WeChatEndpoint:
 
     async def _post(self, request, q, timestamp, nonce):
         started = asyncio.get_running_loop().time()
+        safe = q.get("encrypt_type", "raw").lower() == "aes"
+        if not safe and self.mode == "safe":
+            return PlainTextResponse("safe mode: plaintext push refused", status_code=403)
+        if safe and self.mode == "plain":
+            return PlainTextResponse("plain mode: encrypted push refused", status_code=403)
         body = await read_body(request, wechat.MAX_BODY_BYTES)
         fields = wechat.parse_xml(body)
-        safe = q.get("encrypt_type", "raw").lower() == "aes"
         if safe:
-            if self.crypto is None:
-                raise wechat.WeChatProtocolError("safe mode push but WECHAT_AES_KEY is not set")
             encrypted = fields.get("Encrypt", "")
             expected = wechat.signature(self.token, timestamp, nonce, encrypted)
             if not wechat.signature_ok(expected, q.get("msg_signature")):
                 return PlainTextResponse("bad msg_signature", status_code=403)
-            fields = wechat.parse_xml(self.crypto.decrypt(encrypted))
+        if self.replays.check(timestamp, nonce, body) == wechat.FORGED:
+            log.warning("refused a push that reused an earlier push's signature with another body")
+            return PlainTextResponse("replayed signature", status_code=403)
+        if safe:
+            fields = wechat.parse_xml(self.crypto.decrypt(fields.get("Encrypt", "")))
         message = wechat.Message.from_fields(fields)
         pending = self.pending.get(message.dedup_key)
         if pending is None:
-            pending = self.pending.put(message.dedup_key, Pending(asyncio.create_task(self.reply_for(message))))
+            pending = self.pending.put(message.dedup_key, Pending(asyncio.create_task(self.reply_for(message))), timestamp)
+        else:
+            self.pending.extend(message.dedup_key, timestamp)
         remaining = self.deadline - (asyncio.get_running_loop().time() - started)
         try:
             content = await asyncio.wait_for(asyncio.shield(pending.task), timeout=max(remaining, 0))
@@ -155,7 +187,7 @@ class WeChatEndpoint:
             return
         pending.handed_off = True
         if self.api is None:
-            log.warning("answer to %s took longer than %.1fs and WECHAT_APPSECRET is not set: it is not delivered", message.dedup_key, self.deadline)
+            log.warning("answer to %s took longer than %.1fs and WECHAT_APPSECRET is not set: it is not delivered", message.log_ref, self.deadline)
             return
 
         async def deliver():
@@ -165,7 +197,7 @@ class WeChatEndpoint:
             try:
                 await self.api.send_text(message.from_user, content)
             except Exception:
-                log.exception("客服消息 delivery failed for %s", message.dedup_key)
+                log.exception("客服消息 delivery failed for %s", message.log_ref)
 
         task = asyncio.create_task(deliver())
         self._background.add(task)
@@ -177,7 +209,7 @@ class WeChatEndpoint:
         try:
             return await self._reply_for(message)
         except Exception:
-            log.exception("WeChat reply failed for %s", message.dedup_key)
+            log.exception("WeChat reply failed for %s", message.log_ref)
             return self.render("error")
 
     async def _reply_for(self, message):

@@ -15,8 +15,8 @@ NOW = 1714036504  # the official WeChat signature vector's timestamp; the tests'
 WECHAT_TOKEN = "AAAAA"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, like an EncodingAESKey
 APPID = "wx0123456789abcdef"
-STAFF_TOKEN = "staff-secret-1"
-ADMIN_TOKEN = "admin-secret-1"
+STAFF_TOKEN = "staff-secret-0001-lookup"  # at least 16 characters, or the service refuses to start
+ADMIN_TOKEN = "admin-secret-0001-reload"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,7 @@ def web_settings(tmp_path_factory):
         wechat_token=WECHAT_TOKEN,
         wechat_aes_key=AES_KEY,
         wechat_appid=APPID,
+        wechat_mode="compat",  # the tests push both plaintext and safe-mode messages
         rate_limit_per_minute=1000,
     )
 

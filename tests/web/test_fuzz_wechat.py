@@ -93,9 +93,11 @@ def test_generated_types_events_and_senders_get_a_valid_reply(wechat_client, pla
         f"<CreateTime>{NOW}</CreateTime><MsgType>{wx.cdata(msg_type)}</MsgType><Event>{wx.cdata(event)}</Event>"
         f"<EventKey>{wx.cdata(key)}</EventKey><Content>{wx.cdata(event)}</Content><MsgId>{next(_ids)}</MsgId></xml>"
     )
-    params, _, r = push(wechat_client, platform, xml, safe=False)
+    params, body, r = push(wechat_client, platform, xml, safe=False)
     if not user.strip() or not XML_FORBIDDEN.sub("", msg_type).strip() or SURROGATE.search(msg_type + event + key):
         assert (r.status_code, r.text) == (400, "bad request")
+    elif any(len(value) > wechat.FIELD_LIMITS.get(name, len(value)) for name, value in wechat.parse_xml(body).items()):
+        assert (r.status_code, r.text) == (400, "bad request")  # a field longer than WeChat ever sends
     elif r.text != "success":  # events such as unsubscribe or VIEW have nothing to say
         sender = user.replace("\r\n", "\n").replace("\r", "\n").strip()  # XML normalises line ends
         check_reply(platform, params, r, safe=False, sender=sender)

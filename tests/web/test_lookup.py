@@ -48,7 +48,7 @@ def test_cookie_is_signed_and_expires(assistant, web_settings, log):
     with make_client(assistant, web_settings, clock=lambda: NOW + 13 * 3600) as c:
         c.cookies.set("mz_staff", value, path="/lookup")
         assert c.get("/lookup").status_code == 401  # older than 12 hours
-    with make_client(assistant, replace(web_settings, staff_token="rotated")) as c:
+    with make_client(assistant, replace(web_settings, staff_token="rotated-staff-password")) as c:
         c.cookies.set("mz_staff", value, path="/lookup")
         assert c.get("/lookup").status_code == 401  # token changed: everybody logs in again
 

@@ -34,8 +34,8 @@ SECRETS = {
     "wechat_token": "wxtoken-secret-k2",
     "wechat_aes_key": "SecretAesKeyZ0123456789abcdefghijklmnopqrsA",
     "wechat_appsecret": "appsecret-secret-m7",
-    "staff_token": "staff-secret-p3",
-    "admin_token": "admin-secret-r8",
+    "staff_token": "staff-secret-p3-sixteen",
+    "admin_token": "admin-secret-r8-sixteen",
     "log_key": "logkey-secret-z5",
 }
 ACCESS_TOKEN = "ACCESS-TOKEN-secret-w1"  # what WeChat hands out for the AppSecret: a credential too

@@ -3,7 +3,10 @@ per-user rate limits and bounded bodies. See docs/SECURITY.md for the threat eac
 
 import asyncio
 import hmac
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from urllib.parse import unquote
 
@@ -13,6 +16,8 @@ from starlette.testclient import TestClient
 from channels.web import auth, chat, wechat
 from channels.web.app import create_app
 from channels.web.telegram_hook import MAX_UPDATE_BYTES, telegram_service
+from retrieval.errors import SettingsError
+from retrieval.settings import ROOT
 
 from . import wx
 from .conftest import ADMIN_TOKEN, AES_KEY, APPID, NOW, STAFF_TOKEN, WECHAT_TOKEN, login, make_client
@@ -75,6 +80,93 @@ def test_login_attempts_are_limited_per_address(client):
     assert codes == [401] * 10 + [429]
     # even the right token waits: guessing cannot be confirmed by a success inside the window
     assert client.post("/admin/login", data={"token": ADMIN_TOKEN}, follow_redirects=False).status_code == 429
+
+
+GUESSES = {
+    "form": lambda c, n: c.post("/admin/login", data={"token": f"guess{n}"}, follow_redirects=False),
+    "bearer": lambda c, n: c.get("/admin", headers={"Authorization": f"Bearer guess{n}"}),
+    "cookie": lambda c, n: c.get("/admin", headers={"Cookie": f"mz_admin={NOW}.{n:04x}.{'0' * 64}"}),
+}
+
+
+@pytest.mark.parametrize("how", sorted(GUESSES))
+def test_every_way_of_presenting_a_credential_is_limited_with_429_and_retry_after(client, how):
+    codes = [GUESSES[how](client, n).status_code for n in range(10)]
+    assert codes == [401] * 10
+    refused = GUESSES[how](client, 10)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "900"
+    assert "尝试次数过多" in refused.text and "段落数" not in refused.text
+    # the lock-out is not lifted by the right password, whichever way it comes
+    assert client.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 429
+    assert client.post("/admin/login", data={"token": ADMIN_TOKEN}, follow_redirects=False).status_code == 429
+    assert client.get("/lookup", headers={"Authorization": f"Bearer {STAFF_TOKEN}"}).status_code == 429  # one limiter for both areas
+
+
+def test_form_bearer_and_cookie_guesses_count_against_one_limit(client):
+    codes = [GUESSES[how](client, n).status_code for n, how in enumerate(["form", "bearer", "cookie"] * 3 + ["bearer"])]
+    assert codes == [401] * 10
+    assert GUESSES["form"](client, 99).status_code == 429
+
+
+def test_the_lockout_ends_after_its_time_and_a_correct_guess_inside_it_does_not_end_it_early(assistant, web_settings, log):
+    now = [NOW]
+    with make_client(assistant, web_settings, clock=lambda: now[0]) as c:
+        for n in range(10):
+            GUESSES["bearer"](c, n)
+        now[0] += 600
+        r = c.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert (r.status_code, r.headers["retry-after"]) == (429, "300")
+        now[0] += 299
+        assert c.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 429
+        now[0] += 1
+        assert c.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+
+
+def test_guesses_spread_over_many_clients_meet_the_overall_limit_but_sessions_keep_working(assistant, web_settings, log):
+    settings = replace(web_settings, login_failures_total=25)
+    app = create_app(assistant, settings, clock=lambda: NOW)
+    with TestClient(app, client=("10.0.0.99", 1)) as staff:
+        login(staff, "lookup", STAFF_TOKEN)
+        codes = []
+        for address in range(3):
+            with TestClient(app, client=(f"10.0.0.{address}", 1)) as attacker:
+                codes += [GUESSES["bearer"](attacker, n).status_code for n in range(9)]  # each below the per-client limit
+        assert codes == [401] * 25 + [429] * 2
+        with TestClient(app, client=("10.0.0.50", 1)) as newcomer:
+            r = newcomer.post("/admin/login", data={"token": ADMIN_TOKEN}, follow_redirects=False)
+            assert r.status_code == 429 and int(r.headers["retry-after"]) == 900
+            assert newcomer.get("/lookup", headers={"Authorization": f"Bearer {STAFF_TOKEN}"}).status_code == 429
+        assert staff.get("/lookup").status_code == 200  # a signed session is not a password guess
+
+
+def test_failed_attempts_are_logged_without_the_guessed_value(client, caplog):
+    caplog.set_level("DEBUG")
+    client.post("/admin/login", data={"token": "guess-in-form-7"}, follow_redirects=False)
+    client.get("/lookup", headers={"Authorization": "Bearer guess-in-bearer-8"})
+    client.get("/admin", headers={"Cookie": f"mz_admin={NOW}.abcd.{'9' * 64}"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "channels.web.auth"]
+    assert lines == [
+        "failed admin sign-in (form) from testclient",
+        "failed staff sign-in (bearer) from testclient",
+        "failed admin sign-in (cookie) from testclient",
+    ]
+    assert not any(secret in caplog.text for secret in ("guess-in-form-7", "guess-in-bearer-8", "9" * 64))
+
+
+@pytest.mark.parametrize("field", ["staff_token", "admin_token"])
+def test_a_password_shorter_than_16_characters_refuses_to_start(assistant, web_settings, field):
+    with pytest.raises(SettingsError) as info:
+        create_app(assistant, replace(web_settings, **{field: "fifteen-chars-x"}))
+    name = "MINZHENG_STAFF_TOKEN" if field == "staff_token" else "MINZHENG_ADMIN_TOKEN"
+    assert str(info.value) == f"{name} must be at least 16 characters (it has 15)"
+    create_app(assistant, replace(web_settings, **{field: "sixteen-chars-xx"}))  # 16 is enough
+
+
+def test_bot_py_serve_refuses_a_short_password_before_it_listens(tmp_path):
+    env = {"PATH": os.environ["PATH"], "MINZHENG_ADMIN_TOKEN": "short", "MINZHENG_STORE_PATH": str(tmp_path / "s.db"), "MINZHENG_LOG_PATH": str(tmp_path / "l.db")}
+    done = subprocess.run([sys.executable, "bot.py", "serve", "--port", "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", "错误: MINZHENG_ADMIN_TOKEN must be at least 16 characters (it has 5)\n")
+    assert not (tmp_path / "s.db").exists()  # refused before any work
 
 
 class Spy:
@@ -298,3 +390,15 @@ def test_the_telegram_webhook_refuses_a_huge_body_before_reading_it(assistant, w
 def test_bodies_are_capped(client, path, limit):
     r = client.post(path, content=b"x" * (limit + 1), headers={"Content-Type": "application/json" if "api" in path else "application/x-www-form-urlencoded"})
     assert r.status_code == 413
+
+
+# -- deeply nested JSON (issue 14, item 13) -----------------------------------------------------------
+def test_deeply_nested_json_is_a_clean_400_not_a_500_with_a_traceback(client, assistant, web_settings, caplog):
+    deep = b"[" * 8000 + b"]" * 8000
+    r = client.post("/chat/api/ask", content=deep, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()) == (400, {"error": "json"})
+    settings = replace(web_settings, telegram_bot_token="1:x", telegram_webhook_url="https://example.org/tg/hook", telegram_webhook_secret="s")
+    hooks, routes = telegram_service(assistant, settings)
+    with TestClient(create_app(assistant, settings, routes=routes)) as c:
+        assert c.post("/tg/hook", content=deep, headers={"Content-Type": "application/json"}).status_code == 400
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text

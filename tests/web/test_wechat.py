@@ -273,3 +273,116 @@ def test_suggestions_are_listed_in_wechat_and_returned_by_chat(assistant, web_se
     full = answer.text + "\n\n您是不是想问:\n· 低保申请需要哪些材料?\n· 低保标准是多少?\n\n" + ORIGINAL_HINT
     assert content == fit_answer(full, answer.quotes, LIMIT_BYTES) and content.count("您是不是想问") == 1
     assert data["suggestions"] == ["低保申请需要哪些材料?", "低保标准是多少?"]
+
+
+# -- replays of a logged signature (issue 14) ---------------------------------------------------
+def questions_of(log, user):
+    """The logged questions of one openid (a slow answer of an earlier test may still land in this log)."""
+    return [row["question"] for row in log.db["queries"].rows_where("user_hash = ?", [log.user_hash("wechat", user)])]
+
+
+def test_a_logged_signature_replayed_with_another_body_is_403_and_changes_nothing(client, platform, log):
+    params, r = post(client, platform, wx.text_xml("低保怎么申请", 70, user="oVictim"))
+    assert r.status_code == 200 and questions_of(log, "oVictim") == ["低保怎么申请"]
+    forged = wx.event_xml("unsubscribe", user="oVictim", created=NOW)
+    r = client.post("/wechat", params=params, content=forged.encode())
+    assert (r.status_code, r.text) == (403, "replayed signature")
+    assert questions_of(log, "oVictim") == ["低保怎么申请"]  # the citizen's history is still there
+    for other in (wx.text_xml("结婚登记要带什么材料", 71, user="oVictim"), wx.text_xml("低保怎么申请", 70, user="oVictim") + " "):
+        assert client.post("/wechat", params=params, content=other.encode()).status_code == 403
+
+
+def test_the_identical_push_again_is_wechat_retrying_and_answered_once(client, platform, log):
+    xml = wx.text_xml("特困人员供养", 72, user="oRetry2")
+    params, first = post(client, platform, xml)
+    again = client.post("/wechat", params=params, content=xml.encode())
+    assert (again.status_code, again.content) == (200, first.content)
+    assert questions_of(log, "oRetry2") == ["特困人员供养"]
+
+
+def test_duplicates_are_remembered_for_the_whole_signature_window(assistant, web_settings, log, platform):
+    now = [float(NOW)]
+    with make_client(assistant, web_settings, clock=lambda: now[0]) as c:
+        xml = wx.text_xml("离婚冷静期多久", 73, user="oLate")
+        params, body = platform.push(xml)
+        first = platform.open_reply(c.post("/wechat", params=params, content=body).content, params).content
+        for later in (62, 299, 300):
+            now[0] = NOW + later
+            r = c.post("/wechat", params=params, content=body)
+            assert (r.status_code, platform.open_reply(r.content, params).content) == (200, first), later
+        now[0] = NOW + 301
+        assert c.post("/wechat", params=params, content=body).status_code == 403  # the signature is stale now
+        retry = wx.Platform(WECHAT_TOKEN, now=NOW + 290)  # WeChat signed a later retry of the same MsgId
+        params, body = retry.push(xml)
+        for later in (290, 580):  # the retry, then a replay of it near the end of its own window
+            now[0] = NOW + later
+            r = c.post("/wechat", params=params, content=body)
+            assert (r.status_code, platform.open_reply(r.content, params).content) == (200, first), later
+    assert questions_of(log, "oLate") == ["离婚冷静期多久"]
+    endpoint = c.app.state.wechat
+    assert endpoint.pending.window == endpoint.replays.window == endpoint.max_skew == 300
+
+
+def test_events_of_one_second_are_told_apart_by_their_event_key(client, platform):
+    hotline = reply_content(client, platform, wx.event_xml("CLICK", user="oClicker", created=NOW, key="HOTLINE"))
+    topic = reply_content(client, platform, wx.event_xml("CLICK", user="oClicker", created=NOW, key="TOPIC_AID"))
+    assert hotline.startswith("如需人工服务") and topic.startswith("关于社会救助")
+
+
+def test_pushes_never_log_openids_signatures_or_nonces(client, platform, caplog, monkeypatch, assistant):
+    caplog.set_level("DEBUG")
+    monkeypatch.setattr(assistant, "forget", lambda *a: (_ for _ in ()).throw(RuntimeError("log locked")))
+    params, _ = post(client, platform, wx.event_xml("unsubscribe", user="oSecretOpenid1", created=NOW))
+    params2, _ = post(client, platform, wx.text_xml("低保怎么申请", 74, user="oSecretOpenid2"))
+    client.post("/wechat", params=params2, content=b"<xml>forged</xml>")
+    server_side = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records if not r.name.startswith("httpx"))  # httpx: the test's own client
+    assert "WeChat reply failed for ev:" in server_side  # the failure is reported...
+    for value in ("oSecretOpenid1", "oSecretOpenid2", params["signature"], params2["signature"], f"nonce={params['nonce']}", "oCitizen1"):
+        assert value not in server_side  # ...without who it was for
+
+
+# -- the configured mode decides, not the request (issue 14) ----------------------------------------
+@pytest.mark.parametrize("encrypt_type", [None, "raw", "RAW", "none"])
+def test_safe_mode_refuses_plaintext_pushes(assistant, web_settings, log, platform, encrypt_type):
+    with make_client(assistant, replace(web_settings, wechat_mode="")) as c:  # an AES key alone means safe mode
+        params, body = platform.push(wx.text_xml("低保怎么申请", 80, user="oDowngrade"))
+        if encrypt_type is not None:
+            params["encrypt_type"] = encrypt_type
+        r = c.post("/wechat", params=params, content=body)
+        assert (r.status_code, r.text) == (403, "safe mode: plaintext push refused")
+        params, body = platform.push(wx.text_xml("低保怎么申请", 81, user="oSafe"), safe=True)
+        assert c.post("/wechat", params=params, content=body).status_code == 200
+    assert questions_of(log, "oDowngrade") == [] and questions_of(log, "oSafe") == ["低保怎么申请"]
+
+
+def test_plain_mode_refuses_encrypted_pushes(assistant, web_settings, log, platform):
+    with make_client(assistant, replace(web_settings, wechat_mode="plain")) as c:
+        params, body = platform.push(wx.text_xml("低保怎么申请", 82), safe=True)
+        r = c.post("/wechat", params=params, content=body)
+        assert (r.status_code, r.text) == (403, "plain mode: encrypted push refused")
+        params, body = platform.push(wx.text_xml("低保怎么申请", 83))
+        assert c.post("/wechat", params=params, content=body).status_code == 200
+
+
+def test_compatible_mode_takes_both_only_when_configured(assistant, web_settings, log, platform):
+    with make_client(assistant, replace(web_settings, wechat_mode="compat")) as c:
+        for n, safe in ((84, False), (85, True)):
+            params, body = platform.push(wx.text_xml("低保怎么申请", n), safe=safe)
+            assert c.post("/wechat", params=params, content=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"wechat_mode": "SAFE!"}, "WECHAT_MODE must be plain, safe or compat (got 'SAFE!')"),
+        ({"wechat_mode": "safe", "wechat_aes_key": ""}, "WECHAT_MODE=safe needs WECHAT_AES_KEY and WECHAT_APPID"),
+        ({"wechat_mode": "compat", "wechat_appid": ""}, "WECHAT_MODE=compat needs WECHAT_AES_KEY and WECHAT_APPID"),
+        ({"wechat_mode": "", "wechat_appid": ""}, "WECHAT_MODE=safe needs WECHAT_AES_KEY and WECHAT_APPID"),
+    ],
+)
+def test_an_impossible_wechat_mode_refuses_to_start(assistant, web_settings, changes, message):
+    from retrieval.errors import SettingsError
+
+    with pytest.raises(SettingsError) as info:
+        make_client(assistant, replace(web_settings, **changes))
+    assert str(info.value) == message
