@@ -57,7 +57,8 @@ class Masker:
         self._rules = tuple(rules)
         self._names = names  # _Names or None
         self._numerals = str.maketrans(numerals or {})
-        self._t2s = str.maketrans(t2s or {})  # traditional -> simplified, one character each
+        self._t2s = t2s  # traditional -> simplified, one character at a time (OpenCC), or None
+        self._simplified = {}
         # a run of numerals (一三九 三零零三…), or of numerals and digits written together
         # (147五六二三0570), is read digit by digit; 王五 13605718888 keeps its 五
         chars = "".join(re.escape(c) for c in (numerals or {}))
@@ -91,14 +92,22 @@ class Masker:
         numerals = probe.get("numerals", {})
         if not isinstance(numerals, dict) or not all(isinstance(k, str) and len(k) == 1 and isinstance(v, str) and len(v) == 1 for k, v in numerals.items()):
             raise DataFileError(path, _section_line(path, "probe"), "[probe] numerals maps single characters to single digits")
-        t2s = {}
-        if probe.get("t2s"):
-            for lineno, pair in read_lines(path.parent / probe["t2s"]):
-                parts = pair.split()
-                if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
-                    raise DataFileError(path.parent / probe["t2s"], lineno, "expected '繁 简', one character each")
-                t2s[parts[0]] = parts[1]
+        t2s = probe.get("t2s")
+        if t2s not in (None, "opencc"):
+            raise DataFileError(path, _section_line(path, "probe"), "[probe] t2s is \"opencc\" or absent")
         return cls(rules, _Names.load(path, names) if names is not None else None, numerals, int(probe.get("numeral_run", 6)), t2s)
+
+    def _simplify(self, ch):
+        """One character simplified with OpenCC (same length, so spans map back to the text)."""
+        out = self._simplified.get(ch)
+        if out is None:
+            if not hasattr(self, "_opencc"):
+                import opencc
+
+                self._opencc = opencc.OpenCC("t2s")
+            converted = self._opencc.convert(ch)
+            out = self._simplified[ch] = converted if len(converted) == 1 else ch
+        return out
 
     def probe(self, text):
         """The text as the rules also see it: same length, NFKC per character, simplified characters,
@@ -107,7 +116,7 @@ class Masker:
         for ch in text:
             folded = unicodedata.normalize("NFKC", ch)
             chars.append(folded if len(folded) == 1 else ch)
-        probe = "".join(chars).translate(self._t2s)
+        probe = "".join(self._simplify(ch) for ch in chars) if self._t2s else "".join(chars)
         if self._numeral_run is not None:
             probe = self._numeral_run.sub(lambda m: m.group(0).translate(self._numerals), probe)
         return probe

@@ -62,3 +62,32 @@ def test_ordinary_content_is_kept(measured):
 def test_the_left_item_is_the_known_one(measured):
     """Today one item leaks: a given name that is also the district named in the same message."""
     assert [(case_id, item) for case_id, item, _ in measured["left"]] == [("p301", "钱塘生")]
+
+
+# -- a second independent set, written after the masker was tuned on the first, never tuned on ----
+HELDOUT = [json.loads(line) for line in (DATA / "privacy_messages_heldout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _measure(cases):
+    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+    left = lost = pii = keep = 0
+    for case in cases:
+        masked = masker.mask(valid_unicode(case["text"]).strip())
+        pii += len(case["pii"])
+        keep += len(case["keep"])
+        left += sum(1 for item in case["pii"] if item and left_in_clear(item, masked))
+        lost += sum(1 for item in case["keep"] if item and item not in masked)
+    return left / pii, 1 - lost / keep
+
+
+def test_the_held_out_privacy_set_holds_its_measured_level():
+    """Measured 2026-12-02: 12.3% of 212 personal items left in clear, 99.2% of keep items kept.
+    The first set's 0.2% was reached while looking at it; this one is the honest figure."""
+    left, kept = _measure(HELDOUT)
+    print(f"\nheld-out privacy set: {len(HELDOUT)} messages, {left:.1%} left in clear, {kept:.1%} kept")
+    assert len(HELDOUT) == 160 and left <= 0.13 and kept >= 0.99
+
+
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 12.3%")
+def test_the_held_out_privacy_set_meets_the_target():
+    assert _measure(HELDOUT)[0] <= 0.01
