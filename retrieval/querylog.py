@@ -349,9 +349,12 @@ class QueryLog:
             }
 
     def close(self):
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        # Under the write lock: closing a SQLite connection while another thread inserts through
+        # it crashes the process (seen as a segfault when a slow WeChat answer outlived its test).
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _create_tables(db):
