@@ -19,10 +19,11 @@ from pathlib import Path
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
-from .errors import AssistantError, QueryLogError
+from .errors import AssistantError, FeedbackRateLimitedError, QueryLogError
 from .library import Library
 from .privacy import Masker
 from .querylog import QueryLog
+from .ratelimit import RateLimiter
 from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
 
@@ -69,6 +70,7 @@ class Assistant:
             masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
             retention_days=settings.log_retention_days,
         )
+        self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
         self._previous = None  # the build before the last reload or rollback, for an instant rollback
         self._lock = threading.RLock()  # one load, reload or rollback at a time
@@ -217,12 +219,24 @@ class Assistant:
         """The topics a text mentions (used to filter passages by topic)."""
         return self.answerer.intents.topics_in(self.library.snapshot.analyzer.normalize(text))
 
-    def feedback(self, query_id, value, comment=None):
-        """Store 👍/👎; False when the query id is unknown or the log cannot be written (logged)."""
+    def feedback(self, query_id, value, comment=None, channel=None, user=None):
+        """Store 👍/👎; False when the query id is unknown or the log cannot be written (logged).
+
+        With a channel and user: FeedbackRateLimitedError past MINZHENG_FEEDBACK_PER_MINUTE, and
+        AlreadyVotedError for a second vote on the same answer (kept in the log, so a restart or
+        another chat does not reset it).
+        """
         if query_id is None:
             return False  # the question could not be logged
+        voter = None
+        if user is not None:
+            key = (channel, user)
+            if not self._feedback_limiter.allow(key):
+                raise FeedbackRateLimitedError(self._feedback_limiter.retry_after(key))
         try:
-            return self.log.feedback(query_id, value, comment)
+            if user is not None:
+                voter = self.log.user_hash(channel, user)
+            return self.log.feedback(query_id, value, comment, voter=voter)
         except QueryLogError as exc:
             self._log_failed(exc)
             return False

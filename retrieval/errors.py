@@ -73,6 +73,22 @@ class QueryLogError(AssistantError):
         super().__init__(f"query log {self.path}: {reason}")
 
 
+class AlreadyVotedError(AssistantError):
+    """This user has already rated this answer: one vote per answer per user."""
+
+    def __init__(self, query_id):
+        self.query_id = query_id
+        super().__init__(f"query {query_id} already rated by this user")
+
+
+class FeedbackRateLimitedError(AssistantError):
+    """Too many ratings from one user; `seconds` until the next one is accepted."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        super().__init__(f"feedback rate limit: wait {seconds:.0f} s")
+
+
 class SettingsError(AssistantError):
     """A setting makes the service unsafe or unusable (a short password, an unknown WeChat mode).
 

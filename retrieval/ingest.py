@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datafiles import read_toml
+from .datafiles import inside, open_regular, read_toml, tree_problems
 from .errors import DataFileError
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -56,11 +56,14 @@ class Cleaning:
 def load_documents(knowledge_dir, known_regions):
     """All documents under knowledge_dir/documents, sorted by file name; validates metadata."""
     knowledge_dir = Path(knowledge_dir)
-    cleaning = Cleaning.load(knowledge_dir / "cleaning.toml")
+    problems = tree_problems(knowledge_dir)  # questions/ too: a link anywhere refuses the build
+    if problems:
+        raise problems[0]
+    cleaning = Cleaning.load(inside(knowledge_dir / "cleaning.toml", knowledge_dir))
     folder = knowledge_dir / "documents"
     docs = []
     seen = {}
-    for meta_path in sorted(folder.glob("*.toml")):
+    for meta_path in knowledge_files(knowledge_dir, "documents", ".toml"):
         doc = _load_one(meta_path, cleaning, known_regions)
         if doc.id in seen:
             raise DataFileError(meta_path, _key_line(meta_path, "id"), f"document id {doc.id!r} is also used by {seen[doc.id].name}")
@@ -72,6 +75,16 @@ def load_documents(knowledge_dir, known_regions):
     if not docs:
         raise DataFileError(folder, None, "no documents (expected NAME.txt or NAME.md with NAME.toml)")
     return docs
+
+
+def knowledge_files(knowledge_dir, folder, suffix):
+    """The `suffix` files of knowledge_dir/folder (documents, questions), sorted; DataFileError for
+    a symbolic link, a device or FIFO, or anything leading outside knowledge_dir."""
+    knowledge_dir = Path(knowledge_dir)
+    where = inside(knowledge_dir / folder, knowledge_dir) if (knowledge_dir / folder).exists() or (knowledge_dir / folder).is_symlink() else None
+    if where is None:
+        return []
+    return [inside(p, knowledge_dir) for p in sorted(where.iterdir()) if p.suffix == suffix]
 
 
 def _load_one(meta_path, cleaning, known_regions):
@@ -91,7 +104,7 @@ def _load_one(meta_path, cleaning, known_regions):
         if not ok:
             raise DataFileError(meta_path, _key_line(meta_path, key), f"{key} {meta.get(key)!r} {why}")
     text_path = _text_file(meta_path)
-    raw = text_path.read_bytes()
+    raw = open_regular(text_path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -111,14 +124,14 @@ def _load_one(meta_path, cleaning, known_regions):
         source_file=meta["source_file"],
         path=text_path,
         lines=tuple(lines),
-        content_hash=hashlib.sha256(raw + meta_path.read_bytes()).hexdigest(),
+        content_hash=hashlib.sha256(raw + open_regular(meta_path)).hexdigest(),
     )
 
 
 def _text_file(meta_path):
     for suffix in TEXT_SUFFIXES:
         candidate = meta_path.with_suffix(suffix)
-        if candidate.exists():
+        if candidate.exists() or candidate.is_symlink():
             return candidate
     raise DataFileError(meta_path, None, f"no document file {meta_path.stem}.txt or .md beside it")
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-from .errors import DataFileError, QueryLogError
+from .errors import AlreadyVotedError, DataFileError, QueryLogError
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +184,16 @@ class QueryLog:
         self._retry_pending()
         return query_id
 
-    def feedback(self, query_id, value, comment=None):
+    def feedback(self, query_id, value, comment=None, voter=None):
         """Store 👍 (+1) or 👎 (-1) for a logged question; False when the query id is unknown.
+        With a voter (a user hash) one vote per question: AlreadyVotedError for a second one.
         QueryLogError when the log cannot be read or written."""
-        row = {"query_id": query_id, "time": time.strftime(TIME_FORMAT), "value": int(value), "comment": self.mask(comment)}
+        row = {"query_id": query_id, "time": time.strftime(TIME_FORMAT), "value": int(value), "comment": self.mask(comment), "voter": voter}
         with self._lock, self._failing_as_named_error():
             if not list(self.db.query("select 1 from queries where id = ?", [query_id])):
                 return False
+            if voter is not None and list(self.db.query("select 1 from feedback where query_id = ? and voter = ?", [query_id, voter])):
+                raise AlreadyVotedError(query_id)
             self.db["feedback"].insert(row)
             return True
 
@@ -377,11 +380,13 @@ def _create_tables(db):
     if "outcome" not in db["queries"].columns_dict:  # a log written before the column existed
         db["queries"].add_column("outcome", str)
     db["feedback"].create(
-        {"id": int, "query_id": int, "time": str, "value": int, "comment": str},
+        {"id": int, "query_id": int, "time": str, "value": int, "comment": str, "voter": str},
         pk="id",
         foreign_keys=[("query_id", "queries", "id")],
         if_not_exists=True,
     )
+    if "voter" not in db["feedback"].columns_dict:  # a log written before one vote per user
+        db["feedback"].add_column("voter", str)
     db["queries"].create_index(["user_hash"], if_not_exists=True)
     db["queries"].create_index(["time"], if_not_exists=True)
     db["feedback"].create_index(["query_id"], if_not_exists=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import store
 from .answer import Answerer, Calibration, Thresholds
-from .datafiles import read_lines, read_toml
+from .datafiles import read_lines, read_toml, tree_problems
 from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
 from .evaluation import evaluate, load_questions
 from .query import load_question_types
@@ -42,10 +42,21 @@ _TEXT_SUFFIXES = (".txt", ".md")
 
 
 # -- validation ------------------------------------------------------------------------------
+def _check_tree(settings):
+    """No symbolic link, device or FIFO anywhere in knowledge/ or faq/ (questions/ included)."""
+    for root in (Path(settings.knowledge_dir), Path(settings.faq_dir)):
+        for problem in tree_problems(root):
+            yield Path(problem.path), lambda problem=problem: _raise(problem)
+
+
+def _raise(error):
+    raise error
+
+
 def _check_syntax(settings):
     """Every TOML file parses and every text file is UTF-8, each file on its own."""
     for root in (Path(settings.knowledge_dir), Path(settings.faq_dir)):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root.resolve())):
             if path.suffix == ".toml":
                 yield path, lambda path=path: (_not_empty(path), read_toml(path))
             elif path.suffix in _TEXT_SUFFIXES:
@@ -93,7 +104,7 @@ def _check_faq(settings):
 
 
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_syntax, _check_config, _check_documents, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_faq]
 
 
 def validate(settings):

@@ -32,6 +32,7 @@ class Settings:
     log_retention_days: int = 180
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
+    feedback_per_minute: int = 6  # 👍/👎 per user per minute (one vote per answer in any case)
     # web service (WeChat, /lookup, /chat, /admin)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -42,6 +43,8 @@ class Settings:
     login_failures_total: int = 100  # over all clients: guessing spread over many addresses
     login_failure_window: int = 600  # seconds a failure counts
     login_lockout_seconds: int = 900
+    # where logged-out web sessions are remembered (revoked-staff.txt, revoked-admin.txt); None: the log's folder
+    session_revocation_dir: Path = None
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses)
     trusted_proxies: str = ""
     # Telegram
@@ -58,6 +61,10 @@ class Settings:
     wechat_mode: str = _env("WECHAT_MODE", "")  # plain, safe or compat; empty: safe with WECHAT_AES_KEY, else plain
     wechat_appsecret: str = _env("WECHAT_APPSECRET", "", secret=True)
     wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
+
+    @property
+    def session_revocation_folder(self):
+        return Path(self.session_revocation_dir) if self.session_revocation_dir else Path(self.log_path).parent
 
     @classmethod
     def from_env(cls, environ):

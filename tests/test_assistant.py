@@ -39,3 +39,16 @@ def test_forget_deletes_one_users_questions_and_feedback_only(assistant):
     assert assistant.forget("wechat", "oUser1") == 1
     assert [r["question"] for r in assistant.log.db["queries"].rows] == ["低保怎么申请"]
     assert assistant.log.recent_negative() == []
+
+
+def test_one_vote_per_answer_per_user_survives_a_restart(settings, tmp_path):
+    from retrieval.errors import AlreadyVotedError
+
+    first = Assistant(replace(settings, log_path=tmp_path / "log.db"))
+    reply = first.ask("离婚冷静期多久", channel="telegram", user=77)
+    assert first.feedback(reply.query_id, -1, channel="telegram", user=77) is True
+    restarted = Assistant(replace(settings, log_path=tmp_path / "log.db"))
+    with pytest.raises(AlreadyVotedError):
+        restarted.feedback(reply.query_id, -1, channel="telegram", user=77)
+    assert restarted.feedback(reply.query_id, 1, channel="telegram", user=78) is True  # another group member
+    assert [r["value"] for r in restarted.log.db["feedback"].rows] == [-1, 1]

@@ -13,7 +13,7 @@ from telegram import Chat, MessageEntity, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from retrieval.answer import valid_unicode
-from retrieval.errors import AssistantError, EmptyQuestionError, QuestionTooLongError
+from retrieval.errors import AlreadyVotedError, AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QuestionTooLongError
 from retrieval.followup import resolve
 
 from .keyboards import answer_keyboard, examples_keyboard, parse_callback, topics_keyboard
@@ -144,7 +144,15 @@ class Handlers:
         if entry["voted"]:
             await query.answer(self.replies.render("feedback_again.txt.j2"))
             return
-        entry["voted"] = await asyncio.to_thread(self.assistant.feedback, callback.query_id, callback.value)
+        voter = update.effective_user.id if update.effective_user else None
+        try:
+            entry["voted"] = await asyncio.to_thread(self.assistant.feedback, callback.query_id, callback.value, None, CHANNEL, voter)
+        except AlreadyVotedError:
+            await query.answer(self.replies.render("feedback_again.txt.j2"))
+            return
+        except FeedbackRateLimitedError as exc:
+            await query.answer(self.replies.render("feedback_wait.txt.j2", seconds=max(1, int(exc.seconds + 0.999))))
+            return
         await query.answer(self.replies.render("feedback_thanks.txt.j2", value=callback.value))
 
     async def _on_human(self, update, context, callback):

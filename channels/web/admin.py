@@ -16,6 +16,7 @@ from retrieval.errors import AssistantError, DataFileError
 
 from .auth import Gate, Realm, read_form, same_origin
 from .limits import BodyTooLarge
+from .revoked import RevokedSessions
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ class Admin:
         self.assistant = assistant
         self.templates = templates
         self.clock = clock
-        self.realm = Realm("admin", settings.admin_token, "/admin", max_age=8 * 3600, clock=clock)
+        max_age = 8 * 3600
+        revoked = RevokedSessions(settings.session_revocation_folder / "revoked-admin.txt", max_age, clock=clock)
+        self.realm = Realm("admin", settings.admin_token, "/admin", max_age=max_age, clock=clock, revoked=revoked)
         self.gate = Gate(self.realm, templates, "/admin", limiter)
         self.last_action = None
 

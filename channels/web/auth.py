@@ -110,7 +110,7 @@ def client_address(request):
 class Realm:
     """One protected area ('staff' for /lookup, 'admin' for /admin)."""
 
-    def __init__(self, name, token, path, max_age, clock=time.time):
+    def __init__(self, name, token, path, max_age, clock=time.time, revoked=None):
         if token and len(token) < MIN_TOKEN_CHARS:
             raise SettingsError(f"{TOKEN_SETTINGS.get(name, name)} must be at least {MIN_TOKEN_CHARS} characters (it has {len(token)})")
         self.name = name
@@ -119,6 +119,7 @@ class Realm:
         self.max_age = max_age
         self.clock = clock
         self.cookie = f"mz_{name}"
+        self.revoked = revoked  # RevokedSessions: cookies ended by logout, or None
         self._key = hashlib.sha256(f"minzheng-web:{name}:{self.token}".encode("utf-8")).digest()
 
     @property
@@ -144,7 +145,7 @@ class Realm:
         return header[7:].strip() if header.lower().startswith("bearer ") else None
 
     def cookie_state(self, raw):
-        """'none', 'forged' (bad signature: a guess), 'expired' or 'valid' for a cookie value."""
+        """'none', 'forged' (bad signature: a guess), 'expired', 'revoked' (logged out) or 'valid'."""
         if not raw:
             return "none"
         parts = raw.split(".")
@@ -158,6 +159,8 @@ class Realm:
             return "forged"
         if not 0 <= self.clock() - issued <= self.max_age:
             return "expired"
+        if self.revoked is not None and self.revoked.is_revoked(raw):
+            return "revoked"
         return "valid"
 
     def set_cookie(self, response, request, value):
@@ -263,6 +266,10 @@ class Gate:
         return response
 
     async def logout(self, request):
+        raw = request.cookies.get(self.realm.cookie, "")
+        if self.realm.revoked is not None and self.realm.cookie_state(raw) == "valid":
+            # Ended on the server too: a copy of the cookie no longer opens the area.
+            self.realm.revoked.revoke(raw, issued=int(raw.split(".")[0]))
         response = RedirectResponse(self.home, status_code=303)
         self.realm.clear_cookie(response)
         return response

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from retrieval.errors import AlreadyVotedError, FeedbackRateLimitedError
 from retrieval.segment import SECTION_SEPARATOR
 
 from .asking import RATE_LIMITED, Asker
@@ -96,7 +97,14 @@ class Chat:
             return JSONResponse({"error": "token"}, status_code=403)
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
-        ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment)
+        try:
+            ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment, CHANNEL, self._user(request))
+        except AlreadyVotedError:
+            return JSONResponse({"error": "already rated", "message": self.assistant.render("web/text/feedback_again.txt.j2")}, status_code=409)
+        except FeedbackRateLimitedError as exc:
+            seconds = max(1, int(exc.seconds + 0.999))
+            message = self.assistant.render("web/text/rate_limited.txt.j2", seconds=seconds)
+            return JSONResponse({"error": "rate limited", "message": message}, status_code=429, headers={"Retry-After": str(seconds)})
         if not ok:
             return JSONResponse({"error": "unknown query"}, status_code=404)
         return JSONResponse({"ok": True, "message": self.assistant.render("web/text/feedback_thanks.txt.j2", value=value)})

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from retrieval.regions import NATIONWIDE
 
 from .auth import Gate, Realm
+from .revoked import RevokedSessions
 
 RESULTS = 20
 FILTERED_CANDIDATES = 200  # with a topic/document filter, rank every candidate and keep the first RESULTS
@@ -89,7 +90,9 @@ class Lookup:
     def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
         self.assistant = assistant
         self.templates = templates
-        self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=12 * 3600, clock=clock)
+        max_age = 12 * 3600
+        revoked = RevokedSessions(settings.session_revocation_folder / "revoked-staff.txt", max_age, clock=clock)
+        self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=max_age, clock=clock, revoked=revoked)
         self.gate = Gate(self.realm, templates, "/lookup", limiter)
 
     def routes(self):

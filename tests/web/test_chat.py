@@ -79,7 +79,8 @@ def test_feedback_is_recorded_only_with_the_answers_token_from_the_same_visitor(
     assert ok.json() == {"ok": True, "message": "谢谢您的反馈,我们会据此改进资料和回答。"}
     negative = log.recent_negative()
     assert [(r["question"], r["comment"]) for r in negative] == [("离婚冷静期多久", "没说清楚在哪办")]
-    up = client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": 1})
+    liked = ask(client, "低保怎么申请").json()  # one vote per answer: the 👍 goes to another one
+    up = client.post("/chat/api/feedback", json={"query_id": liked["query_id"], "token": liked["feedback_token"], "value": 1})
     assert up.json()["message"] == "谢谢您的肯定!"
 
 
@@ -111,3 +112,27 @@ def test_an_answer_the_log_could_not_record_has_no_feedback_token(client, assist
     data = ask(client, "结婚登记要带什么材料").json()
     assert data["kind"] == "answer" and data["text"] == assistant.answerer.ask("结婚登记要带什么材料").text
     assert (data["query_id"], data["feedback_token"]) == (None, None)
+
+
+def vote(client, data, value=-1):
+    return client.post("/chat/api/feedback", json={"query_id": data["query_id"], "token": data["feedback_token"], "value": value})
+
+
+def test_one_vote_per_answer_per_visitor_a_second_is_409_and_not_stored(client, log):
+    client.get("/chat")
+    data = ask(client, "离婚冷静期多久").json()
+    assert vote(client, data).status_code == 200
+    again = [vote(client, data, value) for value in (-1, -1, 1)]
+    assert [r.status_code for r in again] == [409, 409, 409]
+    assert again[0].json() == {"error": "already rated", "message": "您已经反馈过了,谢谢!"}
+    assert [(r["query_id"], r["value"]) for r in log.db["feedback"].rows] == [(data["query_id"], -1)]
+
+
+def test_feedback_is_rate_limited_per_visitor_with_retry_after(client, log):
+    client.get("/chat")
+    answers = [ask(client, q).json() for q in ["离婚冷静期多久", "低保怎么申请", "结婚登记要带什么材料", "高龄津贴", "殡葬补贴", "收养登记", "临时救助"]]
+    replies = [vote(client, data) for data in answers]
+    assert [r.status_code for r in replies] == [200] * 6 + [429]  # MINZHENG_FEEDBACK_PER_MINUTE = 6
+    assert replies[-1].headers["retry-after"] == "10"
+    assert replies[-1].json()["message"] == "您的提问有点频繁,请10秒后再试。如需人工帮助,请拨打12345政务服务便民热线。"
+    assert log.db["feedback"].count == 6

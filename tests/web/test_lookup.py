@@ -145,3 +145,30 @@ def test_highlight_segments_prefer_longer_terms_and_ignore_case():
     assert segments("结婚登记和登记", ["登记", "结婚登记"]) == [("结婚登记", True), ("和", False), ("登记", True)]
     assert segments("ABC abc", ["abc"]) == [("ABC", True), (" ", False), ("abc", True)]
     assert segments("无匹配", []) == [("无匹配", False)]
+
+
+def test_logout_ends_the_session_on_the_server_and_a_restart_keeps_it_ended(assistant, web_settings, log):
+    with make_client(assistant, web_settings) as c:
+        value = login(c, "lookup", STAFF_TOKEN).headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        assert c.get("/lookup").status_code == 200
+        assert c.post("/lookup/logout", follow_redirects=False).status_code == 303
+    with make_client(assistant, web_settings) as c:  # a copy of the cookie, in another client
+        c.cookies.set("mz_staff", value, path="/lookup")
+        assert c.get("/lookup").status_code == 401
+    with make_client(assistant, web_settings) as restarted:  # a new app reads the revocations back
+        restarted.cookies.set("mz_staff", value, path="/lookup")
+        assert restarted.get("/lookup").status_code == 401
+        login(restarted, "lookup", STAFF_TOKEN)
+        assert restarted.get("/lookup").status_code == 200  # a new sign-in works
+    assert oct((web_settings.log_path.parent / "revoked-staff.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_admin_logout_is_revoked_too(assistant, web_settings, log):
+    from .conftest import ADMIN_TOKEN
+
+    with make_client(assistant, web_settings) as c:
+        value = login(c, "admin", ADMIN_TOKEN).headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        assert c.get("/admin").status_code == 200
+        c.post("/admin/logout", follow_redirects=False)
+        c.cookies.set("mz_admin", value, path="/admin")
+        assert c.get("/admin").status_code == 401
