@@ -4,10 +4,10 @@ e-mail, addresses, names.
 Every pattern, cue word, surname and numeral is data in faq/privacy.toml; this module applies
 them. Each rule runs on the text as typed and on a probe of the same length (NFKC per
 character, traditional characters as simplified, digit-by-digit Chinese numerals as digits), so
-"１３８…", "138 1234 5678", "陳美玲" and
-"一三八…" are all found; names come from cue words (我叫, 我老公, 申请人:...), a name before
-男/女 at the start, Latin-script names after a cue, and jieba's part-of-speech tagger
-(retrieval/names.py). Overlapping finds are masked as one; what is not masked stays exactly as
+"１３８…", "138 1234 5678", "陳美玲" and "一三八…" are all found; names come from cue, kinship
+and role words (我叫, 我老公, 申请人:, 来电人...), person words after a name (老人, 阿姨, (男)),
+names listed beside a found one, a name before 男/女 at the start, Latin-script and pinyin
+names, and jieba's part-of-speech tagger (retrieval/names.py). Overlapping finds are masked as one; what is not masked stays exactly as
 the user typed it.
 """
 
