@@ -382,7 +382,7 @@ class Answerer:
         total = sum(weight.values())
         best = 0.0
         for asked in passage.get("questions") or ():
-            words = {t for t in analyzer.words(snapshot.regions.strip(analyzer.without_fillers(analyzer.normalize(asked)))) if index.document_frequency(t)}
+            words = {t for t in analyzer.words(snapshot.prepare_question(asked)) if index.document_frequency(t)}
             own = sum(index.plain_idf(t) for t in words)
             shared = sum(w for t, w in weight.items() if t in words)
             if total + own:

@@ -115,7 +115,7 @@ class Snapshot:
 
     def prepare_question(self, question):
         """The question as searched: fillers and place names removed (the region filter handles places)."""
-        return self.regions.strip(self.analyzer.query(question)[0])
+        return prepare(self.analyzer, self.regions, question)
 
     def kb_df(self, word):
         return self.words.document_frequency(word)
@@ -347,11 +347,17 @@ def build_indexes(passages, tokens, question_tokens=None):
     return text + asked
 
 
+def prepare(analyzer, regions, question):
+    """A question as it is searched: normalised, chat filler and place names removed (the region
+    filter handles places). FAQ questions and index questions are prepared the same way."""
+    return regions.strip(analyzer.query(question)[0])
+
+
 def _question_tokens(analyzer, regions, questions):
     """(words, bigrams) of a passage's index questions, prepared as a citizen's question is."""
     words, bigrams = [], []
     for q in questions:
-        text = regions.strip(analyzer.without_fillers(analyzer.normalize(q)))
+        text = prepare(analyzer, regions, q)
         words.extend(analyzer.words(text))
         bigrams.extend(analyzer.bigrams(text))
     return words, bigrams

@@ -82,6 +82,7 @@ class QueryParser:
         self.kb_df = kb_df  # word -> document frequency in the words field
         self.max_chars = max_chars
         self.domain = frozenset(analyzer.domain_terms())  # official terms: their presence is civil affairs
+        self.cues = frozenset(a for t in types for a in t.asks)  # phrases about the kind of question
 
     def parse(self, question):
         """The Query of `question`; EmptyQuestionError / QuestionTooLongError for bad input."""
@@ -104,18 +105,19 @@ class QueryParser:
         words = tuple(analyzer.words(searched))
         bigrams = tuple(analyzer.bigrams(searched))
         expansions = analyzer.expansions(text)
+        lexicon_words = analyzer.words(expansions) if expansions else []
         seen_w, seen_b = set(words), set(bigrams)
-        expansion_words = tuple(dict.fromkeys(t for t in analyzer.words(expansions) if t not in seen_w)) if expansions else ()
+        expansion_words = tuple(dict.fromkeys(t for t in lexicon_words if t not in seen_w))
         expansion_bigrams = tuple(dict.fromkeys(t for t in analyzer.bigrams(expansions) if t not in seen_b)) if expansions else ()
         focus = self._focus(words, qtype)
-        covered_by_lexicon = set(analyzer.words(expansions)) if expansions else set()
+        covered_by_lexicon = set(lexicon_words)
         # A word no passage contains, not even through the lexicon; jieba's guesses at unknown
         # runs ("处会" of "登记处会") are not words and do not count.
         unknown = tuple(
             w
             for w in focus
             if not self.kb_has(w)
-            and not self._phrase_expanded(w, text)
+            and not analyzer.stand_ins(w, text)  # a lexicon phrase containing it stands in
             and w not in covered_by_lexicon
             and (analyzer.is_dictionary_word(w) or len(w) >= 3)
         )
@@ -145,10 +147,7 @@ class QueryParser:
 
     def _focus(self, words, qtype):
         """Content words: two characters or more, not a stopword, not a question-kind cue."""
-        cues = set()
-        for t in self.types:
-            for a in t.asks:
-                cues.add(a)
+        cues = self.cues
         out = []
         for w in dict.fromkeys(words):
             if len(w) < 2 or not _CJK.search(w) or w in cues or self.analyzer.is_stopword(w) or self.analyzer.is_generic(w):
@@ -157,7 +156,3 @@ class QueryParser:
                 continue  # part of a cue phrase ("多长" of "多长时间")
             out.append(w)
         return tuple(out)
-
-    def _phrase_expanded(self, word, text):
-        """Whether a lexicon phrase containing `word` occurs in the question (its terms stand in)."""
-        return any(word in phrase and phrase in text for phrase in self.analyzer.phrases_with(word))

@@ -78,13 +78,7 @@ class TextAnalyzer:
     def query(self, question):
         """(question without chat filler, canonical terms of the colloquial phrases it contains)."""
         text = self.normalize(question)
-        added = []
-        for phrase, canonical in self._synonyms:
-            if phrase in text:
-                added.append(canonical)
-        for filler in self._fillers:
-            text = text.replace(filler, " ")
-        return text, " ".join(dict.fromkeys(added))
+        return self.without_fillers(text), self.expansions(text)
 
     def is_dictionary_word(self, word):
         """Whether jieba's dictionary (with ours) has `word` as a word of its own."""
@@ -121,10 +115,6 @@ class TextAnalyzer:
             if word in phrase and phrase in text:
                 out.extend(canonical.split())
         return out
-
-    def phrases_with(self, word):
-        """The lexicon's colloquial phrases that contain `word`."""
-        return [phrase for phrase, _ in self._synonyms if word in phrase]
 
     def without_fillers(self, text):
         for filler in self._fillers:
