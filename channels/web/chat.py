@@ -5,6 +5,7 @@ import hmac
 import json
 import secrets
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from retrieval.segment import SECTION_SEPARATOR
 from .asking import RATE_LIMITED, Asker
 from .auth import same_origin
 from .limits import BodyTooLarge, read_body
+from .topics import load_topics
 
 CHANNEL = "web"
 COOKIE = "mz_chat"
@@ -28,6 +30,7 @@ class Chat:
         self.asker = Asker(assistant, CHANNEL, {"rate_limited": "web/text/rate_limited.txt.j2", "error": "web/text/error.txt.j2"}, settings.rate_limit_per_minute)
         # Feedback tokens only need to outlive a page visit; a restart simply retires them.
         self._key = secrets.token_bytes(32)
+        self.topics = load_topics(settings.faq_dir)
 
     def routes(self):
         return [
@@ -37,10 +40,16 @@ class Chat:
         ]
 
     async def page(self, request):
-        response = self.templates.TemplateResponse(request, "chat.html", {})
+        response = self.templates.TemplateResponse(request, "chat.html", self._page_context())
         if not _valid_id(request.cookies.get(COOKIE, "")):
             response.set_cookie(COOKIE, secrets.token_hex(16), max_age=30 * 86400, path="/chat", httponly=True, samesite="strict", secure=request.url.scheme == "https")
         return response
+
+    def _page_context(self):
+        """The topic chips and the hand-off, worded by the Telegram menu's templates (autoescaped HTML)."""
+        handoff = Markup(self.assistant.render("telegram/handoff.html.j2"))
+        intros = {t.key: Markup(self.assistant.render("telegram/topic.html.j2", label=t.label, description=t.description)) for t in self.topics if not t.handoff}
+        return {"topics": self.topics, "topic_intros": intros, "handoff": handoff}
 
     def _user(self, request):
         cookie = request.cookies.get(COOKIE, "")

@@ -2,6 +2,9 @@
 
 import re
 from dataclasses import replace
+from html.parser import HTMLParser
+
+import pytest
 
 from .conftest import make_client
 
@@ -136,3 +139,102 @@ def test_feedback_is_rate_limited_per_visitor_with_retry_after(client, log):
     assert replies[-1].headers["retry-after"] == "10"
     assert replies[-1].json()["message"] == "您的提问有点频繁,请10秒后再试。如需人工帮助,请拨打12345政务服务便民热线。"
     assert log.db["feedback"].count == 6
+
+
+class Tags(HTMLParser):
+    """Every element's tag, attributes and own text, in document order (template contents included)."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements, self.open = [], []
+
+    def handle_starttag(self, tag, attrs):
+        element = {"tag": tag, "attrs": dict(attrs), "text": ""}
+        self.elements.append(element)
+        if tag not in VOID:
+            self.open.append(element)
+
+    def handle_endtag(self, tag):
+        if any(e["tag"] == tag for e in self.open):
+            while self.open.pop()["tag"] != tag:
+                pass
+
+    def handle_data(self, data):
+        for element in self.open:
+            element["text"] += data
+
+
+VOID = {"input", "meta", "link", "br", "img", "path"}
+
+
+def elements(html, **attrs):
+    parser = Tags()
+    parser.feed(html)
+    return [e for e in parser.elements if all(e["attrs"].get(k) == v for k, v in attrs.items())]
+
+
+def template(html, name):
+    """The inside of <template id=name>."""
+    return re.search(rf'<template id="{name}">(.*?)</template>', html, re.S).group(1)
+
+
+def test_topic_chips_are_the_telegram_menus_topics_with_their_examples(client, web_settings):
+    page = client.get("/chat").text
+    chips = [(e["attrs"]["data-topic"], e["text"]) for e in elements(page) if "chip" in e["attrs"].get("class", "").split()]
+    assert chips == [("marriage", "婚姻登记"), ("funeral", "殡葬服务"), ("aid", "社会救助"), ("meals", "老年助餐"), ("human", "人工服务")]
+    marriage = template(page, "tpl-topic-marriage")
+    assert "<b>婚姻登记</b>\n结婚登记、离婚登记、补领婚姻登记证,以及需要带的证件材料和办理地点。\n\n您可以直接输入问题,或点下面的常见问题。" in marriage
+    assert [e["text"] for e in elements(marriage, **{"class": "suggestion"})] == ["结婚登记要带什么材料?", "离婚冷静期是多久?", "婚姻登记证丢了怎么补领?"]
+    assert [e["text"] for e in elements(template(page, "tpl-topic-meals"), **{"class": "suggestion"})] == ["老年食堂在哪里?", "老年人助餐有补贴吗?", "行动不便的老人可以送餐上门吗?"]
+    assert "tpl-topic-human" not in page  # the 人工服务 chip opens the hand-off instead
+    assert "chip handoff-button" in elements(page, **{"data-topic": "human"})[0]["attrs"]["class"]
+
+
+def test_handoff_shows_12345_and_the_local_office_in_the_telegram_wording_and_no_other_number(client, assistant):
+    page = client.get("/chat").text
+    handoff = template(page, "tpl-handoff")
+    assert assistant.render("telegram/handoff.html.j2") in handoff
+    assert "请拨打<b>12345政务服务便民热线</b>(7×24小时人工服务),或到当地民政局、乡镇人民政府(街道办事处)窗口咨询。" in handoff
+    assert elements(handoff, **{"class": "call"}) == [{"tag": "a", "attrs": {"class": "call", "href": "tel:12345"}, "text": "拨打 12345"}]
+    assert [e["text"] for e in elements(page) if e["tag"] == "button" and "handoff-button" in e["attrs"].get("class", "")] == ["转人工", "人工服务", "转人工"]
+    # Every number of three or more digits on the page: the hotline, the emergency numbers, the length limit.
+    visible = re.sub(r"<[^>]+>", " ", page)
+    assert set(re.findall(r"\d{3,}", visible)) == {"12345", "110", "120", "119"}
+    assert set(re.findall(r'maxlength="(\d+)"', page)) == {"2000", "400"}
+
+
+def test_feedback_reasons_and_every_button_has_words_not_only_an_emoji(client):
+    page = client.get("/chat").text
+    reason = template(page, "tpl-reason")
+    assert [e["attrs"]["value"] for e in elements(reason) if e["tag"] == "input"] == ["没回答我的问题", "内容不对", "看不懂", "其他"]
+    assert elements(reason, **{"class": "more"})[0]["text"].startswith("还想说的话(可不填)")
+    buttons = [e["text"].strip() for e in elements(page) if e["tag"] == "button"]
+    assert all(re.search(r"[\u4e00-\u9fff]", b) for b in buttons), buttons
+    assert "有帮助" in buttons and "没帮助" in buttons and "清空记录" in buttons and "大字" in buttons
+    assert not re.search("[\U0001F300-\U0001FAFF\u2600-\u27BF]", page)  # no emoji at all: boxes where no emoji font is installed
+
+
+def test_chat_page_fits_the_content_security_policy(client):
+    r = client.get("/chat")
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    page = r.text
+    assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/chat.js">']
+    assert not re.search(r"\sstyle=|\son[a-z]+=", page)  # inline styles and handlers are refused by the policy
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page)  # no CDN, no outside fonts
+    assert elements(page, id="messages")[0]["attrs"] == {"class": "messages", "id": "messages", "role": "log", "aria-live": "polite", "aria-relevant": "additions"}
+    assert elements(page, id="large-text")[0]["attrs"]["aria-pressed"] == "false"
+    assert client.get("/static/chat.js").status_code == 200
+    script = client.get("/static/chat.js").text
+    code = re.sub(r"//.*", "", script)
+    assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", code)  # every word comes from the page
+    assert "innerHTML" not in script
+
+
+def test_a_broken_topic_menu_names_file_and_line(tmp_path):
+    from retrieval.errors import DataFileError
+    from channels.web.topics import load_topics
+
+    (tmp_path / "telegram_menu.toml").write_text('[[topic]]\nkey = "ok"\nlabel = "婚姻登记"\ndescription = "x"\n\n[[topic]]\nkey = "Bad Key"\nlabel = "y"\n', encoding="utf-8")
+    with pytest.raises(DataFileError) as exc:
+        load_topics(tmp_path)
+    assert str(exc.value) == f"{tmp_path / 'telegram_menu.toml'}:6: topic key 'Bad Key' must be 1-20 of a-z 0-9 _ -"

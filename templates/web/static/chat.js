@@ -1,18 +1,69 @@
-// Citizen web chat: posts the question to /chat/api/ask and shows the answer, its sources (with
-// the full passage on demand), "did you mean" buttons and thumbs feedback. DOM built with
-// textContent only, so nothing from an answer is ever parsed as HTML.
+// Citizen web chat. Posts a question to /chat/api/ask and shows the answer with its sources folded
+// away, "did you mean" buttons, feedback (a reason with 没帮助) and the 12345 hand-off. Every word
+// comes from the page (data-* on <body> and the <template> elements of chat.html); answers are
+// put in with textContent only, so nothing from the server is ever parsed as HTML. The
+// conversation is kept in this browser's localStorage and never sent back to the server.
 (function () {
   "use strict";
-  var labels = document.body.dataset;
+  var HISTORY_KEY = "mz_chat_history";
+  var LARGE_KEY = "mz_chat_large_text";
+  var MAX_ITEMS = 80;  // questions, answers and topic cards kept; older ones drop off
+
+  var words = document.body.dataset;
+  var earlier = document.getElementById("history");
   var box = document.getElementById("messages");
   var form = document.getElementById("ask");
   var input = document.getElementById("question");
+  var send = document.getElementById("send");
+  var busy = false;
 
+  // -- storage: a blocked or full localStorage only means nothing is remembered -------------------
+  function store() {
+    try { return window.localStorage; } catch (e) { return null; }
+  }
+  function read(key) {
+    var s = store();
+    try { return s ? s.getItem(key) : null; } catch (e) { return null; }
+  }
+  function write(key, value) {
+    var s = store();
+    try { if (s) { if (value === null) s.removeItem(key); else s.setItem(key, value); } } catch (e) { /* full or denied */ }
+  }
+  function loadItems() {
+    try {
+      var items = JSON.parse(read(HISTORY_KEY) || "[]");
+      return Array.isArray(items) ? items.filter(function (i) { return i && typeof i === "object"; }) : [];
+    } catch (e) { return []; }
+  }
+  var items = loadItems();
+  function saveItems() {
+    if (items.length > MAX_ITEMS) items = items.slice(-MAX_ITEMS);
+    write(HISTORY_KEY, JSON.stringify(items));
+  }
+  function remember(item) {
+    items.push(item);
+    saveItems();
+    return item;
+  }
+
+  // -- DOM helpers ------------------------------------------------------------------------------
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+  function copy(id) {
+    var tpl = document.getElementById(id);
+    return tpl ? tpl.content.firstElementChild.cloneNode(true) : null;
+  }
+  function fill(root, cls, text) {
+    var node = root.querySelector("." + cls);
+    if (node) node.textContent = text;
+    return node;
+  }
+  function show(node) {
+    node.scrollIntoView({ block: "start" });
   }
 
   function post(url, body) {
@@ -21,75 +72,252 @@
       headers: { "Content-Type": "application/json" },
       credentials: "same-origin",
       body: JSON.stringify(body)
-    }).then(function (r) { return r.json(); });
-  }
-
-  function feedbackRow(data) {
-    var row = el("div", "feedback");
-    [[1, labels.labelUp], [-1, labels.labelDown]].forEach(function (pair) {
-      var b = el("button", "fb", pair[1]);
-      b.type = "button";
-      b.dataset.value = String(pair[0]);
-      b.addEventListener("click", function () {
-        post("/chat/api/feedback", { query_id: data.query_id, token: data.feedback_token, value: pair[0] })
-          .then(function (r) { row.textContent = r.message || labels.labelFailed; })
-          .catch(function () { row.textContent = labels.labelFailed; });
-      });
-      row.appendChild(b);
+    }).then(function (r) {
+      return r.json().then(function (data) { return { status: r.status, data: data }; }, function () { return { status: r.status, data: {} }; });
     });
-    return row;
   }
 
-  function show(data) {
-    var msg = el("div", "msg bot", data.text);
+  // -- the answer text without the parts shown below it again --------------------------------------
+  // The core's text lists the sources under "出处:" and the suggestions under "您是不是想问:";
+  // the page shows both as their own (folded, clickable) parts, so those paragraphs are left out.
+  // Text without them (a channel that no longer sends them) is shown whole.
+  function answerText(data) {
+    var hasSources = Array.isArray(data.sources) && data.sources.length > 0;
+    var hasSuggestions = Array.isArray(data.suggestions) && data.suggestions.length > 0;
+    return String(data.text || "").split(/\n[ \t]*\n/).filter(function (block) {
+      var first = block.replace(/^\s+/, "").split("\n")[0].trim();
+      if (hasSources && first === words.textSources) return false;
+      if (hasSuggestions && first === words.textSuggest) return false;
+      return true;
+    }).join("\n\n").trim();
+  }
+
+  function passage(text) {
+    var body = el("div", "passage");
+    String(text || "").split("\n").forEach(function (line) {
+      if (line.trim()) body.appendChild(el("p", null, line.trim()));
+    });
+    return body;
+  }
+
+  function sourceItem(s) {
+    var li = copy("tpl-source");
+    fill(li, "src-number", "[" + s.number + "] ");
+    fill(li, "src-name", s.title || "");
+    fill(li, "src-section", s.section || "");
+    var date = fill(li, "src-date", s.date || "");
+    if (!s.date && date) date.hidden = true;
+    var issuer = li.querySelector(".src-issuer");
+    if (s.issuer) fill(li, "src-issuer-name", s.issuer); else issuer.hidden = true;
+    var status = li.querySelector(".src-status");
+    if (s.status && status.dataset[s.status]) {
+      status.textContent = status.dataset[s.status];
+      status.hidden = false;
+    }
+    li.querySelector(".passage").replaceWith(passage(s.text));
+    return li;
+  }
+
+  function suggestionButton(question) {
+    var li = el("li");
+    var b = el("button", "suggestion", question);
+    b.type = "button";
+    li.appendChild(b);
+    return li;
+  }
+
+  // -- feedback -----------------------------------------------------------------------------------
+  function rated(item, msg, message) {
+    var rate = msg.querySelector(".rate");
+    if (rate) rate.remove();
+    var form = msg.querySelector("form.reason");
+    if (form) form.remove();
+    msg.querySelector(".fb-status").textContent = message;
+  }
+
+  function sendFeedback(item, msg, value, comment) {
+    var status = msg.querySelector(".fb-status");
+    var body = { query_id: item.data.query_id, token: item.data.feedback_token, value: value };
+    if (comment) body.comment = comment;
+    status.textContent = words.labelSending;
+    return post("/chat/api/feedback", body).then(function (r) {
+      var message = (r.data && r.data.message) || words.labelFailed;
+      if (r.status === 200 || r.status === 409) {  // 409: this answer was rated before
+        item.rated = message;
+        saveItems();
+        rated(item, msg, message);
+      } else {
+        status.textContent = message;  // rate limited or failed: the buttons stay for another try
+      }
+    }, function () { status.textContent = words.labelFailed; });
+  }
+
+  function openReason(item, msg, down) {
+    var existing = msg.querySelector("form.reason");
+    if (existing) { existing.querySelector("input").focus(); return; }
+    var reason = copy("tpl-reason");
+    var name = "reason-" + (item.data.query_id || Date.now());
+    reason.querySelectorAll("input[type=radio]").forEach(function (r) { r.name = name; });
+    function close() {
+      reason.remove();
+      down.setAttribute("aria-expanded", "false");
+      down.focus();
+    }
+    reason.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var picked = reason.querySelector("input[type=radio]:checked");
+      var extra = reason.querySelector("textarea").value.trim();
+      var parts = [];
+      if (picked) parts.push(picked.value);
+      if (extra) parts.push(extra);
+      reason.querySelector("button[type=submit]").disabled = true;
+      sendFeedback(item, msg, -1, parts.join(": ")).then(function () {
+        if (reason.isConnected) reason.querySelector("button[type=submit]").disabled = false;
+      });
+    });
+    reason.querySelector(".cancel").addEventListener("click", close);
+    reason.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+    msg.querySelector(".actions").after(reason);
+    down.setAttribute("aria-expanded", "true");
+    reason.querySelector("input").focus();
+  }
+
+  // -- messages -----------------------------------------------------------------------------------
+  function userMessage(item, where) {
+    var msg = el("div", "msg user", item.text);
+    where.appendChild(msg);
+    return msg;
+  }
+
+  function answerMessage(item, where) {
+    var data = item.data;
+    var msg = copy("tpl-answer");
     msg.dataset.kind = data.kind;
-    if (data.sources && data.sources.length) {
-      var list = el("ol", "sources");
-      data.sources.forEach(function (s) {
-        var li = el("li");
-        var details = el("details");
-        var summary = el("summary", null, "[" + s.number + "] " + labels.labelOriginal + " · 《" + s.title + "》" + s.section);
-        details.appendChild(summary);
-        details.appendChild(el("p", "original", s.text));
-        li.appendChild(details);
-        list.appendChild(li);
-      });
-      msg.appendChild(list);
+    if (typeof data.followup === "string" && data.followup.trim()) {
+      var line = msg.querySelector(".followup");
+      if (data.followup.indexOf(words.followupPrefix) === 0) line.textContent = data.followup;  // already a sentence
+      else fill(line, "followup-text", data.followup);
+      line.hidden = false;
     }
-    if (data.suggestions && data.suggestions.length) {
-      var sug = el("div", "suggestions");
-      sug.appendChild(el("span", null, labels.labelSuggest));
-      data.suggestions.forEach(function (q) {
-        var b = el("button", "suggestion", q);
-        b.type = "button";
-        b.addEventListener("click", function () { ask(q); });
-        sug.appendChild(b);
-      });
-      msg.appendChild(sug);
+    fill(msg, "text", answerText(data));
+    if (Array.isArray(data.sources) && data.sources.length) {
+      var list = msg.querySelector(".source-list");
+      data.sources.forEach(function (s) { list.appendChild(sourceItem(s)); });
+      msg.querySelector(".sources").hidden = false;
     }
-    if (data.query_id) msg.appendChild(feedbackRow(data));
-    box.appendChild(msg);
-    msg.scrollIntoView({ block: "start", behavior: "smooth" });
+    if (Array.isArray(data.suggestions) && data.suggestions.length) {
+      var sug = msg.querySelector(".suggestions .suggestion-list");
+      data.suggestions.forEach(function (q) { sug.appendChild(suggestionButton(q)); });
+      msg.querySelector(".suggestions").hidden = false;
+    }
+    if (item.rated) {
+      rated(item, msg, item.rated);
+    } else if (!data.query_id || !data.feedback_token) {
+      msg.querySelector(".rate").remove();  // nothing to rate: the log did not keep this answer
+    } else {
+      msg.querySelectorAll("button.fb").forEach(function (b) {
+        b.addEventListener("click", function () {
+          if (b.dataset.value === "1") sendFeedback(item, msg, 1, null);
+          else openReason(item, msg, b);
+        });
+      });
+    }
+    where.appendChild(msg);
+    return msg;
+  }
+
+  function cardMessage(item, where) {
+    var msg = item.t === "handoff" ? copy("tpl-handoff") : copy("tpl-topic-" + item.key);
+    if (!msg) return null;  // a topic the menu no longer has
+    where.appendChild(msg);
+    return msg;
+  }
+
+  function render(item, where) {
+    if (item.t === "q") return userMessage(item, where);
+    if (item.t === "a" && item.data && typeof item.data === "object") return answerMessage(item, where);
+    if (item.t === "handoff" || item.t === "topic") return cardMessage(item, where);
+    return null;
+  }
+
+  function card(item) {
+    var msg = render(remember(item), box);
+    if (msg) { show(msg); msg.focus({ preventScroll: true }); }
   }
 
   function ask(question) {
-    question = question.trim();
-    if (!question) return;
-    box.appendChild(el("div", "msg user", question));
-    var wait = el("div", "msg bot pending", labels.labelWait);
+    question = String(question || "").trim();
+    if (!question || busy) return;
+    busy = true;
+    send.disabled = true;
+    var asked = render(remember({ t: "q", text: question }), box);
+    var wait = el("div", "msg bot pending", words.labelWait);
+    box.setAttribute("aria-busy", "true");
     box.appendChild(wait);
-    post("/chat/api/ask", { question: question })
-      .then(function (data) { box.removeChild(wait); show(data); })
-      .catch(function () { wait.textContent = labels.labelFailed; wait.classList.remove("pending"); });
+    function done() {
+      busy = false;
+      send.disabled = false;
+      box.removeAttribute("aria-busy");
+    }
+    post("/chat/api/ask", { question: question }).then(function (r) {
+      if (!r.data || typeof r.data.text !== "string") throw new Error("no answer");
+      wait.remove();
+      render(remember({ t: "a", data: r.data }), box);
+      show(asked);  // the question on top, its answer below it
+      done();
+    }).catch(function () {
+      wait.textContent = words.labelFailed;
+      wait.classList.remove("pending");
+      done();
+    });
   }
+
+  // -- wiring -------------------------------------------------------------------------------------
+  // Restored history goes above the live region, so a screen reader does not read it all out again.
+  var lastAsked = null;
+  items.forEach(function (item) {
+    var node = render(item, earlier);
+    if (item.t === "q") lastAsked = node;
+  });
+  if (lastAsked) show(lastAsked);
+
+  document.addEventListener("click", function (e) {
+    var target = e.target.closest("button");
+    if (!target) return;
+    if (target.classList.contains("suggestion")) ask(target.textContent);
+    else if (target.classList.contains("handoff-button")) card({ t: "handoff" });
+    else if (target.classList.contains("chip")) card({ t: "topic", key: target.dataset.topic });
+  });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
+    if (busy) return;
     var q = input.value;
     input.value = "";
     ask(q);
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+
+  var large = document.getElementById("large-text");
+  function setLarge(on) {
+    document.documentElement.classList.toggle("large-text", on);
+    large.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+  setLarge(read(LARGE_KEY) === "1");
+  large.addEventListener("click", function () {
+    var on = large.getAttribute("aria-pressed") !== "true";
+    setLarge(on);
+    write(LARGE_KEY, on ? "1" : null);
+  });
+
+  document.getElementById("clear").addEventListener("click", function () {
+    if (!window.confirm(words.confirmClear)) return;
+    items = [];
+    write(HISTORY_KEY, null);
+    earlier.textContent = "";
+    box.textContent = "";
+    input.focus();
   });
 })();
