@@ -142,6 +142,7 @@ def test_not_helpful_opens_a_reason_choice_sent_as_the_comment(server, browser):
     reason.locator("button[type=submit]").click()
     expect(answer.locator(".fb-status")).to_have_text(THANKS_DOWN)
     assert answer.locator("button.fb").count() == 0 and answer.locator("form.reason").count() == 0
+    assert page.evaluate("document.activeElement.className") == "fb-status"  # focus not lost with the form
     rows = [(r["question"], r["comment"]) for r in own.log.recent_negative() if r["question"] == "离婚冷静期多久"]
     assert rows == [("离婚冷静期多久", "看不懂: 字太多了,没找到去哪里办")]
     assert page.errors == []
@@ -258,3 +259,21 @@ def test_a_followup_field_adds_how_the_question_was_understood(server, browser, 
         assert shown.inner_text() == line
     assert answer.locator(".text").inner_text().strip() != ""
     assert page.errors == []
+
+
+def test_rating_an_answer_kept_from_before_a_server_restart_says_it_has_expired(server, browser):  # noqa: F811
+    page = phone(browser, server)
+    ask(page, "低保怎么申请")
+    # A restart gives the server a new feedback key: the token kept in the history no longer matches.
+    page.evaluate("""() => {
+        const items = JSON.parse(localStorage.getItem('mz_chat_history'));
+        items[1].data.feedback_token = '0'.repeat(32);
+        localStorage.setItem('mz_chat_history', JSON.stringify(items));
+    }""")
+    page.reload()
+    answer = page.locator("#history .msg.answer")
+    answer.locator("button.fb[data-value='1']").click()
+    expect(answer.locator(".fb-status")).to_have_text("这条回答已过期,不能再评价了;如有问题请重新提问。")
+    assert answer.locator("button.fb").count() == 0
+    page.reload()  # and it stays so
+    assert page.locator("#history .msg.answer .fb-status").inner_text() == "这条回答已过期,不能再评价了;如有问题请重新提问。"

@@ -127,29 +127,42 @@
   }
 
   // -- feedback -----------------------------------------------------------------------------------
-  function rated(item, msg, message) {
-    var rate = msg.querySelector(".rate");
-    if (rate) rate.remove();
-    var form = msg.querySelector("form.reason");
-    if (form) form.remove();
-    msg.querySelector(".fb-status").textContent = message;
+  function rated(item, msg, message, live) {
+    var status = msg.querySelector(".fb-status");
+    // A disabled or removed button drops the focus to <body>: keep keyboard users where they were.
+    var focused = live && document.activeElement === document.body;
+    msg.querySelectorAll(".rate, form.reason").forEach(function (gone) {
+      focused = focused || (live && gone.contains(document.activeElement));
+      gone.remove();
+    });
+    status.textContent = message;
+    if (focused) {
+      status.tabIndex = -1;
+      status.focus({ preventScroll: true });
+    }
   }
 
   function sendFeedback(item, msg, value, comment) {
     var status = msg.querySelector(".fb-status");
     var body = { query_id: item.data.query_id, token: item.data.feedback_token, value: value };
     if (comment) body.comment = comment;
+    var buttons = msg.querySelectorAll("button.fb");
+    function enable(on) { buttons.forEach(function (b) { b.disabled = !on; }); }
     status.textContent = words.labelSending;
+    enable(false);  // one vote per answer: a double tap sends it once
     return post("/chat/api/feedback", body).then(function (r) {
-      var message = (r.data && r.data.message) || words.labelFailed;
-      if (r.status === 200 || r.status === 409) {  // 409: this answer was rated before
+      // 403/404: a token from before a server restart (kept in the history) or a purged answer.
+      var expired = r.status === 403 || r.status === 404;
+      var message = expired ? words.labelExpired : (r.data && r.data.message) || words.labelFailed;
+      if (r.status === 200 || r.status === 409 || expired) {  // 409: this answer was rated before
         item.rated = message;
         saveItems();
-        rated(item, msg, message);
+        rated(item, msg, message, true);
       } else {
         status.textContent = message;  // rate limited or failed: the buttons stay for another try
+        enable(true);
       }
-    }, function () { status.textContent = words.labelFailed; });
+    }, function () { status.textContent = words.labelFailed; enable(true); });
   }
 
   function openReason(item, msg, down) {
@@ -211,7 +224,7 @@
       msg.querySelector(".suggestions").hidden = false;
     }
     if (item.rated) {
-      rated(item, msg, item.rated);
+      rated(item, msg, item.rated, false);
     } else if (!data.query_id || !data.feedback_token) {
       msg.querySelector(".rate").remove();  // nothing to rate: the log did not keep this answer
     } else {
