@@ -9,18 +9,19 @@ import re
 import sys
 
 from retrieval.answer import Answerer
-from retrieval.assistant import Assistant
+from retrieval.assistant import Assistant, Reply
+from retrieval.conversation import Conversations
+from retrieval.edge import EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
-    EmptyQuestionError,
     NoPreviousBuildError,
     QualityDropError,
-    QuestionTooLongError,
     SettingsError,
     StoreError,
 )
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.library import Library
+from retrieval.ratelimit import RateLimiter
 from retrieval.unanswered import write_csv
 
 EXIT_DATA_ERROR = 2
@@ -39,6 +40,38 @@ def printable(text):
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def _batch_line(line):
+    """(question, conversation id or None) of one batch line: plain text, or a JSON object
+    {"question": "...", "conversation": "id"}."""
+    if line.lstrip().startswith("{"):
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            return line, None
+        if isinstance(data, dict) and isinstance(data.get("question"), str):
+            conversation = data.get("conversation")
+            return data["question"], None if conversation is None else str(conversation)
+    return line, None
+
+
+def _line_editing():
+    """Arrow keys and history at the chat prompt (readline where Python has it)."""
+    try:
+        import readline  # noqa: F401  (importing it is what gives input() line editing)
+    except ImportError:
+        pass
+
+
+class _Unlogged:
+    """The core for `ask`: answers without writing the query log."""
+
+    def __init__(self, answerer):
+        self.answerer = answerer
+
+    def ask(self, question, channel=None, user=None, context=None):
+        return Reply(self.answerer.ask(question, context), None)
 
 
 def json_line(payload):
@@ -74,21 +107,30 @@ class Cli:
 
     # -- commands --------------------------------------------------------------------------
     def cmd_ask(self, args):
+        edge = self._unlogged_edge()
         if args.question:
-            self._answer_one(" ".join(args.question), args.json)
+            self._answer_one(edge, " ".join(args.question), args.json)
             return 0
         self.library.snapshot  # load once before the first line, not per line
         # One question per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
+        # A line may be {"question": "...", "conversation": "id"}: lines with the same
+        # conversation id are one conversation (follow-ups are read as in a chat).
         lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n") if hasattr(sys.stdin, "buffer") else sys.stdin
         for line in lines:
             line = line.rstrip("\r\n")
+            question, conversation = _batch_line(line)
             if args.json:
-                self._answer_one(line, True)
-            elif line.strip():
-                self._answer_one(line, False)
+                self._answer_one(edge, question, True, conversation)
+            elif question.strip():
+                self._answer_one(edge, question, False, conversation)
                 print("", file=self.out)
             self.out.flush()
         return 0
+
+    def _unlogged_edge(self):
+        """The edge for `ask`: nothing logged, no rate limit, conversations only within this run."""
+        answerer = self.answerer
+        return Edge(_Unlogged(answerer), Conversations(self.settings.followup_seconds), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render)
 
     def cmd_search(self, args):
         result = self.answerer.search(" ".join(args.query), k=args.k)
@@ -115,6 +157,8 @@ class Cli:
         return 0
 
     def cmd_chat(self, args):
+        _line_editing()
+        edge = Edge.over(self.assistant, RateLimiter(0))  # one person at a terminal: no limit
         print("民政小助手: 请输入您的问题(输入 exit 或按 Ctrl-D 退出)。", file=self.out)
         while True:
             try:
@@ -124,7 +168,9 @@ class Cli:
                 return 0
             if line.strip().lower() in ("exit", "quit", "退出"):
                 return 0
-            self._answer_one(line, False, ask=lambda q: self.assistant.ask(q, channel="cli").answer)
+            if not line.strip():
+                continue
+            self._answer_one(edge, line, False, follow=True)
             print("", file=self.out)
 
     def cmd_serve(self, args):
@@ -230,15 +276,17 @@ class Cli:
     def _say(self, template, **context):
         print(self.assistant.render(template, **context), file=self.out)
 
-    def _answer_one(self, question, as_json, ask=None):
-        try:
-            answer = (ask or self.answerer.ask)(question)
-            payload = answer.as_json()
-        except EmptyQuestionError:
-            payload = self._refusal(question, "empty", self.answerer.render("empty_question.txt.j2"))
-        except QuestionTooLongError as exc:
-            text = self.answerer.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
-            payload = self._refusal(question[: self.settings.max_question_chars], "too_long", text)
+    def _answer_one(self, edge, question, as_json, conversation=None, follow=None):
+        # A plain batch line stands alone (as it always has); a conversation's lines follow on.
+        follow = conversation is not None if follow is None else follow
+        outcome = edge.ask("cli", "cli", question, conversation, follow=follow)
+        if outcome.answer is not None:
+            payload = outcome.answer.as_json()
+        else:  # EMPTY or TOO_LONG: the question as received (cut to the limit), the core's wording
+            asked = question if outcome.kind == EMPTY else question[: outcome.limit]
+            payload = self._refusal(asked, outcome.kind, outcome.text)
+        if conversation is not None:
+            payload["conversation"] = conversation
         if as_json:
             print(json_line(payload), file=self.out)
         else:

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
+from .conversation import Conversations
 from .errors import AssistantError, FeedbackRateLimitedError, QueryLogError
 from .library import Library
 from .privacy import Masker
@@ -78,6 +79,7 @@ class Assistant:
         self._renderer = None
         self._log_failure = (None, 0.0)  # (message, when) of the last query-log failure reported
         self._follow_failure = (None, 0.0)  # (signature, when) of the last store file that failed to load
+        self.conversations = Conversations(settings.followup_seconds)  # every channel's, by (channel, id)
 
     # -- the served build ------------------------------------------------------------------
     @property
@@ -166,10 +168,11 @@ class Assistant:
             )
 
     # -- questions -------------------------------------------------------------------------
-    def ask(self, question, channel="cli", user=None):
-        """Answer and log one question. Raises EmptyQuestionError / QuestionTooLongError."""
+    def ask(self, question, channel="cli", user=None, context=None):
+        """Answer and log one question (a follow-up of `context` when it is one); channels go
+        through an edge (`Edge.over`). Raises EmptyQuestionError / QuestionTooLongError."""
         started = time.perf_counter()
-        answer = self.answerer.ask(question)
+        answer = self.answerer.ask(question, context)
         try:
             query_id = self.log.record(channel, user, answer.question, answer, (time.perf_counter() - started) * 1000)
         except QueryLogError as exc:
@@ -246,9 +249,15 @@ class Assistant:
         rules cannot be read (keep nothing then)."""
         return self.log.mask(text)
 
-    def forget(self, channel, user):
-        """Delete what the log holds about one user; returns the number of questions deleted."""
+    def forget(self, channel, user, conversation=None):
+        """Delete what the log holds about one user and the conversation's context; returns the
+        number of questions deleted."""
+        self.conversations.forget((channel, user if conversation is None else conversation))
         return self.log.forget(channel, user)
+
+    def compose(self, answer, **options):
+        """An Answer's Decision in words again, for a channel (see Composer.text's options)."""
+        return self.answerer.composer.text(answer.decision, **options)
 
     # -- administration --------------------------------------------------------------------
     def reload(self, force=False):

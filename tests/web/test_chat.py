@@ -50,7 +50,7 @@ def test_declines_and_bad_questions_use_the_core_wording(client):
     oos = ask(client, "护照怎么办理").json()
     assert oos["kind"] == "out_of_scope" and oos["declined"] is True and oos["sources"] == []
     empty = ask(client, "   ").json()
-    assert empty == {"kind": "empty", "declined": True, "text": "请用文字输入您的问题,例如:“结婚登记要带什么材料?”“申请低保找哪里?”", "sources": [], "suggestions": [], "query_id": None, "feedback_token": None}
+    assert empty == {"kind": "empty", "declined": True, "text": "请用文字输入您的问题,例如:“结婚登记要带什么材料?”“申请低保找哪里?”", "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
     long = ask(client, "问" * 2001).json()
     assert long["kind"] == "too_long" and long["text"] == "您的问题有2001个字,超过了2000字的上限。请用一两句话说明您想问的事。"
 
