@@ -9,8 +9,7 @@ import re
 import sys
 
 from retrieval.answer import Answerer
-from retrieval.assistant import Assistant, Reply
-from retrieval.conversation import Conversations
+from retrieval.assistant import Assistant
 from retrieval.edge import EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
@@ -62,16 +61,6 @@ def _line_editing():
         import readline  # noqa: F401  (importing it is what gives input() line editing)
     except ImportError:
         pass
-
-
-class _Unlogged:
-    """The core for `ask`: answers without writing the query log."""
-
-    def __init__(self, answerer):
-        self.answerer = answerer
-
-    def ask(self, question, channel=None, user=None, context=None):
-        return Reply(self.answerer.ask(question, context), None)
 
 
 def json_line(payload):
@@ -129,8 +118,7 @@ class Cli:
 
     def _unlogged_edge(self):
         """The edge for `ask`: nothing logged, no rate limit, conversations only within this run."""
-        answerer = self.answerer
-        return Edge(_Unlogged(answerer), Conversations(self.settings.followup_seconds), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render)
+        return Edge.unlogged(self.answerer, self.settings.followup_seconds)
 
     def cmd_search(self, args):
         result = self.answerer.search(" ".join(args.query), k=args.k)
@@ -192,7 +180,7 @@ class Cli:
     def cmd_eval(self, args):
         """One set: its figures and misses. Several: the figures side by side; misses only for
         the sets named with --misses (a held-out set's misses are never printed)."""
-        reports = [(path, evaluate(self.answerer, load_questions(path))) for path in args.file]
+        reports = [(path, evaluate(self.answerer, load_questions(path), self.settings.followup_seconds)) for path in args.file]
         if len(reports) == 1:
             path, report = reports[0]
             for name, value in report.metrics().items():

@@ -11,8 +11,10 @@ carries the core's plain text and the Answer (its Decision) for channel template
 from dataclasses import dataclass
 
 from .answer import valid_unicode
+from .conversation import Conversations
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .followup import Context
+from .ratelimit import RateLimiter
 
 EMPTY = "empty"
 TOO_LONG = "too_long"
@@ -41,19 +43,34 @@ class Outcome:
 class Edge:
     """Asks the core for every channel; holds the conversations and the per-user limiter."""
 
-    def __init__(self, core, conversations, limiter, mask, rules, render):
+    def __init__(self, core, conversations, limiter, mask, rules, render, normalize):
         self.core = core  # .ask(question, channel=, user=, context=) -> assistant.Reply
         self.conversations = conversations  # conversation.Conversations (or the shared one)
         self.limiter = limiter  # ratelimit.RateLimiter
         self.mask = mask  # text -> masked text, None when the masking rules cannot be read
         self.rules = rules  # () -> followup.FollowupRules of the served build
         self.render = render  # template name, **context -> core wording
+        self.normalize = normalize  # text -> normalised as a Query is (simplified, lower case)
+
+    @classmethod
+    def unlogged(cls, answerer, window):
+        """The edge for `ask` and `eval`: nothing logged or rate-limited, nothing masked (nothing
+        outlives the process), conversations kept for `window` seconds."""
+        return cls(_Unlogged(answerer), Conversations(window), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render, lambda text: answerer.library.analyzer.normalize(text))
 
     @classmethod
     def over(cls, assistant, limiter):
         """The edge a channel asks through: `assistant` (an Assistant, or anything that answers
         like one), its conversations, and the channel's per-user `limiter`."""
-        return cls(assistant, assistant.conversations, limiter, assistant.mask, lambda: assistant.answerer.followup_rules, assistant.render)
+        return cls(
+            assistant,
+            assistant.conversations,
+            limiter,
+            assistant.mask,
+            lambda: assistant.answerer.followup_rules,
+            assistant.render,
+            lambda text: assistant.library.analyzer.normalize(text),
+        )
 
     def ask(self, channel, user, text, conversation=None, follow=True):
         """One message to an Outcome. `follow=False`: a button or menu pick, never a follow-up."""
@@ -78,5 +95,23 @@ class Edge:
         query = answer.decision.query if answer.decision is not None else None
         masked = self.mask(question)
         # Only what survives masking waits for the next question; no rules: keep nothing.
-        self.conversations.put(key, Context.of(query, masked, answer.suggestions))
+        evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
+        context = Context.of(query, None if masked is None else self.normalize(masked), answer.suggestions, evidence)
+        self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
+
+
+class _Unlogged:
+    """An Answerer in the shape of Assistant.ask, writing no query log."""
+
+    def __init__(self, answerer):
+        self.answerer = answerer
+
+    def ask(self, question, channel=None, user=None, context=None):
+        return _Reply(self.answerer.ask(question, context), None)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    answer: object
+    query_id: int = None

@@ -34,20 +34,25 @@ class Context:
     qtype: object = None  # query.QuestionType
     asked: tuple = ()  # intent.FactType
     suggestions: tuple = ()  # the numbered "您是不是想问" offered with its answer
+    civil: bool = False  # it was about civil affairs (so is a follow-up without a subject word)
 
     @classmethod
-    def of(cls, query, masked, suggestions=()):
-        """The context a Query leaves; terms not in the masked question (a name) are dropped."""
+    def of(cls, query, masked, suggestions=(), evidence=""):
+        """The context a Query leaves. `masked`: the question as the query log masks it,
+        normalised like the Query; a term not in it (a name) is dropped. `evidence`: the text
+        of what answered it; of a long question only the terms the answer covers are kept, so
+        chat words ("签好了", "当天") do not dilute the next question's search."""
         if query is None or masked is None:
             return None
         borrowed = query.followup.subject if query.followup is not None else ()
         kept = tuple(w for w in query.focus if w in masked or w in borrowed)
-        subject = _outermost(kept)
+        covered = tuple(w for w in kept if w in evidence)
+        subject = _outermost(covered or kept)
         asks = (query.qtype.asks if query.qtype is not None else ()) + tuple(a for f in query.asked for a in f.asks)
         cue = tuple(w for w in dict.fromkeys(query.words) if w not in kept and w in masked and any(w in a for a in asks))
         if not cue and query.followup is not None:
             cue = query.followup.cue  # "那萧山呢" asked what the question before it asked
-        return cls(masked, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions))
+        return cls(masked, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions), query.civil)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Reading:
     topic: str
     qtype: object
     asked: tuple
+    civil: bool = False
 
     @property
     def terms(self):
@@ -74,6 +80,7 @@ class FollowupRules:
     openers: tuple  # normalised, longest first
     markers: tuple  # words that point back (这个, 也...), normalised
     standalone: frozenset
+    new_question: tuple  # openers that start another matter ("另外问一下")
     picks: tuple  # compiled patterns; group "n" is the number of the suggestion picked
 
     @classmethod
@@ -89,6 +96,7 @@ class FollowupRules:
             ("openers", list),
             ("markers", list),
             ("standalone", list),
+            ("new_question", list),
             ("picks", list),
         ):
             if not isinstance(section.get(key), kind):
@@ -108,6 +116,7 @@ class FollowupRules:
             openers=_longest_first(section["openers"]),
             markers=_longest_first(section["markers"]),
             standalone=frozenset(_plain(w) for w in section["standalone"]),
+            new_question=_longest_first(section["new_question"]),
             picks=tuple(picks),
         )
 
@@ -136,6 +145,8 @@ def read(query, context, rules):
     if context is None or query.out_of_scope is not None:
         return None
     normalized = query.normalized
+    if any(normalized.startswith(w) for w in rules.new_question):
+        return None  # "另外问一下,…": another matter
     plain = _plain(normalized)
     if not plain or plain in rules.standalone:
         return None
@@ -165,6 +176,7 @@ def read(query, context, rules):
         topic=query.topic or context.topic,
         qtype=query.qtype or (None if asks else context.qtype),
         asked=query.asked or (() if asks else context.asked),
+        civil=query.civil or context.civil,
     )
 
 

@@ -109,6 +109,7 @@ class QueryParser:
             qtype=reading.qtype,
             asked=reading.asked,
             out_of_scope=None,  # the question itself was not out of scope
+            civil=merged.civil or reading.civil,
             followup=reading,
         )
 
