@@ -96,7 +96,7 @@ class Edge:
         masked = self.mask(question)
         # Only what survives masking waits for the next question; no rules: keep nothing.
         evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
-        context = Context.of(query, None if masked is None else self.normalize(masked), answer.suggestions, evidence)
+        context = Context.of(query, masked, answer.suggestions, evidence, self.normalize)
         self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
 

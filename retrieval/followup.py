@@ -37,13 +37,15 @@ class Context:
     civil: bool = False  # it was about civil affairs (so is a follow-up without a subject word)
 
     @classmethod
-    def of(cls, query, masked, suggestions=(), evidence=""):
-        """The context a Query leaves. `masked`: the question as the query log masks it,
-        normalised like the Query; a term not in it (a name) is dropped. `evidence`: the text
+    def of(cls, query, masked, suggestions=(), evidence="", normalize=None):
+        """The context a Query leaves. `masked`: the question as the query log masks it (kept
+        for "结合您上一个问题…"); a term not in it once normalised like the Query (`normalize`)
+        is dropped, such as a name. `evidence`: the text
         of what answered it; of a long question only the terms the answer covers are kept, so
         chat words ("签好了", "当天") do not dilute the next question's search."""
         if query is None or masked is None:
             return None
+        shown, masked = masked, normalize(masked) if normalize is not None else masked
         borrowed = query.followup.subject if query.followup is not None else ()
         kept = tuple(w for w in query.focus if w in masked or w in borrowed)
         covered = tuple(w for w in kept if w in evidence)
@@ -52,7 +54,7 @@ class Context:
         cue = tuple(w for w in dict.fromkeys(query.words) if w not in kept and w in masked and any(w in a for a in asks))
         if not cue and query.followup is not None:
             cue = query.followup.cue  # "那萧山呢" asked what the question before it asked
-        return cls(masked, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions), query.civil)
+        return cls(shown, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions), query.civil)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ def test_one_slow_answer_blocks_nobody(settings, library, tmp_path, monkeypatch)
     """Updates run concurrently and ask() runs in a thread: a fast question overtakes a slow one."""
     tg = replace(settings, log_path=tmp_path / "log.db", telegram_bot_token="123456:TEST-TOKEN")
     assistant = Assistant(tg)
+    assistant.warm_up()  # the knowledge base and the masker loaded: only the slow answer is slow
     real_ask = assistant.ask
 
     def ask(question, channel="cli", user=None, context=None):
