@@ -43,11 +43,12 @@ class Composer:
         """Render one template by file name (channels' fixed replies too)."""
         return self.env.get_template(name).render(**context).strip()
 
-    def text(self, decision, suggestions=True, budget=None, templates=""):
+    def text(self, decision, suggestions=True, budget=None, templates="", sources=True):
         """The reply for a Decision: plain text (terminal, `ask`, WeChat) by default.
 
         suggestions=False leaves the numbered "您是不是想问" out (channels that show them as
-        buttons); `budget` caps each quote at that many characters (a channel fitting its
+        buttons), sources=False the 出处 list (the web chat shows the citations under the
+        answer, numbered as the quotes refer to them); `budget` caps each quote at that many characters (a channel fitting its
         length limit renders again with a smaller budget); `templates` is a channel folder
         whose own HTML version of a template is used when it has one (telegram/answer.html.j2);
         a template it lacks is rendered as plain text and escaped, so the reply is HTML.
@@ -57,7 +58,7 @@ class Composer:
         shown = tuple(d.suggestions) if suggestions else ()
         followup = q.followup.previous if q is not None and q.followup is not None else None
         quotes = d.quotes if budget is None else tuple(replace(x, text=_shorten(x.text, budget)) for x in d.quotes)
-        common = dict(quotes=quotes, sources=d.citations, suggestions=shown, region=q.region if q else None, followup=followup)
+        common = dict(quotes=quotes, sources=d.citations, show_sources=sources, suggestions=shown, region=q.region if q else None, followup=followup)
         render = self._renderer(templates)
         if d.kind == ANSWER and d.faq is not None:
             return render(TEMPLATES["faq"], answer=d.faq.answer, **common)

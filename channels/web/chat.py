@@ -80,8 +80,9 @@ class Chat:
         payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
         if outcome.answer is not None:
             answer = outcome.answer
-            # The suggestions are buttons here, so the text leaves them out.
-            payload["text"] = self.assistant.compose(answer, suggestions=False)
+            # The suggestions are buttons and the sources are listed under the answer here, so
+            # the text leaves both out.
+            payload["text"] = self.assistant.compose(answer, suggestions=False, sources=False)
             payload["followup"] = outcome.followup
             payload["asked"] = outcome.asked if outcome.picked is not None else None
             payload["sources"] = [_source(n, hit) for n, hit in enumerate(answer.sources, 1)]
