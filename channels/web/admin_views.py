@@ -145,19 +145,30 @@ def data_path(settings):
 
 
 def declined_sections(rows, groups):
-    """Declined rows in the sections of labels.toml [declined_groups] (in file order):
-    [{"key", "title", "hint", "draft", "rows"}], empty sections left out."""
+    """Declined rows (newest first) in the sections of labels.toml [declined_groups], in file
+    order: [{"key", "title", "hint", "draft", "rows", "total"}]; the same question asked again is
+    one row with its `count` and latest time; empty sections are left out."""
     sections, by_kind = [], {}
     for key, group in groups.items():
-        section = {"key": key, "title": group["title"], "hint": group.get("hint", ""), "draft": bool(group.get("draft", False)), "rows": []}
+        section = {"key": key, "title": group["title"], "hint": group.get("hint", ""), "draft": bool(group.get("draft", False)), "rows": [], "total": 0, "_seen": {}}
         sections.append(section)
         for kind in group.get("kinds", ()):
             by_kind[kind] = section
     fallback = sections[-1] if sections else None
     for row in rows:
         section = by_kind.get(row["kind"], fallback)
-        if section is not None:
-            section["rows"].append(row)
+        if section is None:
+            continue
+        section["total"] += 1
+        key = (row["question"] or "", row["kind"])
+        if key in section["_seen"]:
+            section["_seen"][key]["count"] += 1
+            continue
+        shown = {**row, "count": 1}
+        section["_seen"][key] = shown
+        section["rows"].append(shown)
+    for section in sections:
+        del section["_seen"]
     return [s for s in sections if s["rows"]]
 
 

@@ -84,7 +84,7 @@ def lines(days, series, frame=Frame()):
     return {"lines": out, "ticks": ticks(top, frame), "labels": day_labels(days, frame), "top": top, "frame": frame}
 
 
-def hbars(items, width=WIDTH, row=24, label_width=120):
+def hbars(items, width=420, row=24, label_width=90):
     """Horizontal bars for (label, value) pairs, longest first as given.
 
     Returns {"rows": [{"label", "value", "y", "width"}], "height", "x", "width"}."""

@@ -218,10 +218,12 @@ def test_declined_questions_are_grouped_by_kind_with_faq_draft_links(admin, assi
     assistant.ask("低保每个月发多少钱", channel="wechat", user="u2")  # related passages, the amount missing
     assistant.ask("彩礼最多能要多少", channel="telegram", user="u3")  # related passages, not sure they answer
     assistant.ask("结婚登记前要不要先做婚检", channel="web", user="u4")  # nothing in the sources
+    assistant.ask("低保每个月发多少钱", channel="wechat", user="u5")  # asked again: one row, counted
     page = admin.get("/admin").text
     gap = section(page, "declined-gap")
-    assert "<h3>知识缺口:资料相关,但没能给出答案(2)</h3>" in page
-    assert "<td>微信</td><td>低保每个月发多少钱</td><td>缺少具体信息</td>" in gap
+    assert "<h3>知识缺口:资料相关,但没能给出答案(3)</h3>" in page
+    assert "<td>微信</td><td>低保每个月发多少钱</td><td>缺少具体信息</td><td>2</td>" in gap
+    assert gap.count("低保每个月发多少钱</td>") == 1
     assert "<td>Telegram</td><td>彩礼最多能要多少</td><td>相关但不确定</td>" in gap
     assert f'<a href="/admin/faq/edit?question={quote("低保每个月发多少钱")}">转为常见问答草稿</a>' in gap
     missing = page[page.index('id="declined-not_found"') : page.index('id="declined-out_of_scope"')]
