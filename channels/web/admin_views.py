@@ -162,7 +162,9 @@ def declined_sections(rows, groups):
         section["total"] += 1
         key = (row["question"] or "", row["kind"])
         if key in section["_seen"]:
-            section["_seen"][key]["count"] += 1
+            shown = section["_seen"][key]
+            shown["count"] += 1
+            shown["time"] = max(shown["time"] or "", row["time"] or "")
             continue
         shown = {**row, "count": 1}
         section["_seen"][key] = shown
