@@ -21,6 +21,7 @@ from . import store, unanswered
 from .answer import Answerer
 from .conversation import Conversations
 from .errors import AssistantError, FeedbackRateLimitedError, QueryLogError
+from .faq_edit import FaqEditor
 from .library import Library
 from .privacy import Masker
 from .querylog import QueryLog
@@ -307,15 +308,20 @@ class Assistant:
         """Delete logged questions older than the retention (settings.log_retention_days)."""
         return self.log.purge(self.settings.log_retention_days if days is None else days)
 
-    def unanswered(self, days=None, limit=None):
-        """Declined and 👎 questions grouped by similarity, biggest group first (the FAQ worklist)."""
+    def unanswered(self, days=None, limit=None, now=None):
+        """Declined and 👎 questions grouped by similarity, biggest group first (the FAQ worklist);
+        `now` (epoch seconds) is where the last `days` end."""
         faq = Path(self.settings.faq_dir)
         analyzer = TextAnalyzer(faq, cache_dir=Path(self.settings.store_path).parent)
         def words(text):  # the question's own words, chat filler (请问, 怎么办...) removed
             return analyzer.words(analyzer.query(text)[0])
 
-        groups = unanswered.group(self.log.unanswered(days), words, ReportSettings.load(faq / "calibration.toml").similarity)
+        groups = unanswered.group(self.log.unanswered(days, now=now), words, ReportSettings.load(faq / "calibration.toml").similarity)
         return groups if limit is None else groups[:limit]
+
+    def faq_editor(self):
+        """Add or change FAQ entries in faq/entries, checked against the served build (web admin)."""
+        return FaqEditor(self.settings, self.library.snapshot, reloading.validate)
 
     def render(self, template, **context):
         """Render a template from templates/ (needs no knowledge base: works while reload fails)."""

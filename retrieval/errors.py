@@ -89,6 +89,14 @@ class FeedbackRateLimitedError(AssistantError):
         super().__init__(f"feedback rate limit: wait {seconds:.0f} s")
 
 
+class FaqFileChangedError(AssistantError):
+    """An FAQ file changed between the editor's preview and its save; nothing was written."""
+
+    def __init__(self, shown_path):
+        self.shown_path = shown_path
+        super().__init__(f"{shown_path} changed since the preview")
+
+
 class SettingsError(AssistantError):
     """A setting makes the service unsafe or unusable (a short password, an unknown WeChat mode).
 

@@ -48,6 +48,10 @@ class Settings:
     session_revocation_dir: Path = None
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses)
     trusted_proxies: str = ""
+    # `serve` with no staff/admin token: passwords generated once and kept here; None: the log's folder
+    credentials_path: Path = None
+    # the zone admin pages show times in (the query log and store keep the server's own clock)
+    timezone: str = "Asia/Shanghai"
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
@@ -66,6 +70,10 @@ class Settings:
     @property
     def session_revocation_folder(self):
         return Path(self.session_revocation_dir) if self.session_revocation_dir else Path(self.log_path).parent
+
+    @property
+    def credentials_file(self):
+        return Path(self.credentials_path) if self.credentials_path else Path(self.log_path).parent / "web-credentials.toml"
 
     @classmethod
     def from_env(cls, environ):

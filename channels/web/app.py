@@ -24,6 +24,7 @@ from retrieval.ratelimit import RateLimiter
 from .admin import Admin
 from .auth import CredentialLimiter, check_tokens
 from .chat import Chat
+from .localtime import zone
 from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
@@ -101,6 +102,7 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
 def check_settings(settings):
     """SettingsError for settings the service must not start with (checked before any work)."""
     check_tokens(settings)
+    zone(settings)
     if settings.wechat_token:
         wechat_mode(settings)
 
