@@ -200,6 +200,17 @@ class Assistant:
     def search(self, query, k=None, region=None):
         return self.answerer.search(query, k=k, region=region)
 
+    def search_anywhere(self, question, k=None):
+        """Ranked passages for `question` as if it named no place: every region's documents
+        (the staff lookup counts the passages of each place from one search)."""
+        answerer = self.answerer
+        snapshot = answerer.library.snapshot
+        try:
+            query = answerer.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return answerer.search("", k)
+        return snapshot.search(replace(query, region=None), k or self.settings.top_k)
+
     def standard_answer(self, question, region=None):
         """The FAQ entry the core answers `question` with and its cited passages, from the same
         decision a citizen's question goes through; nothing is logged. `region` (a place of

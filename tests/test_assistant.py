@@ -84,3 +84,14 @@ def test_standard_answer_in_a_region_is_the_answer_to_the_question_naming_it(ass
     assert assistant.standard_answer("  ").entry is None
     with pytest.raises(ValueError, match="unknown region '火星'"):
         assistant.standard_answer("低保", "火星")
+
+
+def test_search_anywhere_leaves_no_place_out_even_when_the_question_names_one(assistant):
+    named = {h.document["region"] for h in assistant.search("萧山老年食堂", k=1000).hits}
+    anywhere = assistant.search_anywhere("萧山老年食堂", k=1000)
+    assert "海宁市" not in named and {"海宁市", "萧山区", "余杭区"} <= {h.document["region"] for h in anywhere.hits}
+    assert anywhere.region is None
+    assert {h.passage["id"] for h in assistant.search("萧山老年食堂", k=1000, region="海宁市").hits} == {
+        h.passage["id"] for h in anywhere.hits if h.document["region"] in ("海宁市", "浙江省", "全国")
+    }
+    assert assistant.search_anywhere("   ").hits == ()

@@ -119,30 +119,32 @@ class Narrowed:
 def narrow(assistant, filters, regions, topics, kinds, passage_topics):
     """The page's passages for `filters` (values already known) and the counts of each value of
     the region (`regions`: Place names), topic and kind facets."""
-    base = assistant.search(filters.q, k=POOL)  # the place the question names, if any, applies
+    base = assistant.search(filters.q, k=POOL)  # ranked for the place the question names, if any
+    # Every place's passages, from one search: the search picks its candidates before the region
+    # rule leaves out other places' documents, so a place's passages are these that apply there.
+    anywhere = base.hits if base.region is None else assistant.search_anywhere(filters.q, k=POOL).hits
     table = assistant.regions()
 
     def describe(hits):
         return [Candidate(h, passage_topics.of(assistant, h), h.document["kind"], h.document["id"]) for h in hits]
 
     everything = describe(base.hits)
+    everywhere = everything if anywhere is base.hits else describe(anywhere)
 
     def pool(region):
         if not region:
             return everything
         if region == NATIONWIDE:
-            return [c for c in everything if c.hit.document["region"] == NATIONWIDE]
-        if base.region is None:  # the same passages the search gives for that place, in another order
-            return [c for c in everything if table.affinity(region, c.hit.document["region"]) > 0]
-        return describe(assistant.search(filters.q, k=POOL, region=region).hits)
+            return [c for c in everywhere if c.hit.document["region"] == NATIONWIDE]
+        return [c for c in everywhere if table.affinity(region, c.hit.document["region"]) > 0]
 
     chosen = everything
-    if filters.region and filters.region != NATIONWIDE:
+    if filters.region == NATIONWIDE:
+        chosen = pool(NATIONWIDE)
+    elif filters.region and filters.region != base.region:
         chosen = describe(assistant.search(filters.q, k=POOL, region=filters.region).hits)  # ranked for that place
-    elif filters.region:
-        chosen = pool(filters.region)
     counts = {
-        "region": {r: sum(c.passes(filters) for c in (chosen if r == filters.region else pool(r))) for r in ("", *regions)},
+        "region": {r: sum(c.passes(filters) for c in pool(r)) for r in ("", *regions)},
         "topic": {t: sum(c.passes(filters, "topic") and (not t or t in c.topics) for c in chosen) for t in ("", *topics)},
         "kind": {k: sum(c.passes(filters, "kind") and (not k or c.kind == k) for c in chosen) for k in ("", *kinds)},
     }
