@@ -13,14 +13,15 @@ process (`bot.py reload` / `rollback`) and, if so, loads it before answering.
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
 from .conversation import Conversations
-from .errors import AssistantError, FeedbackRateLimitedError, QueryLogError
+from .decision import ANSWER, FACT_MISSING
+from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
 from .privacy import Masker
@@ -40,6 +41,15 @@ log = logging.getLogger(__name__)
 class Reply:
     answer: object  # retrieval.answer.Answer
     query_id: int  # id in the query log, for feedback
+
+
+@dataclass(frozen=True)
+class StandardAnswer:
+    """The curated FAQ entry (标准口径) the core answers a question with, for staff (/lookup)."""
+
+    entry: object = None  # faq.FaqEntry, or None when no entry answers
+    sources: tuple = ()  # library.Hit: the entry's own cited passages, in the order the core cites them
+    suggestions: tuple = ()  # FAQ questions close to the question when no entry answers
 
 
 class _Served:
@@ -194,6 +204,38 @@ class Assistant:
     def search(self, query, k=None, region=None):
         return self.answerer.search(query, k=k, region=region)
 
+    def search_anywhere(self, question, k=None):
+        """Ranked passages for `question` as if it named no place: every region's documents
+        (the staff lookup counts the passages of each place from one search)."""
+        answerer = self.answerer
+        snapshot = answerer.library.snapshot
+        try:
+            query = answerer.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return answerer.search("", k)
+        return snapshot.search(replace(query, region=None), k or self.settings.top_k)
+
+    def standard_answer(self, question, region=None):
+        """The FAQ entry the core answers `question` with and its cited passages, from the same
+        decision a citizen's question goes through; nothing is logged. `region` (a place of
+        faq/regions.toml) is where the question is asked, as if it named that place. Empty for an
+        empty or too long question; ValueError for a region the table does not list."""
+        answerer = self.answerer
+        snapshot = answerer.library.snapshot
+        if region is not None and region not in {r.name for r in snapshot.regions.listed}:
+            raise ValueError(f"unknown region {region!r}; known: {[r.name for r in snapshot.regions.listed]}")
+        try:
+            query = answerer.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return StandardAnswer()
+        if region is not None:
+            query = replace(query, region=region)
+        decision = answerer.decide(snapshot, query)
+        if decision.faq is None or decision.kind not in (ANSWER, FACT_MISSING):
+            return StandardAnswer(suggestions=decision.suggestions)
+        own = set(snapshot.faq.sources[decision.faq.id])
+        return StandardAnswer(decision.faq, tuple(h for h in decision.hits if h.passage["id"] in own), decision.suggestions)
+
     def passage(self, passage_id):
         """One passage with its document, or None."""
         snapshot = self.library.snapshot
@@ -218,6 +260,10 @@ class Assistant:
     def topics(self):
         """Topic names (faq/topics.toml), in file order."""
         return self.answerer.intents.topic_names
+
+    def regions(self):
+        """The region table of the served build (faq/regions.toml)."""
+        return self.library.snapshot.regions
 
     def topics_of(self, text):
         """The topics a text mentions (used to filter passages by topic)."""
