@@ -89,9 +89,19 @@ def knowledge_files(knowledge_dir, folder, suffix):
 
 def _load_one(meta_path, cleaning, known_regions):
     meta = read_toml(meta_path)
+    problem = metadata_problem(meta, known_regions)
+    if problem:
+        key, message = problem
+        raise DataFileError(meta_path, _key_line(meta_path, key), message)
+    text_path = _text_file(meta_path)
+    return document_from(meta, open_regular(text_path), text_path, open_regular(meta_path), cleaning)
+
+
+def metadata_problem(meta, known_regions):
+    """(field, message) for the first missing or invalid field of a metadata sidecar, else None."""
     for key in REQUIRED:
         if not isinstance(meta.get(key), str) or not meta[key].strip():
-            raise DataFileError(meta_path, _key_line(meta_path, key), f"missing or empty field {key!r}")
+            return key, f"missing or empty field {key!r}"
     checks = [
         ("id", _DOC_ID.match(meta["id"]), "must be lower-case letters, digits and hyphens"),
         ("kind", meta["kind"] in KINDS, f"must be one of {', '.join(KINDS)}"),
@@ -102,9 +112,13 @@ def _load_one(meta_path, cleaning, known_regions):
     ]
     for key, ok, why in checks:
         if not ok:
-            raise DataFileError(meta_path, _key_line(meta_path, key), f"{key} {meta.get(key)!r} {why}")
-    text_path = _text_file(meta_path)
-    raw = open_regular(text_path)
+            return key, f"{key} {meta.get(key)!r} {why}"
+    return None
+
+
+def document_from(meta, raw, text_path, meta_raw, cleaning):
+    """The Document of a valid sidecar `meta` and its text file's bytes `raw` (which may not be
+    written yet: `bot.py add` previews the passages before writing)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,7 +138,7 @@ def _load_one(meta_path, cleaning, known_regions):
         source_file=meta["source_file"],
         path=text_path,
         lines=tuple(lines),
-        content_hash=hashlib.sha256(raw + open_regular(meta_path)).hexdigest(),
+        content_hash=hashlib.sha256(raw + meta_raw).hexdigest(),
     )
 
 
