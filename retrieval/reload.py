@@ -97,6 +97,16 @@ def _check_documents(settings):
     yield Path(settings.knowledge_dir) / "questions", questions
 
 
+def _check_adding(settings):
+    """The conversion and metadata-proposal rules of `bot.py add` (their regular expressions)."""
+    from .formats import FormatRules
+    from .proposal import ProposalRules
+
+    knowledge = Path(settings.knowledge_dir)
+    yield knowledge / "formats.toml", lambda: FormatRules.load(knowledge / "formats.toml")
+    yield knowledge / "proposal.toml", lambda: ProposalRules.load(knowledge / "proposal.toml")
+
+
 def _check_faq(settings):
     """Entry shape (sources are resolved against the new passages during the build)."""
     faq = Path(settings.faq_dir)
@@ -104,7 +114,7 @@ def _check_faq(settings):
 
 
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_adding, _check_faq]
 
 
 def validate(settings):

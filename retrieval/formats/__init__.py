@@ -92,6 +92,13 @@ def read(path, raw, rules):
     return converted
 
 
+# A line starting like this opens a paragraph of its own (an article, an item, an attachment).
+NEW_PARAGRAPH = re.compile(
+    r"^(第[零〇一二三四五六七八九十百千]+[编章节条]|[一二三四五六七八九十]{1,3}、|[(（][一二三四五六七八九十]{1,3}[)）]"
+    r"|\d{1,2}[.．、](?!\d)|[(（]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}是|附件|附表)"
+)
+SENTENCE_END = "。；;：:！!？?…”’」』)）"
+
 _SPACES = re.compile(r"[ \t\u00a0\u2002\u2003\u3000]+")
 _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 _WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")

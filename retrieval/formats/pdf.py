@@ -7,15 +7,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import CorruptDocumentError, EmptyDocumentError, EncryptedPdfError, ScannedPdfError
-from . import Block, Converted
+from . import NEW_PARAGRAPH, Block, Converted
 
 HEADING_SIZE = 1.15  # a line set this many times larger than the body text is a heading
 INDENT_CHARS = 1.5  # a line starting this many characters right of the margin opens a paragraph
 SHORT_CHARS = 1.5  # a line ending this many characters short of the margin closes its paragraph
-_NEW_PARAGRAPH = re.compile(
-    r"^(第[零〇一二三四五六七八九十百千]+[编章节条]|[一二三四五六七八九十]{1,3}、|[(（][一二三四五六七八九十]{1,3}[)）]"
-    r"|\d{1,2}[.．、](?!\d)|[(（]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}是|附件|附表)"
-)
 
 
 @dataclass
@@ -103,7 +99,7 @@ def _paragraphs(lines):
             current is None
             or heading
             or current["heading"]
-            or _NEW_PARAGRAPH.match(line.text)
+            or NEW_PARAGRAPH.match(line.text)
             or line.x0 > left + INDENT_CHARS * body_size
             or previous.x1 < right - SHORT_CHARS * body_size
         ):

@@ -4,7 +4,7 @@ footer and share bars; headings, paragraphs, <br> lines and table rows in readin
 import re
 
 from ..errors import CorruptDocumentError, EmptyDocumentError
-from . import Block, Converted, squeeze
+from . import NEW_PARAGRAPH, SENTENCE_END, Block, Converted, squeeze
 from .tables import row_lines
 
 _BLOCK_TAGS = {
@@ -18,7 +18,7 @@ _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "
 
 
 def read(path, raw, rules):
-    from selectolax.parser import HTMLParser  # loaded for this format only
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser  # loaded for this format only
 
     tree = HTMLParser(decode(path, raw))
     hints = {
@@ -87,10 +87,16 @@ def _blocks(node):
     blocks, buffer = [], []
 
     def flush():
+        lines = []
         for part in "".join(buffer).split(_BREAK):
             text = squeeze(part)
-            if text:
-                blocks.append(Block("paragraph", text))
+            if not text:
+                continue
+            if lines and lines[-1][-1] not in SENTENCE_END and not NEW_PARAGRAPH.match(text):
+                lines[-1] += text  # a <br> in mid-sentence only wrapped the line
+            else:
+                lines.append(text)
+        blocks.extend(Block("paragraph", text) for text in lines)
         buffer.clear()
 
     def walk(parent):
