@@ -18,7 +18,7 @@ from . import formats
 from .datafiles import inside, open_regular, read_toml
 from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError
 from .ingest import Cleaning, document_from, knowledge_files, metadata_problem
-from .proposal import ProposalRules, parse_date, propose
+from .proposal import ProposalRules, parse_date, propose, region_of
 from .regions import Regions
 from .segment import segment
 
@@ -48,6 +48,11 @@ class Draft:
     @property
     def text_name(self):
         return self.name + self.suffix
+
+    @property
+    def ocr(self):
+        """The text was read by OCR from page images (check it against the original)."""
+        return bool(self.converted.hints.get("ocr"))
 
     @property
     def original_name(self):
@@ -91,6 +96,9 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
         metadata[field], origins[field] = value, "given" if field in given else found.origin
     if "published" in given and "effective" not in given and origins["effective"] in ("published", "none"):
         metadata["effective"], origins["effective"] = metadata["published"], "published"
+    if ("issuer" in given or "title" in given) and "region" not in given:  # the region follows a given issuer
+        region = region_of(metadata["issuer"], metadata["title"], regions, ProposalRules.load(knowledge / "proposal.toml"))
+        metadata["region"], origins["region"] = region.value, region.origin
     taken = _taken_ids(knowledge)
     metadata["id"] = given.get("id") or _new_id(metadata["title"], metadata["published"] or metadata["effective"], taken)
     origins["id"] = "given" if "id" in given else "title"
@@ -107,7 +115,7 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
     if problem is None:
         text_path = knowledge / "documents" / (name + suffix)
         try:
-            document = document_from(metadata, text.encode("utf-8"), text_path, sidecar(metadata, origins, path.name).encode("utf-8"), Cleaning.load(knowledge / "cleaning.toml"))
+            document = document_from(metadata, text.encode("utf-8"), text_path, sidecar(metadata, origins, path.name, converted.hints.get("ocr")).encode("utf-8"), Cleaning.load(knowledge / "cleaning.toml"))
         except DataFileError as exc:
             if exc.path == str(text_path):  # "no text left after cleaning"
                 raise EmptyDocumentError(path, "no text left after cleaning") from exc
@@ -128,7 +136,7 @@ def write(draft, settings):
     targets = [
         (originals / draft.original_name, draft.raw),
         (documents / draft.text_name, draft.text.encode("utf-8")),
-        (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source.name).encode("utf-8")),
+        (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source.name, draft.ocr).encode("utf-8")),
     ]
     for path, _ in targets:
         if path.exists() or path.is_symlink():
@@ -160,11 +168,13 @@ def ensure_complete(draft):
         raise MetadataError(draft.source, field, draft.metadata.get(field, ""), message)
 
 
-def sidecar(metadata, origins, source_name):
+def sidecar(metadata, origins, source_name, ocr=False):
     """The metadata file, in the format of the other sidecars (a TOML basic string per field)."""
     proposed = [k for k in FIELDS if origins.get(k) not in ("given", "none")]
     given = [k for k in FIELDS if origins.get(k) == "given"]
     lines = [f"# Added with `bot.py add` from {source_name} (the original is in knowledge/{ORIGINALS}/)."]
+    if ocr:
+        lines.append("# The text was read by OCR (tesseract chi_sim) from page images: check it against the original.")
     if proposed:
         lines.append("# Proposed from the text: " + ", ".join(f"{k} ({origins[k]})" for k in proposed) + ".")
     if given:

@@ -124,7 +124,7 @@ def propose(converted, rules, regions):
     return Proposal(
         title=title,
         issuer=issuer,
-        region=_region(issuer.value, title.value, regions, rules),
+        region=region_of(issuer.value, title.value, regions, rules),
         kind=_kind(blocks, title.value, rules),
         published=published,
         effective=effective,
@@ -236,7 +236,8 @@ def _issuer(blocks, text, page_text, hints, signatures, rules):
     return Found("", "none")
 
 
-def _region(issuer, title, regions, rules):
+def region_of(issuer, title, regions, rules):
+    """The region of an issuer through faq/regions.toml (national offices: 全国), else of the title."""
     for text, origin in ((issuer, "issuer"), (title, "title")):
         if not text:
             continue

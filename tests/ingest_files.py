@@ -234,3 +234,26 @@ def make_html(path, page=HTML_PAGE):
 
 def truncated(data, share=0.5):
     return io.BytesIO(data[: int(len(data) * share)]).getvalue()
+
+
+OCR_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # Debian's fonts-noto-cjk
+OCR_LINES = ["海宁市临时救助办法", "", "第一条 为了解决困难群众突发性、紧迫性、", "临时性基本生活困难，制定本办法。", "",
+             "第二条 临时救助由户籍所在地镇人民政府、", "街道办事处受理。"]
+
+
+def make_scanned_text_pdf(path):
+    """A scan of a printed page: Chinese text drawn into a page image, no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    font = ImageFont.truetype(OCR_FONT, 40)
+    image = Image.new("RGB", (1700, 2200), "white")
+    draw = ImageDraw.Draw(image)
+    for n, line in enumerate(OCR_LINES):
+        draw.text((150, 150 + 70 * n), line, font=font, fill="black")
+    pdf = canvas.Canvas(str(path))
+    pdf.drawImage(ImageReader(image), 0, 0, 595, 842)
+    pdf.showPage()
+    pdf.save()
+    return path

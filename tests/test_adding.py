@@ -19,7 +19,7 @@ from retrieval.errors import (
     ScannedPdfError,
     UnsupportedFormatError,
 )
-from retrieval.formats import FormatRules, read
+from retrieval.formats import FormatRules, ocr, read
 from retrieval.formats.numerals import chinese
 from retrieval.proposal import ProposalRules, parse_date, propose
 from retrieval.regions import Regions
@@ -161,6 +161,8 @@ def test_flags_win_over_the_proposal(kb, tmp_path):
     assert (draft.metadata["id"], draft.metadata["title"], draft.metadata["region"], draft.metadata["effective"], draft.metadata["issuer"]) == (
         "ruxue-2024", "入学资助办法", "浙江省", "2024-04-01", "杭州市民政局")
     assert (draft.origins["title"], draft.origins["region"], draft.origins["issuer"]) == ("given", "given", "header")
+    draft = adding.prepare(files.make_docx(tmp_path / "b.docx"), kb, {"issuer": "海宁市民政局"})  # the region follows the issuer given
+    assert (draft.metadata["issuer"], draft.metadata["region"], draft.origins["region"]) == ("海宁市民政局", "海宁市", "issuer")
 
 
 # -- proposal rules ----------------------------------------------------------------------------
@@ -198,6 +200,10 @@ def test_dates_and_numbers_as_offices_write_them():
 
 # -- refusals ----------------------------------------------------------------------------------
 
+NO_OCR = pytest.mark.skipif(ocr.available() is not None, reason="tesseract with chi_sim is installed: scans are read by OCR")
+
+
+@NO_OCR
 def test_a_scanned_pdf_is_refused_saying_it_is_scanned(kb, tmp_path):
     with pytest.raises(ScannedPdfError) as info:
         adding.prepare(files.make_scanned_pdf(tmp_path / "扫描件.pdf"), kb)
@@ -221,6 +227,17 @@ def test_broken_files_raise_named_errors(kb, tmp_path, name, make, error):
         adding.prepare(path, kb)
 
 
+@pytest.mark.skipif(ocr.available() is None or not os.path.exists(files.OCR_FONT), reason="needs tesseract with chi_sim and fonts-noto-cjk")
+def test_a_scanned_pdf_is_read_by_ocr_where_tesseract_with_chi_sim_is_installed_and_marked_so(kb, tmp_path):
+    draft = adding.prepare(files.make_scanned_text_pdf(tmp_path / "扫描件.pdf"), kb, {"title": "海宁市临时救助办法", "issuer": "海宁市民政局"})
+    assert draft.ocr
+    assert [(p.section_path, p.kind) for p in draft.passages] == [("第一条", "article"), ("第二条", "article")]
+    assert draft.passages[1].text.startswith("第二条 临时救助由户籍所在地")
+    assert "read by OCR (tesseract chi_sim): check it against the scan" in draft.text
+    assert draft.metadata["region"] == "海宁市"
+    assert "# The text was read by OCR" in adding.sidecar(draft.metadata, draft.origins, "扫描件.pdf", draft.ocr)
+
+
 def test_a_file_over_the_limit_is_refused_before_it_is_read(kb, tmp_path):
     big = tmp_path / "大.txt"
     big.write_bytes(b"a" * (1024 * 1024 + 1))
@@ -230,7 +247,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(kb, tmp_path):
 
 
 REFUSALS = [
-    ("扫描件.pdf", files.make_scanned_pdf, "是扫描件: 共 1 页, 都只有图片, 没有文字层。本机未安装带中文(chi_sim)的 tesseract, 无法识别文字"),
+    pytest.param("扫描件.pdf", files.make_scanned_pdf, "是扫描件: 共 1 页, 都只有图片, 没有文字层。本机未安装带中文(chi_sim)的 tesseract, 无法识别文字", marks=NO_OCR),
     ("加密.pdf", files.make_encrypted_pdf, "是加密(需要密码)的 PDF。请提供未加密的版本。"),
     ("截断.docx", lambda p: p.write_bytes(files.truncated(files.make_docx(p).read_bytes())), "已损坏或不是它的后缀所说的格式, 无法读取"),
     ("无正文.html", lambda p: files.make_html(p, files.EMPTY_HTML_PAGE), "中没有找到正文(no article text in the page)。"),
@@ -239,7 +256,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("name, make, message", REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize("name, make, message", REFUSALS, ids=[r.values[0] if hasattr(r, "values") else r[0] for r in REFUSALS])
 def test_bot_py_add_refuses_a_bad_file_with_a_clear_message_and_knowledge_unchanged(ws, tmp_path, name, make, message):
     path = tmp_path / name
     make(path)

@@ -125,7 +125,8 @@ def as_document(converted, title, kind, source_name, skip=frozenset()):
     promulgation notes, a covering letter) is its header."""
     if converted.verbatim is not None:
         return converted.verbatim
-    lines = [f"# {title}", "", f"<!-- SOURCE: {source_name} (converted from {converted.format} by bot.py add) -->", ""]
+    how = "read by OCR (tesseract chi_sim): check it against the scan" if converted.hints.get("ocr") else f"converted from {converted.format}"
+    lines = [f"# {title}", "", f"<!-- SOURCE: {source_name} ({how} by bot.py add) -->", ""]
     body = [b.text for i, b in enumerate(converted.blocks) if i not in skip]
     if kind == "regulation":
         first = next((i for i, t in enumerate(body) if _CHAPTER.match(t) or _ARTICLE.match(t)), None)

@@ -1,13 +1,16 @@
 """PDF with a text layer: page numbers and running headers/footers removed, visual lines joined
-back into paragraphs (also across page breaks), a new paragraph at each 第X条 / 一、 / (一)."""
+back into paragraphs (also across page breaks), a new paragraph at each 第X条 / 一、 / (一).
+A scanned PDF (page images only) is read by OCR where tesseract with chi_sim is installed, else
+refused (ScannedPdfError)."""
 
 import io
 import re
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import CorruptDocumentError, EmptyDocumentError, EncryptedPdfError, ScannedPdfError
-from . import NEW_PARAGRAPH, Block, Converted
+from . import NEW_PARAGRAPH, Block, Converted, ocr
 
 HEADING_SIZE = 1.15  # a line set this many times larger than the body text is a heading
 INDENT_CHARS = 1.5  # a line starting this many characters right of the margin opens a paragraph
@@ -37,9 +40,16 @@ def read(path, raw, rules):
             raise EncryptedPdfError(path, "the PDF is protected by a password") from exc
         raise CorruptDocumentError(path, f"not a readable PDF ({exc})") from exc
     if not any(lines for lines, _, _ in pages):
-        if images:
+        if not images:
+            raise EmptyDocumentError(path, "the PDF has no text")
+        program = ocr.available()
+        if program is None:
             raise ScannedPdfError(path, len(pages))
-        raise EmptyDocumentError(path, "the PDF has no text")
+        try:
+            blocks = ocr.read_pages(program, raw)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise CorruptDocumentError(path, f"OCR failed ({exc})") from exc
+        return Converted("pdf", tuple(blocks), {"ocr": True})
     return Converted("pdf", tuple(_paragraphs(_body(pages, rules))))
 
 
