@@ -336,6 +336,17 @@ def test_add_never_prompts_when_stdin_is_not_a_terminal_and_shows_what_it_wrote(
     assert original.read_bytes() == source.read_bytes()
 
 
+def test_a_gb18030_text_file_is_added_as_utf8_and_its_original_kept_as_given(ws, tmp_path):
+    source = tmp_path / "说明.txt"
+    source.write_bytes("海宁市临时救助说明\n一、因火灾导致生活困难的家庭可以申请临时救助。\n".encode("gb18030"))
+    result = run(ws, "add", str(source), "--issuer", "海宁市民政局", "--published", "2024-04-02")
+    assert result.returncode == 0, result.stderr
+    text = ws.root / "knowledge" / "documents" / "海宁市临时救助说明(2024-04-02).txt"
+    assert text.read_text(encoding="utf-8") == "海宁市临时救助说明\n一、因火灾导致生活困难的家庭可以申请临时救助。\n"
+    assert (ws.root / "knowledge" / "originals" / "海宁市临时救助说明(2024-04-02).txt").read_bytes() == source.read_bytes()
+    assert run(ws, "check").returncode == 0  # the original is not a document: its encoding is its own
+
+
 def test_a_second_add_of_the_same_document_is_refused(ws, tmp_path):
     source = files.make_docx(tmp_path / "入学资助.docx")
     assert run(ws, "add", str(source)).returncode == 0
