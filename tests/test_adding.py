@@ -253,6 +253,7 @@ REFUSALS = [
     ("无正文.html", lambda p: files.make_html(p, files.EMPTY_HTML_PAGE), "中没有找到正文(no article text in the page)。"),
     ("大.txt", lambda p: p.write_bytes(b"a" * (2 * 1024 * 1024)), "有 2.0 MB, 超过上限 1.0 MB(MINZHENG_ADD_MAX_MB)。"),
     ("链接.docx", lambda p: p.symlink_to(files.make_docx(p.with_name("真.docx"))), ": a symbolic link: data files must be regular files"),
+    ("管道.txt", lambda p: os.mkfifo(p), ": not a regular file"),
 ]
 
 
@@ -394,3 +395,38 @@ def test_format_rules_load_from_knowledge(kb):
     assert "#zoom" in rules.html_article and "nav" in rules.html_drop
     converted = read(ROOT / "README.md", (ROOT / "README.md").read_bytes(), rules)
     assert converted.format == "markdown" and converted.blocks[0].text == "民政小助手 (civil-affairs assistant)"
+
+
+def test_on_a_terminal_add_offers_each_value_for_change_and_asks_before_writing(ws, tmp_path):
+    import pty
+    import select
+
+    source = files.make_docx(tmp_path / "入学资助.docx")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: bot.py with the terminal as stdin
+        os.execve(sys.executable, [sys.executable, str(ROOT / "bot.py"), "add", str(source)], ws.env())
+    answers = ["", "", "浙江省", "", "", "", "y"]  # keep, keep, change the region, keep ..., confirm
+    asked, out = 0, b""
+    deadline = 120
+    while deadline > 0:
+        ready, _, _ = select.select([fd], [], [], 1)
+        deadline -= 1
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        while answers and out.count("(回车保留):".encode()) + out.count(b"[Y/n]") > asked:
+            os.write(fd, (answers.pop(0) + "\r").encode())
+            asked += 1
+    _, status = os.waitpid(pid, 0)
+    text = out.decode("utf-8", errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "地区 [杭州市] (回车保留): 浙江省" in text and "写入 knowledge/ ? [Y/n] y" in text
+    assert "  地区: 浙江省  [您指定]" in text
+    sidecar = ws.root / "knowledge" / "documents" / "杭州市低保家庭子女入学资助办法(2024-01-15).toml"
+    assert 'region = "浙江省"' in sidecar.read_text(encoding="utf-8")
