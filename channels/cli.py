@@ -1,5 +1,5 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
-`reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
+`reload`, `rollback`, `check`, `add`, `report`, `purge` over the answering core."""
 
 import dataclasses
 import io
