@@ -1,5 +1,5 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
-`reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
+`reload`, `rollback`, `check`, `add`, `report`, `purge` over the answering core."""
 
 import dataclasses
 import io
@@ -13,6 +13,7 @@ from retrieval.assistant import Assistant
 from retrieval.edge import EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
+    DocumentError,
     NoPreviousBuildError,
     QualityDropError,
     SettingsError,
@@ -27,6 +28,8 @@ EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
+EXIT_DECLINED = 1  # add: the admin answered no at the confirmation
+ADD_PASSAGES_SHOWN = 60  # passages listed in the add preview (the count covers all)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -227,6 +230,46 @@ class Cli:
         errors = self.assistant.check()
         print(self.assistant.render("admin_check.txt.j2", errors=[str(e) for e in errors]), file=self.err if errors else self.out)
         return EXIT_DATA_ERROR if errors else 0
+
+    def cmd_add(self, args):
+        """Convert a file into knowledge/, show the proposal and the passages, validate (never
+        prompts unless stdin is a terminal)."""
+        from retrieval import adding
+
+        given = {name: getattr(args, name) for name in adding.FIELDS + ("id",) if getattr(args, name)}
+        try:
+            draft = adding.prepare(args.file, self.settings, given)
+            self._say("admin_add.txt.j2", draft=draft, limit=ADD_PASSAGES_SHOWN)
+            if sys.stdin.isatty() and not args.yes and not args.dry_run:
+                draft = self._review(draft, adding)
+                if draft is None:
+                    return EXIT_DECLINED
+            if args.dry_run:
+                adding.ensure_complete(draft)
+                return 0
+            added = adding.write(draft, self.settings)
+        except DocumentError as exc:
+            print(self.assistant.render("admin_add_error.txt.j2", error=exc), file=self.err)
+            return EXIT_DATA_ERROR
+        self._say("admin_add_done.txt.j2", added=added, knowledge=self.settings.knowledge_dir)
+        return 0
+
+    def _review(self, draft, adding):
+        """On a terminal: each proposed value offered for change, then one confirmation."""
+        answers = {}
+        for name in adding.FIELDS:
+            if name not in draft.given:
+                prompt = self.assistant.render("admin_add_prompt.txt.j2", field=name, value=draft.metadata[name]).strip()
+                answer = input(prompt + " ").strip()
+                if answer:
+                    answers[name] = answer
+        if answers:
+            draft = adding.revise(draft, answers, self.settings)
+            self._say("admin_add.txt.j2", draft=draft, limit=ADD_PASSAGES_SHOWN)
+        if draft.problem:
+            return draft  # write() refuses it with the field named
+        confirm = input(self.assistant.render("admin_add_prompt.txt.j2", field="confirm", value="").strip() + " ").strip().lower()
+        return draft if confirm in ("", "y", "yes", "是", "好") else None
 
     def cmd_report(self, args):
         groups = self.assistant.unanswered(days=args.days, limit=args.limit)

@@ -26,6 +26,7 @@ class Settings:
     top_k: int = 5
     reload_quality_questions: Path = None  # None: ../shared/eval/dev.jsonl if present, else tests/data/golden_questions.jsonl
     reload_max_quality_drop: float = 0.03  # reload refuses to swap when hit@3 drops by more (unless forced)
+    add_max_mb: int = 20  # `bot.py add` refuses a larger file
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log
@@ -66,6 +67,10 @@ class Settings:
     wechat_mode: str = _env("WECHAT_MODE", "")  # plain, safe or compat; empty: safe with WECHAT_AES_KEY, else plain
     wechat_appsecret: str = _env("WECHAT_APPSECRET", "", secret=True)
     wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
+
+    @property
+    def add_max_bytes(self):
+        return self.add_max_mb * 1024 * 1024
 
     @property
     def session_revocation_folder(self):
