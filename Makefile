@@ -1,6 +1,6 @@
 # make run  - create .venv, install, build the store, start the web service (bot.py serve)
 # make test - create .venv, install, run the tests
-# make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines)
+# make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines), then the two-turn conversations
 # make calibrate - fit the answer/suggest/decline model on the fit half
 # make bench - speed and memory at 1k/10k/100k passages, cold start, reload; PASS/FAIL per target
 PYTHON ?= python3
@@ -28,11 +28,15 @@ test: $(STAMP)
 
 TUNE_SET ?= ../shared/eval/tune.jsonl
 EVAL_SETS = $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl eval/heldout.jsonl
+CONVERSATION_SETS = eval/conversations_fit.jsonl eval/conversations_heldout.jsonl
 
 # dev, tune, fit and held-out side by side; misses are listed for the sets we tune on, never
 # for the held-out half.
 eval: $(STAMP)
 	$(BIN)/python bot.py eval $(EVAL_SETS) $(foreach f,$(filter-out eval/heldout.jsonl,$(EVAL_SETS)),--misses $(f))
+	@echo
+	@echo "two-turn conversations, scored on the second turn:"
+	$(BIN)/python bot.py eval $(CONVERSATION_SETS) --misses eval/conversations_fit.jsonl
 
 # Fit the answer/suggest/decline model on the fit half (+ dev, tune) and write faq/calibration.toml [decision]
 calibrate: $(STAMP)

@@ -41,6 +41,12 @@ def parser():
     reload.add_argument("--force", action="store_true", help="swap even when hit@3 drops by more than the margin")
     sub.add_parser("rollback", help="put the previous build back (a running service follows)")
     sub.add_parser("check", help="validate knowledge/ and faq/; exit 2 with file:line messages")
+    add = sub.add_parser("add", help="add a .docx, .pdf, .html, .md or .txt file to knowledge/ (metadata proposed from its text)")
+    add.add_argument("file")
+    for flag in ("title", "issuer", "region", "kind", "published", "effective", "id"):
+        add.add_argument(f"--{flag}", help="instead of the value proposed from the text")
+    add.add_argument("--dry-run", action="store_true", help="show the metadata and passages, write nothing")
+    add.add_argument("--yes", action="store_true", help="on a terminal too: accept the proposal without asking")
     report = sub.add_parser("report", help="most frequent declined or 👎 questions, grouped (FAQ worklist)")
     report.add_argument("--csv", metavar="FILE", help="also write the groups as CSV")
     report.add_argument("--days", type=int, help="only the last N days (default: the whole log)")

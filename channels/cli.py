@@ -1,5 +1,5 @@
 """The terminal channel: `ask`, `search`, `chat`, `build`, `eval`, and the admin verbs
-`reload`, `rollback`, `check`, `report`, `purge` over the answering core."""
+`reload`, `rollback`, `check`, `add`, `report`, `purge` over the answering core."""
 
 import dataclasses
 import io
@@ -10,23 +10,26 @@ import sys
 
 from retrieval.answer import Answerer
 from retrieval.assistant import Assistant
+from retrieval.edge import EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
-    EmptyQuestionError,
+    DocumentError,
     NoPreviousBuildError,
     QualityDropError,
-    QuestionTooLongError,
     SettingsError,
     StoreError,
 )
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.library import Library
+from retrieval.ratelimit import RateLimiter
 from retrieval.unanswered import write_csv
 
 EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
+EXIT_DECLINED = 1  # add: the admin answered no at the confirmation
+ADD_PASSAGES_SHOWN = 60  # passages listed in the add preview (the count covers all)
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -39,6 +42,28 @@ def printable(text):
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def _batch_line(line):
+    """(question, conversation id or None) of one batch line: plain text, or a JSON object
+    {"question": "...", "conversation": "id"}."""
+    if line.lstrip().startswith("{"):
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            return line, None
+        if isinstance(data, dict) and isinstance(data.get("question"), str):
+            conversation = data.get("conversation")
+            return data["question"], None if conversation is None else str(conversation)
+    return line, None
+
+
+def _line_editing():
+    """Arrow keys and history at the chat prompt (readline where Python has it)."""
+    try:
+        import readline  # noqa: F401  (importing it is what gives input() line editing)
+    except ImportError:
+        pass
 
 
 def json_line(payload):
@@ -74,21 +99,29 @@ class Cli:
 
     # -- commands --------------------------------------------------------------------------
     def cmd_ask(self, args):
+        edge = self._unlogged_edge()
         if args.question:
-            self._answer_one(" ".join(args.question), args.json)
+            self._answer_one(edge, " ".join(args.question), args.json)
             return 0
         self.library.snapshot  # load once before the first line, not per line
         # One question per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
+        # A line may be {"question": "...", "conversation": "id"}: lines with the same
+        # conversation id are one conversation (follow-ups are read as in a chat).
         lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n") if hasattr(sys.stdin, "buffer") else sys.stdin
         for line in lines:
             line = line.rstrip("\r\n")
+            question, conversation = _batch_line(line)
             if args.json:
-                self._answer_one(line, True)
-            elif line.strip():
-                self._answer_one(line, False)
+                self._answer_one(edge, question, True, conversation)
+            elif question.strip():
+                self._answer_one(edge, question, False, conversation)
                 print("", file=self.out)
             self.out.flush()
         return 0
+
+    def _unlogged_edge(self):
+        """The edge for `ask`: nothing logged, no rate limit, conversations only within this run."""
+        return Edge.unlogged(self.answerer, self.settings.followup_seconds)
 
     def cmd_search(self, args):
         result = self.answerer.search(" ".join(args.query), k=args.k)
@@ -115,6 +148,8 @@ class Cli:
         return 0
 
     def cmd_chat(self, args):
+        _line_editing()
+        edge = Edge.over(self.assistant, RateLimiter(0))  # one person at a terminal: no limit
         print("民政小助手: 请输入您的问题(输入 exit 或按 Ctrl-D 退出)。", file=self.out)
         while True:
             try:
@@ -124,7 +159,9 @@ class Cli:
                 return 0
             if line.strip().lower() in ("exit", "quit", "退出"):
                 return 0
-            self._answer_one(line, False, ask=lambda q: self.assistant.ask(q, channel="cli").answer)
+            if not line.strip():
+                continue
+            self._answer_one(edge, line, False, follow=True)
             print("", file=self.out)
 
     def cmd_serve(self, args):
@@ -146,7 +183,7 @@ class Cli:
     def cmd_eval(self, args):
         """One set: its figures and misses. Several: the figures side by side; misses only for
         the sets named with --misses (a held-out set's misses are never printed)."""
-        reports = [(path, evaluate(self.answerer, load_questions(path))) for path in args.file]
+        reports = [(path, evaluate(self.answerer, load_questions(path), self.settings.followup_seconds)) for path in args.file]
         if len(reports) == 1:
             path, report = reports[0]
             for name, value in report.metrics().items():
@@ -194,6 +231,46 @@ class Cli:
         print(self.assistant.render("admin_check.txt.j2", errors=[str(e) for e in errors]), file=self.err if errors else self.out)
         return EXIT_DATA_ERROR if errors else 0
 
+    def cmd_add(self, args):
+        """Convert a file into knowledge/, show the proposal and the passages, validate (never
+        prompts unless stdin is a terminal)."""
+        from retrieval import adding
+
+        given = {name: getattr(args, name) for name in adding.FIELDS + ("id",) if getattr(args, name)}
+        try:
+            draft = adding.prepare(args.file, self.settings, given)
+            self._say("admin_add.txt.j2", draft=draft, limit=ADD_PASSAGES_SHOWN)
+            if sys.stdin.isatty() and not args.yes and not args.dry_run:
+                draft = self._review(draft, adding)
+                if draft is None:
+                    return EXIT_DECLINED
+            if args.dry_run:
+                adding.ensure_complete(draft)
+                return 0
+            added = adding.write(draft, self.settings)
+        except DocumentError as exc:
+            print(self.assistant.render("admin_add_error.txt.j2", error=exc), file=self.err)
+            return EXIT_DATA_ERROR
+        self._say("admin_add_done.txt.j2", added=added, knowledge=self.settings.knowledge_dir)
+        return 0
+
+    def _review(self, draft, adding):
+        """On a terminal: each proposed value offered for change, then one confirmation."""
+        answers = {}
+        for name in adding.FIELDS:
+            if name not in draft.given:
+                prompt = self.assistant.render("admin_add_prompt.txt.j2", field=name, value=draft.metadata[name]).strip()
+                answer = input(prompt + " ").strip()
+                if answer:
+                    answers[name] = answer
+        if answers:
+            draft = adding.revise(draft, answers, self.settings)
+            self._say("admin_add.txt.j2", draft=draft, limit=ADD_PASSAGES_SHOWN)
+        if draft.problem:
+            return draft  # write() refuses it with the field named
+        confirm = input(self.assistant.render("admin_add_prompt.txt.j2", field="confirm", value="").strip() + " ").strip().lower()
+        return draft if confirm in ("", "y", "yes", "是", "好") else None
+
     def cmd_report(self, args):
         groups = self.assistant.unanswered(days=args.days, limit=args.limit)
         if args.csv:
@@ -230,15 +307,17 @@ class Cli:
     def _say(self, template, **context):
         print(self.assistant.render(template, **context), file=self.out)
 
-    def _answer_one(self, question, as_json, ask=None):
-        try:
-            answer = (ask or self.answerer.ask)(question)
-            payload = answer.as_json()
-        except EmptyQuestionError:
-            payload = self._refusal(question, "empty", self.answerer.render("empty_question.txt.j2"))
-        except QuestionTooLongError as exc:
-            text = self.answerer.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
-            payload = self._refusal(question[: self.settings.max_question_chars], "too_long", text)
+    def _answer_one(self, edge, question, as_json, conversation=None, follow=None):
+        # A plain batch line stands alone (as it always has); a conversation's lines follow on.
+        follow = conversation is not None if follow is None else follow
+        outcome = edge.ask("cli", "cli", question, conversation, follow=follow)
+        if outcome.answer is not None:
+            payload = outcome.answer.as_json()
+        else:  # EMPTY or TOO_LONG: the question as received (cut to the limit), the core's wording
+            asked = question if outcome.kind == EMPTY else question[: outcome.limit]
+            payload = self._refusal(asked, outcome.kind, outcome.text)
+        if conversation is not None:
+            payload["conversation"] = conversation
         if as_json:
             print(json_line(payload), file=self.out)
         else:

@@ -28,6 +28,7 @@ from .decision import (
     Decision,
     Quote,
 )
+from .followup import FollowupRules
 from .intent import Intents
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 from .library import Hit, SearchResult
@@ -153,6 +154,7 @@ class Answer:
                 "focus": list(q.focus),
                 "unknown": list(q.unknown),
                 "expansions": q.expansions,
+                "followup": _reading_json(q.followup),
             }
         return out
 
@@ -167,6 +169,7 @@ class Answerer:
         self.composer = Composer(settings.templates_dir)
         self._intents = None
         self._types = None
+        self._followup = None
         self._thresholds = None
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
@@ -183,6 +186,12 @@ class Answerer:
         if self._types is None:
             self._types = load_question_types(Path(self.settings.faq_dir) / "question_types.toml", self.library.analyzer.normalize)
         return self._types
+
+    @property
+    def followup_rules(self):
+        if self._followup is None:
+            self._followup = FollowupRules.load(Path(self.settings.faq_dir))
+        return self._followup
 
     @property
     def thresholds(self):
@@ -208,14 +217,16 @@ class Answerer:
                 snapshot.mentions,
                 snapshot.kb_df,
                 self.settings.max_question_chars,
+                self.followup_rules,
             )
             self._parser = (snapshot, parser)
         return parser
 
     # -- the path of a question -------------------------------------------------------------
-    def parse(self, question, snapshot=None):
-        """The Query of a question; raises EmptyQuestionError / QuestionTooLongError."""
-        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""))
+    def parse(self, question, snapshot=None, context=None):
+        """The Query of a question (a follow-up of `context` when it is one); raises
+        EmptyQuestionError / QuestionTooLongError."""
+        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""), context)
 
     def search(self, question, k=None, region=None):
         """Ranked passages for free text (staff lookup, `bot.py search`)."""
@@ -226,10 +237,11 @@ class Answerer:
             return SearchResult(question or "", region, (), (), ())
         return snapshot.search(query, k or self.settings.top_k, region)
 
-    def ask(self, question):
-        """Answer one question; raises EmptyQuestionError / QuestionTooLongError for bad input."""
+    def ask(self, question, context=None):
+        """Answer one question, read in the light of the previous one (`context`, a
+        followup.Context) when it follows on; EmptyQuestionError / QuestionTooLongError."""
         snapshot = self.library.snapshot
-        query = self.parse(question, snapshot)
+        query = self.parse(question, snapshot, context)
         decision = self.decide(snapshot, query)
         return self.compose(decision)
 
@@ -570,6 +582,13 @@ class Answerer:
             kept.append(q)
             used += len(q.text)
         return tuple(kept)
+
+
+def _reading_json(reading):
+    """How a follow-up was read, for `ask --json` (None for a question on its own)."""
+    if reading is None:
+        return None
+    return {"previous": reading.previous, "subject": list(reading.subject), "cue": list(reading.cue), "region": reading.region}
 
 
 def valid_unicode(text):

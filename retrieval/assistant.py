@@ -13,13 +13,16 @@ process (`bot.py reload` / `rollback`) and, if so, loads it before answering.
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
-from .errors import AssistantError, FeedbackRateLimitedError, QueryLogError
+from .conversation import Conversations
+from .decision import ANSWER, FACT_MISSING
+from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
+from .faq_edit import FaqEditor
 from .library import Library
 from .privacy import Masker
 from .querylog import QueryLog
@@ -38,6 +41,15 @@ log = logging.getLogger(__name__)
 class Reply:
     answer: object  # retrieval.answer.Answer
     query_id: int  # id in the query log, for feedback
+
+
+@dataclass(frozen=True)
+class StandardAnswer:
+    """The curated FAQ entry (标准口径) the core answers a question with, for staff (/lookup)."""
+
+    entry: object = None  # faq.FaqEntry, or None when no entry answers
+    sources: tuple = ()  # library.Hit: the entry's own cited passages, in the order the core cites them
+    suggestions: tuple = ()  # FAQ questions close to the question when no entry answers
 
 
 class _Served:
@@ -78,6 +90,7 @@ class Assistant:
         self._renderer = None
         self._log_failure = (None, 0.0)  # (message, when) of the last query-log failure reported
         self._follow_failure = (None, 0.0)  # (signature, when) of the last store file that failed to load
+        self.conversations = Conversations(settings.followup_seconds)  # every channel's, by (channel, id)
 
     # -- the served build ------------------------------------------------------------------
     @property
@@ -166,10 +179,11 @@ class Assistant:
             )
 
     # -- questions -------------------------------------------------------------------------
-    def ask(self, question, channel="cli", user=None):
-        """Answer and log one question. Raises EmptyQuestionError / QuestionTooLongError."""
+    def ask(self, question, channel="cli", user=None, context=None):
+        """Answer and log one question (a follow-up of `context` when it is one); channels go
+        through an edge (`Edge.over`). Raises EmptyQuestionError / QuestionTooLongError."""
         started = time.perf_counter()
-        answer = self.answerer.ask(question)
+        answer = self.answerer.ask(question, context)
         try:
             query_id = self.log.record(channel, user, answer.question, answer, (time.perf_counter() - started) * 1000)
         except QueryLogError as exc:
@@ -189,6 +203,38 @@ class Assistant:
 
     def search(self, query, k=None, region=None):
         return self.answerer.search(query, k=k, region=region)
+
+    def search_anywhere(self, question, k=None):
+        """Ranked passages for `question` as if it named no place: every region's documents
+        (the staff lookup counts the passages of each place from one search)."""
+        answerer = self.answerer
+        snapshot = answerer.library.snapshot
+        try:
+            query = answerer.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return answerer.search("", k)
+        return snapshot.search(replace(query, region=None), k or self.settings.top_k)
+
+    def standard_answer(self, question, region=None):
+        """The FAQ entry the core answers `question` with and its cited passages, from the same
+        decision a citizen's question goes through; nothing is logged. `region` (a place of
+        faq/regions.toml) is where the question is asked, as if it named that place. Empty for an
+        empty or too long question; ValueError for a region the table does not list."""
+        answerer = self.answerer
+        snapshot = answerer.library.snapshot
+        if region is not None and region not in {r.name for r in snapshot.regions.listed}:
+            raise ValueError(f"unknown region {region!r}; known: {[r.name for r in snapshot.regions.listed]}")
+        try:
+            query = answerer.parse(question, snapshot)
+        except (EmptyQuestionError, QuestionTooLongError):
+            return StandardAnswer()
+        if region is not None:
+            query = replace(query, region=region)
+        decision = answerer.decide(snapshot, query)
+        if decision.faq is None or decision.kind not in (ANSWER, FACT_MISSING):
+            return StandardAnswer(suggestions=decision.suggestions)
+        own = set(snapshot.faq.sources[decision.faq.id])
+        return StandardAnswer(decision.faq, tuple(h for h in decision.hits if h.passage["id"] in own), decision.suggestions)
 
     def passage(self, passage_id):
         """One passage with its document, or None."""
@@ -214,6 +260,10 @@ class Assistant:
     def topics(self):
         """Topic names (faq/topics.toml), in file order."""
         return self.answerer.intents.topic_names
+
+    def regions(self):
+        """The region table of the served build (faq/regions.toml)."""
+        return self.library.snapshot.regions
 
     def topics_of(self, text):
         """The topics a text mentions (used to filter passages by topic)."""
@@ -246,9 +296,15 @@ class Assistant:
         rules cannot be read (keep nothing then)."""
         return self.log.mask(text)
 
-    def forget(self, channel, user):
-        """Delete what the log holds about one user; returns the number of questions deleted."""
+    def forget(self, channel, user, conversation=None):
+        """Delete what the log holds about one user and the conversation's context; returns the
+        number of questions deleted."""
+        self.conversations.forget((channel, user if conversation is None else conversation))
         return self.log.forget(channel, user)
+
+    def compose(self, answer, **options):
+        """An Answer's Decision in words again, for a channel (see Composer.text's options)."""
+        return self.answerer.composer.text(answer.decision, **options)
 
     # -- administration --------------------------------------------------------------------
     def reload(self, force=False):
@@ -298,15 +354,20 @@ class Assistant:
         """Delete logged questions older than the retention (settings.log_retention_days)."""
         return self.log.purge(self.settings.log_retention_days if days is None else days)
 
-    def unanswered(self, days=None, limit=None):
-        """Declined and 👎 questions grouped by similarity, biggest group first (the FAQ worklist)."""
+    def unanswered(self, days=None, limit=None, now=None):
+        """Declined and 👎 questions grouped by similarity, biggest group first (the FAQ worklist);
+        `now` (epoch seconds) is where the last `days` end."""
         faq = Path(self.settings.faq_dir)
         analyzer = TextAnalyzer(faq, cache_dir=Path(self.settings.store_path).parent)
         def words(text):  # the question's own words, chat filler (请问, 怎么办...) removed
             return analyzer.words(analyzer.query(text)[0])
 
-        groups = unanswered.group(self.log.unanswered(days), words, ReportSettings.load(faq / "calibration.toml").similarity)
+        groups = unanswered.group(self.log.unanswered(days, now=now), words, ReportSettings.load(faq / "calibration.toml").similarity)
         return groups if limit is None else groups[:limit]
+
+    def faq_editor(self):
+        """Add or change FAQ entries in faq/entries, checked against the served build (web admin)."""
+        return FaqEditor(self.settings, self.library.snapshot, reloading.validate)
 
     def render(self, template, **context):
         """Render a template from templates/ (needs no knowledge base: works while reload fails)."""

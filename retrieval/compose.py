@@ -4,7 +4,10 @@ One Environment over templates/ (autoescaped for .html / .html.j2, plain for .tx
 channel renders the same Decision with its own templates.
 """
 
+from dataclasses import replace
+
 import jinja2
+import markupsafe
 
 from .decision import ANSWER, FACT_MISSING, NOT_COVERED, NOT_FOUND, OUT_OF_SCOPE, SUGGEST
 
@@ -40,19 +43,50 @@ class Composer:
         """Render one template by file name (channels' fixed replies too)."""
         return self.env.get_template(name).render(**context).strip()
 
-    def text(self, decision):
-        """The plain-text reply for a Decision (terminal, `ask`, WeChat's body)."""
+    def text(self, decision, suggestions=True, budget=None, templates="", sources=True):
+        """The reply for a Decision: plain text (terminal, `ask`, WeChat) by default.
+
+        suggestions=False leaves the numbered "您是不是想问" out (channels that show them as
+        buttons), sources=False the 出处 list (the web chat shows the citations under the
+        answer, numbered as the quotes refer to them); `budget` caps each quote at that many characters (a channel fitting its
+        length limit renders again with a smaller budget); `templates` is a channel folder
+        whose own HTML version of a template is used when it has one (telegram/answer.html.j2);
+        a template it lacks is rendered as plain text and escaped, so the reply is HTML.
+        """
         d = decision
         q = d.query
-        common = dict(quotes=d.quotes, sources=d.citations, suggestions=d.suggestions, region=q.region if q else None)
+        shown = tuple(d.suggestions) if suggestions else ()
+        followup = q.followup.previous if q is not None and q.followup is not None else None
+        quotes = d.quotes if budget is None else tuple(replace(x, text=_shorten(x.text, budget)) for x in d.quotes)
+        common = dict(quotes=quotes, sources=d.citations, show_sources=sources, suggestions=shown, region=q.region if q else None, followup=followup)
+        render = self._renderer(templates)
         if d.kind == ANSWER and d.faq is not None:
-            return self.render(TEMPLATES["faq"], answer=d.faq.answer, **common)
+            return render(TEMPLATES["faq"], answer=d.faq.answer, **common)
         if d.kind == OUT_OF_SCOPE:
-            return self.render(TEMPLATES[OUT_OF_SCOPE], matter=d.matter, channel=d.channel)
+            return render(TEMPLATES[OUT_OF_SCOPE], matter=d.matter, channel=d.channel)
         if d.kind == NOT_COVERED and not d.matter:  # focus words no passage contains, named
-            return self.render(TEMPLATES["unknown_term"], terms=list(d.missing), suggestions=d.suggestions, region=common["region"])
+            return render(TEMPLATES["unknown_term"], terms=list(d.missing), suggestions=shown, region=common["region"], followup=followup)
         if d.kind == NOT_COVERED:
-            return self.render(TEMPLATES[NOT_COVERED], matter=d.matter, channel=d.channel, suggestions=d.suggestions)
+            return render(TEMPLATES[NOT_COVERED], matter=d.matter, channel=d.channel, suggestions=shown, followup=followup)
         if d.kind == FACT_MISSING:
-            return self.render(TEMPLATES[FACT_MISSING], missing=list(d.missing), **common)
-        return self.render(TEMPLATES[d.kind], **common)
+            return render(TEMPLATES[FACT_MISSING], missing=list(d.missing), **common)
+        return render(TEMPLATES[d.kind], **common)
+
+    def _renderer(self, folder):
+        """render(name, **context) preferring `folder`'s own HTML version of a template."""
+        if not folder:
+            return self.render
+
+        def render(name, **context):
+            own = f"{folder}/{name.removesuffix('.txt.j2')}.html.j2"
+            try:
+                template = self.env.get_template(own)
+            except jinja2.TemplateNotFound:
+                return str(markupsafe.escape(self.render(name, **context)))
+            return template.render(**context).strip()
+
+        return render
+
+
+def _shorten(text, chars):
+    return text if len(text) <= chars else text[: max(chars - 1, 0)] + "…"

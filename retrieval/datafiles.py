@@ -7,15 +7,16 @@ import stat
 import tomllib
 from pathlib import Path
 
-from .errors import DataFileError
+from .errors import DataFileError, DocumentTooLargeError
 
 # A data file is read through open_regular: a symbolic link or a device/FIFO in knowledge/ or faq/
 # would otherwise put any readable file (/etc/passwd) into answers and /lookup.
 _NO_FOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def open_regular(path):
-    """The bytes of a regular file, opened without following a symbolic link (a FIFO is not waited on)."""
+def open_regular(path, max_bytes=None):
+    """The bytes of a regular file, opened without following a symbolic link (a FIFO is not waited on);
+    DocumentTooLargeError, before reading, for a file over max_bytes."""
     try:
         fd = os.open(path, _NO_FOLLOW)
     except OSError as exc:
@@ -23,8 +24,11 @@ def open_regular(path):
             raise DataFileError(path, None, "a symbolic link: data files must be regular files") from exc
         raise DataFileError(path, None, f"cannot read: {exc.strerror}") from exc
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        status = os.fstat(f.fileno())
+        if not stat.S_ISREG(status.st_mode):
             raise DataFileError(path, None, "not a regular file")
+        if max_bytes is not None and status.st_size > max_bytes:
+            raise DocumentTooLargeError(path, status.st_size, max_bytes)
         return f.read()
 
 

@@ -89,8 +89,103 @@ class FeedbackRateLimitedError(AssistantError):
         super().__init__(f"feedback rate limit: wait {seconds:.0f} s")
 
 
+class FaqFileChangedError(AssistantError):
+    """An FAQ file changed between the editor's preview and its save; nothing was written."""
+
+    def __init__(self, shown_path):
+        self.shown_path = shown_path
+        super().__init__(f"{shown_path} changed since the preview")
+
+
 class SettingsError(AssistantError):
     """A setting makes the service unsafe or unusable (a short password, an unknown WeChat mode).
 
     Raised before anything listens; `bot.py` prints the message and exits 2.
     """
+
+
+class DocumentError(AssistantError):
+    """A file given to `bot.py add` cannot become a document; nothing was written.
+
+    `reason` names why, for the channel to word it (templates/admin_add_error.txt.j2).
+    """
+
+    reason = "unreadable"
+
+    def __init__(self, path, detail=""):
+        self.path = str(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail}" if detail else self.path)
+
+
+class UnsupportedFormatError(DocumentError):
+    """Not one of the formats `add` reads (.docx, .pdf, .html/.htm, .md, .txt)."""
+
+    reason = "unsupported"
+
+
+class DocumentTooLargeError(DocumentError):
+    """The file is larger than the configured limit (MINZHENG_ADD_MAX_MB)."""
+
+    reason = "too_large"
+
+    def __init__(self, path, size, limit):
+        self.size = size
+        self.limit = limit
+        super().__init__(path, f"{size} bytes; the limit is {limit} bytes")
+
+
+class CorruptDocumentError(DocumentError):
+    """The file does not parse as its format (a truncated .docx, a damaged PDF, bad encoding)."""
+
+    reason = "corrupt"
+
+
+class EncryptedPdfError(DocumentError):
+    """The PDF needs a password to be opened."""
+
+    reason = "encrypted"
+
+
+class ScannedPdfError(DocumentError):
+    """The PDF has no text layer (page images only) and no OCR (tesseract with chi_sim) is installed."""
+
+    reason = "scanned"
+
+    def __init__(self, path, pages):
+        self.pages = pages
+        super().__init__(path, f"a scanned PDF: none of its {pages} pages has a text layer, and OCR (tesseract with chi_sim) is not installed")
+
+
+class EmptyDocumentError(DocumentError):
+    """No text is left once the page chrome, headers and footers are removed."""
+
+    reason = "empty"
+
+
+class DocumentExistsError(DocumentError):
+    """A document (or its original) of that name is already in knowledge/."""
+
+    reason = "exists"
+
+
+class MetadataError(DocumentError):
+    """A metadata field is missing or invalid and was not given on the command line."""
+
+    reason = "metadata"
+
+    def __init__(self, path, field, value, why):
+        self.field = field
+        self.value = value
+        self.why = why
+        super().__init__(path, f"{field} {value!r} {why}")
+
+
+class AddRefusedError(DocumentError):
+    """The knowledge base with the new document fails `check`; the new files were removed again."""
+
+    reason = "check"
+
+    def __init__(self, path, errors):
+        self.errors = tuple(errors)
+        super().__init__(path, "; ".join(str(e) for e in self.errors))

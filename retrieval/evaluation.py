@@ -8,6 +8,7 @@ counted over `out_of_scope` and `not_in_corpus`.
 import json
 from dataclasses import dataclass, field
 
+from .edge import Edge
 from .errors import DataFileError
 
 ANSWERABLE = ("grounded", "regulation")
@@ -59,6 +60,8 @@ class Report:
 
 
 def load_questions(path):
+    """Questions, one object per line; a conversation line {"id", "turns": [...]} gives its
+    turns in order, all but the last asked for context only (the last one is scored)."""
     questions = []
     with open(path, encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, 1):
@@ -66,18 +69,33 @@ def load_questions(path):
                 continue
             try:
                 item = json.loads(line)
-                item["q"], item["kind"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataFileError(path, lineno, f"not a question object: {exc}") from exc
-            questions.append(item)
+                turns = item.get("turns")
+                if turns is None:
+                    item["q"], item["kind"]
+                    questions.append(item)
+                    continue
+                for n, turn in enumerate(turns, 1):
+                    turn["q"], turn["kind"]
+                    scored = n == len(turns)
+                    questions.append({**turn, "id": f"{item['id']}.{n}", "conversation": item["id"], "scored": scored, "style": item.get("style")})
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise DataFileError(path, lineno, f"not a question or conversation object: {exc}") from exc
     return questions
 
 
-def evaluate(answerer, questions):
+def evaluate(answerer, questions, window=600):
+    """Ask every question through an unlogged edge, as `ask --json` does; a conversation's
+    turns share its id, so a follow-up is read in the light of the turn before it."""
+    edge = Edge.unlogged(answerer, window)
     report = Report()
     for item in questions:
+        outcome = edge.ask("eval", "eval", item["q"], item.get("conversation"), follow=item.get("conversation") is not None)
+        if item.get("scored") is False:
+            continue  # an earlier turn: asked so the next one can follow on
         report.total += 1
-        answer = answerer.ask(item["q"])
+        answer = outcome.answer
+        if answer is None:  # empty or too long: declined, nothing cited
+            answer = _Declined(outcome.kind)
         kind = item["kind"]
         if kind in UNANSWERABLE:
             counts = report.declined.setdefault(kind, [0, 0])
@@ -107,3 +125,11 @@ def evaluate(answerer, questions):
             top = answer.sources[0].passage["id"] if answer.sources else answer.kind
             report.misses.append((item["id"], kind, item["q"], f"rank {rank}", top))
     return report
+
+
+@dataclass(frozen=True)
+class _Declined:
+    kind: str
+    text: str = ""
+    sources: tuple = ()
+    declined: bool = True

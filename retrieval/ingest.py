@@ -16,6 +16,7 @@ TEXT_SUFFIXES = (".txt", ".md")
 KINDS = ("plan", "summary", "regulation", "notice")
 STATUSES = ("in_force", "superseded", "expired")
 REQUIRED = ("id", "title", "issuer", "region", "kind", "status", "source_file")
+VALIDITY = ("effective_from", "effective_to", "superseded_by")  # optional
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
 _DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 
@@ -34,6 +35,11 @@ class Document:
     path: Path
     lines: tuple  # (line number in the file, cleaned text) of the kept lines
     content_hash: str
+    # validity: in force from effective_from (the sidecar's, else `effective`) until effective_to
+    # (empty: no end); superseded_by names the document that replaces this one
+    effective_from: str = ""
+    effective_to: str = ""
+    superseded_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,10 @@ def load_documents(knowledge_dir, known_regions):
             raise DataFileError(meta_path, _key_line(meta_path, "id"), f"document id {doc.id!r} is also used by {seen[doc.id].name}")
         seen[doc.id] = meta_path
         docs.append(doc)
+    for doc in docs:
+        if doc.superseded_by and doc.superseded_by not in seen:
+            meta_path = seen[doc.id]
+            raise DataFileError(meta_path, _key_line(meta_path, "superseded_by"), f"superseded_by {doc.superseded_by!r} is not the id of a document in {folder.name}/")
     orphans = [p for p in sorted(folder.iterdir()) if p.suffix in TEXT_SUFFIXES and not p.with_suffix(".toml").exists()]
     if orphans:
         raise DataFileError(orphans[0], None, f"no metadata file {orphans[0].with_suffix('.toml').name} beside it")
@@ -89,9 +99,19 @@ def knowledge_files(knowledge_dir, folder, suffix):
 
 def _load_one(meta_path, cleaning, known_regions):
     meta = read_toml(meta_path)
+    problem = metadata_problem(meta, known_regions)
+    if problem:
+        key, message = problem
+        raise DataFileError(meta_path, _key_line(meta_path, key), message)
+    text_path = _text_file(meta_path)
+    return document_from(meta, open_regular(text_path), text_path, open_regular(meta_path), cleaning)
+
+
+def metadata_problem(meta, known_regions):
+    """(field, message) for the first missing or invalid field of a metadata sidecar, else None."""
     for key in REQUIRED:
         if not isinstance(meta.get(key), str) or not meta[key].strip():
-            raise DataFileError(meta_path, _key_line(meta_path, key), f"missing or empty field {key!r}")
+            return key, f"missing or empty field {key!r}"
     checks = [
         ("id", _DOC_ID.match(meta["id"]), "must be lower-case letters, digits and hyphens"),
         ("kind", meta["kind"] in KINDS, f"must be one of {', '.join(KINDS)}"),
@@ -102,9 +122,31 @@ def _load_one(meta_path, cleaning, known_regions):
     ]
     for key, ok, why in checks:
         if not ok:
-            raise DataFileError(meta_path, _key_line(meta_path, key), f"{key} {meta.get(key)!r} {why}")
-    text_path = _text_file(meta_path)
-    raw = open_regular(text_path)
+            return key, f"{key} {meta.get(key)!r} {why}"
+    return _validity_problem(meta)
+
+
+def _validity_problem(meta):
+    """effective_from / effective_to / superseded_by: optional, but consistent when given."""
+    for key in VALIDITY:
+        if not isinstance(meta.get(key, ""), str):
+            return key, f"{key} {meta[key]!r} must be a quoted string (\"YYYY-MM-DD\" or an id)"
+    start, end, successor = meta.get("effective_from", ""), meta.get("effective_to", ""), meta.get("superseded_by", "")
+    for key, value in (("effective_from", start), ("effective_to", end)):
+        if not _DATE.match(value):
+            return key, f"{key} {value!r} must be YYYY-MM-DD or empty"
+    if start and meta.get("effective") and start != meta["effective"]:
+        return "effective_from", f"effective_from {start!r} differs from effective {meta['effective']!r}: a document has one date of entry into force"
+    if end and end < (start or meta.get("effective") or ""):
+        return "effective_to", f"effective_to {end!r} is before the document takes effect ({start or meta['effective']})"
+    if successor and (not _DOC_ID.match(successor) or successor == meta["id"]):
+        return "superseded_by", f"superseded_by {successor!r} must be the id of another document"
+    return None
+
+
+def document_from(meta, raw, text_path, meta_raw, cleaning):
+    """The Document of a valid sidecar `meta` and its text file's bytes `raw` (which may not be
+    written yet: `bot.py add` previews the passages before writing)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,7 +166,10 @@ def _load_one(meta_path, cleaning, known_regions):
         source_file=meta["source_file"],
         path=text_path,
         lines=tuple(lines),
-        content_hash=hashlib.sha256(raw + open_regular(meta_path)).hexdigest(),
+        content_hash=hashlib.sha256(raw + meta_raw).hexdigest(),
+        effective_from=meta.get("effective_from") or meta.get("effective", ""),
+        effective_to=meta.get("effective_to", ""),
+        superseded_by=meta.get("superseded_by", ""),
     )
 
 

@@ -8,8 +8,9 @@ passage must cover to answer).
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from . import followup
 from .datafiles import read_toml, table_lines
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 
@@ -62,6 +63,7 @@ class Query:
     expansions: str  # the official terms as text
     focus: tuple  # words a passage must cover (no filler, no question-kind cue, no place)
     unknown: tuple  # focus words no passage contains, even through the lexicon
+    followup: object = None  # followup.Reading: what it borrowed from the previous question
 
     def field_tokens(self, field, weight):
         """(tokens, weights) for a BM25 field: own tokens at 1, the lexicon's at `weight`."""
@@ -72,7 +74,7 @@ class Query:
 class QueryParser:
     """Builds the Query of a question against one build of the knowledge base."""
 
-    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars):
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None):
         self.analyzer = analyzer
         self.regions = regions
         self.intents = intents
@@ -81,11 +83,37 @@ class QueryParser:
         self.kb_has = kb_has  # text -> whether some passage contains it
         self.kb_df = kb_df  # word -> document frequency in the words field
         self.max_chars = max_chars
+        self.followup_rules = followup_rules
         self.domain = frozenset(analyzer.domain_terms())  # official terms: their presence is civil affairs
         self.cues = frozenset(a for t in types for a in t.asks)  # phrases about the kind of question
 
-    def parse(self, question):
-        """The Query of `question`; EmptyQuestionError / QuestionTooLongError for bad input."""
+    def parse(self, question, context=None):
+        """The Query of `question`, read as a follow-up of `context` (followup.Context) when it
+        is one; EmptyQuestionError / QuestionTooLongError for bad input."""
+        query = self._parse(question)
+        if context is None or self.followup_rules is None:
+            return query
+        reading = followup.read(query, context, self.followup_rules)
+        if reading is None:
+            return query
+        # The borrowed terms are searched beside the question's own words (not spliced into
+        # its sentence); place, question type and asked facts come from the reading.
+        own = followup.without_opener(query.normalized, self.followup_rules)
+        merged = self._parse(" ".join(reading.terms) + " " + own)
+        return replace(
+            merged,
+            question=query.question,
+            normalized=query.normalized,
+            region=reading.region,
+            topic=reading.topic,
+            qtype=reading.qtype,
+            asked=reading.asked,
+            out_of_scope=None,  # the question itself was not out of scope
+            civil=merged.civil or reading.civil,
+            followup=reading,
+        )
+
+    def _parse(self, question):
         question = (question or "").strip()
         if len(question) > self.max_chars:
             raise QuestionTooLongError(len(question), self.max_chars)

@@ -342,6 +342,18 @@ class QueryLog:
         with self._lock, self._failing_as_named_error():
             return list(self.db.query(sql, [since]))
 
+    def activity(self, since):
+        """Questions logged at or after `since` (TIME_FORMAT, the log's clock), oldest first:
+        id, time, channel, kind, outcome, question (the admin dashboard)."""
+        sql = "select id, time, channel, kind, outcome, question from queries where time >= ? order by id"
+        with self._lock, self._failing_as_named_error():
+            return list(self.db.query(sql, [since]))
+
+    def votes(self, since):
+        """👍/👎 given at or after `since`: time and value (+1 / -1), oldest first."""
+        with self._lock, self._failing_as_named_error():
+            return list(self.db.query("select time, value from feedback where time >= ? order by id", [since]))
+
     def counts(self):
         with self._lock, self._failing_as_named_error():
             return {

@@ -44,6 +44,11 @@ class Regions:
         return cls(regions)
 
     @property
+    def listed(self):
+        """Every region of the table, in file order (what /lookup orders its region list by)."""
+        return tuple(self._regions.values())
+
+    @property
     def names(self):
         """Every region a document may declare, including 全国."""
         return frozenset(self._regions) | {NATIONWIDE}

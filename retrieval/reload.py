@@ -55,8 +55,11 @@ def _raise(error):
 
 def _check_syntax(settings):
     """Every TOML file parses and every text file is UTF-8, each file on its own."""
+    originals = Path(settings.knowledge_dir) / "originals"  # files as given to `bot.py add`, never read by a build
     for root in (Path(settings.knowledge_dir), Path(settings.faq_dir)):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.resolve().is_relative_to(root.resolve())):
+            if path.is_relative_to(originals):
+                continue
             if path.suffix == ".toml":
                 yield path, lambda path=path: (_not_empty(path), read_toml(path))
             elif path.suffix in _TEXT_SUFFIXES:
@@ -97,6 +100,16 @@ def _check_documents(settings):
     yield Path(settings.knowledge_dir) / "questions", questions
 
 
+def _check_adding(settings):
+    """The conversion and metadata-proposal rules of `bot.py add` (their regular expressions)."""
+    from .formats import FormatRules
+    from .proposal import ProposalRules
+
+    knowledge = Path(settings.knowledge_dir)
+    yield knowledge / "formats.toml", lambda: FormatRules.load(knowledge / "formats.toml")
+    yield knowledge / "proposal.toml", lambda: ProposalRules.load(knowledge / "proposal.toml")
+
+
 def _check_faq(settings):
     """Entry shape (sources are resolved against the new passages during the build)."""
     faq = Path(settings.faq_dir)
@@ -104,7 +117,7 @@ def _check_faq(settings):
 
 
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_adding, _check_faq]
 
 
 def validate(settings):

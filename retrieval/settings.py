@@ -26,12 +26,14 @@ class Settings:
     top_k: int = 5
     reload_quality_questions: Path = None  # None: ../shared/eval/dev.jsonl if present, else tests/data/golden_questions.jsonl
     reload_max_quality_drop: float = 0.03  # reload refuses to swap when hit@3 drops by more (unless forced)
+    add_max_mb: int = 20  # `bot.py add` refuses a larger file
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log
     log_retention_days: int = 180
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
+    followup_seconds: int = 600  # a question this long after the previous one stands on its own
     feedback_per_minute: int = 6  # 👍/👎 per user per minute (one vote per answer in any case)
     # web service (WeChat, /lookup, /chat, /admin)
     host: str = "127.0.0.1"
@@ -47,6 +49,10 @@ class Settings:
     session_revocation_dir: Path = None
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses)
     trusted_proxies: str = ""
+    # `serve` with no staff/admin token: passwords generated once and kept here; None: the log's folder
+    credentials_path: Path = None
+    # the zone admin pages show times in (the query log and store keep the server's own clock)
+    timezone: str = "Asia/Shanghai"
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
@@ -63,8 +69,16 @@ class Settings:
     wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
 
     @property
+    def add_max_bytes(self):
+        return self.add_max_mb * 1024 * 1024
+
+    @property
     def session_revocation_folder(self):
         return Path(self.session_revocation_dir) if self.session_revocation_dir else Path(self.log_path).parent
+
+    @property
+    def credentials_file(self):
+        return Path(self.credentials_path) if self.credentials_path else Path(self.log_path).parent / "web-credentials.toml"
 
     @classmethod
     def from_env(cls, environ):

@@ -38,6 +38,7 @@ class Group:
     variants: tuple  # the other wordings, most frequent first
     kinds: tuple  # answer kinds seen, most frequent first
     last_seen: str
+    times: tuple = ()  # when each question of the group was asked, oldest first (weekly trends)
 
     def as_row(self, rank):
         return {
@@ -102,6 +103,7 @@ def group(rows, words, similarity=0.4):
                 variants=tuple(texts[1:]),
                 kinds=tuple(sorted(kinds, key=lambda k: (-kinds[k], k))),
                 last_seen=max(row["time"] for row in members),
+                times=tuple(sorted(row["time"] for row in members)),
             )
         )
     out.sort(key=lambda g: (-g.count, -g.down, g.question))

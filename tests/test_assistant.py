@@ -52,3 +52,46 @@ def test_one_vote_per_answer_per_user_survives_a_restart(settings, tmp_path):
         restarted.feedback(reply.query_id, -1, channel="telegram", user=77)
     assert restarted.feedback(reply.query_id, 1, channel="telegram", user=78) is True  # another group member
     assert [r["value"] for r in restarted.log.db["feedback"].rows] == [-1, 1]
+
+
+def _faq_questions():
+    import json
+    from pathlib import Path
+
+    cases = Path(__file__).parent / "data" / "faq_cases.jsonl"
+    return [json.loads(line)["q"] for line in cases.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("question", _faq_questions() + ["结婚登记要带什么材料", "申请", "低保标准是多少", "今天天气怎么样"])
+def test_standard_answer_is_the_entry_the_core_answers_with_and_is_not_logged(assistant, question):
+    core = assistant.answerer.ask(question)
+    standard = assistant.standard_answer(question)
+    assert (standard.entry.id if standard.entry else None) == core.faq_id
+    if standard.entry is not None:
+        # the entry's own cited passages, in the order the core cites them (further reading left out)
+        own = set(assistant.library.snapshot.faq.sources[core.faq_id])
+        assert [h.passage["id"] for h in standard.sources] == [h.passage["id"] for h in core.sources if h.passage["id"] in own]
+        assert len(standard.sources) == len(own)
+    else:
+        assert standard.suggestions == core.suggestions
+    assert assistant.log.counts()["queries"] == 0
+
+
+def test_standard_answer_in_a_region_is_the_answer_to_the_question_naming_it(assistant):
+    assert assistant.standard_answer("老年食堂补贴怎么申请").entry is None
+    assert assistant.answerer.ask("萧山老年食堂补贴怎么申请").faq_id == "xiaoshan-meal-services"
+    assert assistant.standard_answer("老年食堂补贴怎么申请", "萧山区").entry.id == "xiaoshan-meal-services"
+    assert assistant.standard_answer("  ").entry is None
+    with pytest.raises(ValueError, match="unknown region '火星'"):
+        assistant.standard_answer("低保", "火星")
+
+
+def test_search_anywhere_leaves_no_place_out_even_when_the_question_names_one(assistant):
+    named = {h.document["region"] for h in assistant.search("萧山老年食堂", k=1000).hits}
+    anywhere = assistant.search_anywhere("萧山老年食堂", k=1000)
+    assert "海宁市" not in named and {"海宁市", "萧山区", "余杭区"} <= {h.document["region"] for h in anywhere.hits}
+    assert anywhere.region is None
+    assert {h.passage["id"] for h in assistant.search("萧山老年食堂", k=1000, region="海宁市").hits} == {
+        h.passage["id"] for h in anywhere.hits if h.document["region"] in ("海宁市", "浙江省", "全国")
+    }
+    assert assistant.search_anywhere("   ").hits == ()

@@ -71,7 +71,7 @@ def test_faq_cases(case, faq_answerer):
         assert case["answer_has"] in answer.text
     if "suggestions" in case:
         assert list(answer.suggestions) == case["suggestions"]
-        assert "您是不是想问:\n1. " + case["suggestions"][0] in answer.text
+        assert "您是不是想问(回复序号即可):\n1. " + case["suggestions"][0] in answer.text
 
 
 def test_faq_answer_json_puts_the_entrys_sources_first(faq_answerer):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.errors import DataFileError
-from retrieval.followup import FollowupRules, resolve
+from retrieval.followup import Context, FollowupRules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,60 +15,99 @@ def rules():
     return FollowupRules.load(ROOT / "faq")
 
 
+def context_of(answerer, question):
+    """The context a question leaves (masking is the identity here: no personal data asked)."""
+    answer = answerer.ask(question)
+    return Context.of(answer.decision.query, question, answer.suggestions)
+
+
+def read(answerer, previous, question):
+    return answerer.parse(question, context=context_of(answerer, previous))
+
+
 @pytest.mark.parametrize(
-    "previous, question, expected",
+    "previous, question, subject, cue, region",
     [
-        # an opener and no subject of its own: the previous subject (place kept) + the question
-        ("在杭州怎么办理结婚登记", "那要带什么材料?", "在杭州结婚登记要带什么材料?"),
-        ("低保怎么申请", "那收入标准是多少", "低保收入标准是多少"),
-        ("请问在萧山怎么申请低保呢？", "还有,要多久？", "在萧山低保要多久？"),
-        # short without an opener
-        ("低保怎么申请", "需要多长时间?", "低保需要多长时间?"),
-        # the previous question is matched normalised (full-width ?); the new words stay as typed
-        ("特困人员有哪些救助？", "那么ＯＫ吗", "特困人员救助ＯＫ吗"),
+        # no subject of its own: the previous subject is searched beside its words
+        ("低保怎么申请", "那要什么材料", ("低保", "申请"), (), None),
+        ("在杭州怎么办理结婚登记", "那要带什么材料?", ("结婚登记",), (), "杭州市"),
+        ("公墓的墓位使用年限到期了怎么办", "要交钱吗", ("公墓", "墓位", "使用", "年限", "到期"), (), None),
+        # about another person / narrowing: its own words are added to the previous subject
+        ("低保怎么申请", "我妈也能申请吗", ("低保", "申请"), (), None),
+        ("低保怎么申请", "如果是残疾人呢", ("低保", "申请", "残疾人"), (), None),
+        # a sibling of the same topic replaces the subject and keeps what was asked
+        ("结婚登记要带什么材料", "那离婚呢", ("离婚",), ("带", "材料"), None),
+        # a place only: the previous subject and what it asked, in that place
+        ("结婚登记要带什么材料", "那萧山呢", ("结婚登记",), ("带", "材料"), "萧山区"),
     ],
 )
-def test_follow_ups_borrow_the_previous_subject(rules, previous, question, expected):
-    assert resolve(previous, question, rules) == expected
+def test_follow_ups_borrow_terms_not_sentences(answerer, previous, question, subject, cue, region):
+    query = read(answerer, previous, question)
+    assert query.followup is not None
+    assert (query.followup.subject, query.followup.cue, query.region) == (subject, cue, region)
+    assert query.question == question.strip()  # the citizen's sentence is never rewritten
+    assert query.followup.previous == previous
 
 
 @pytest.mark.parametrize(
     "previous, question",
     [
-        ("在杭州怎么办理结婚登记", "那离婚呢?"),  # names a topic of its own
-        ("低保怎么申请", "护照怎么办"),  # an out-of-scope matter is a subject too
+        ("低保怎么申请", "养老院怎么收费"),  # short, but names a service of its own
+        ("在杭州怎么办理结婚登记", "护照怎么办"),  # out of scope stays out of scope
         ("低保怎么申请", "谢谢!"),  # thanks are not a question
-        ("低保怎么申请", "我们小区的残疾人家庭申请困难补助需要先去社区登记再去街道吗"),
-        (None, "那要带什么材料?"),  # nothing to follow
-        ("", "要多久"),
-        ("在杭州怎么办理结婚登记", "那"),  # only an opener: nothing to add
-        ("怎么办理?", "要多久"),  # the previous question had no subject
+        ("低保怎么申请", "我们小区的残疾人家庭申请困难补助需要先去社区登记再去街道吗"),  # long, no opener
+        ("我想知道一般情况下大概要等多长时间才能办下来呢", "我爸走了后事怎么办"),
+        ("在杭州怎么办理结婚登记", "那"),  # only an opener: nothing to read
+        ("我爸走了后事怎么办", "那火化要带什么"),  # same topic, asks its own thing: nothing to borrow
     ],
 )
-def test_other_questions_stand_alone(rules, previous, question):
-    assert resolve(previous, question, rules) == question
+def test_other_questions_stand_alone(answerer, previous, question):
+    assert read(answerer, previous, question).followup is None
 
 
-def test_a_long_question_without_an_opener_stands_alone(rules):
-    question = "我想知道一般情况下大概要等多长时间才能办下来"
-    assert len(question) > rules.max_chars
-    assert resolve("低保怎么申请", question, rules) == question
-
-
-def test_follow_up_retrieves_what_the_combined_question_needs(rules, answerer):
-    """The marriage-materials article is cited only when the follow-up keeps the subject."""
-    asked = resolve("在杭州怎么办理结婚登记", "那要带什么材料?", rules)
-    answer = answerer.ask(asked)
-    assert answer.kind == "answer" and answer.region == "杭州市" and answer.topic == "marriage"
+def test_the_answer_of_a_follow_up_cites_what_the_subject_needs(answerer):
+    """Asked alone, "那要带什么材料" has no topic; after the marriage question it cites 第八条."""
+    context = context_of(answerer, "在杭州怎么办理结婚登记")
+    answer = answerer.ask("那要带什么材料?", context)
+    assert answer.kind == "answer" and answer.region == "杭州市"
     assert "marriage-registration-2025:第八条" in [h.passage["id"] for h in answer.sources]
+    assert answer.text.startswith("(结合您上一个问题“在杭州怎么办理结婚登记”来理解)")
+    assert answer.as_json()["understood"]["followup"] == {"previous": "在杭州怎么办理结婚登记", "subject": ["结婚登记"], "cue": [], "region": "杭州市"}
     alone = answerer.ask("那要带什么材料?")
-    assert alone.topic is None and alone.region is None
+    assert alone.topic is None and alone.region is None and alone.as_json()["understood"]["followup"] is None
+
+
+def test_only_masked_words_wait_for_the_next_question(answerer):
+    """A name the masking removed is not kept as a subject term."""
+    answer = answerer.ask("我叫张建国,低保怎么申请")
+    context = Context.of(answer.decision.query, "我叫[姓名],低保怎么申请", answer.suggestions)
+    assert "张建国" not in context.subject + context.cue
+    assert context.question == "我叫[姓名],低保怎么申请"
+
+
+@pytest.mark.parametrize(
+    "message, number",
+    [("1", 1), ("2", 2), (" 3 ", 3), ("第一个", 1), ("第2条", 2), ("2号", 2), ("②", 2), ("选3", 3), ("第三个问题", 3)],
+)
+def test_numbered_picks(rules, message, number):
+    assert rules.pick(message) == number
+
+
+@pytest.mark.parametrize("message", ["10", "12345", "第一条是什么意思", "1个月", "0", "一"])
+def test_other_messages_pick_nothing(rules, message):
+    assert rules.pick(message) is None
 
 
 def test_a_broken_rules_file_names_the_file(tmp_path):
-    for name in ("topics.toml", "out_of_scope.toml", "domain_terms.txt"):
-        (tmp_path / name).write_bytes((ROOT / "faq" / name).read_bytes())
     (tmp_path / "followup.toml").write_text("[followup]\nmax_chars = 'twelve'\n", encoding="utf-8")
     with pytest.raises(DataFileError) as raised:
         FollowupRules.load(tmp_path)
     assert raised.value.path.endswith("followup.toml") and "max_chars" in str(raised.value)
+
+
+def test_a_pick_pattern_without_its_number_group_is_refused(tmp_path):
+    text = (ROOT / "faq" / "followup.toml").read_text(encoding="utf-8").replace("(?P<n>[1-9])'", "([1-9])'", 1)
+    (tmp_path / "followup.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as raised:
+        FollowupRules.load(tmp_path)
+    assert "group named n" in str(raised.value)

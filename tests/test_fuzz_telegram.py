@@ -19,6 +19,7 @@ from channels.telegram.menu import Menu
 from channels.telegram.replies import Replies
 from channels.telegram.split import split_html, visible_length
 from retrieval.assistant import Assistant
+from retrieval.followup import Context
 from tests import telegram_fakes as fake
 
 from .nasty import fuzz, messages, nasty_inputs
@@ -157,8 +158,10 @@ def test_answers_to_generated_questions_format_into_valid_messages(answerer, rep
     except Exception as exc:  # the named input errors are the handlers' business, tested above
         assert type(exc).__name__ in ("EmptyQuestionError", "QuestionTooLongError")
         return
-    for asked_as in (None, text):
-        parts = replies.answer(answer, asked_as=asked_as)
+    compose = lambda a, **options: answerer.composer.text(a.decision, **options)  # noqa: E731
+    followup = answerer.ask("那要什么材料", Context(text, ("低保",), ()))  # the hostile text as the previous question
+    for shown in (answer, followup):
+        parts = replies.answer(compose, shown)
         assert parts
         for part in parts:
             assert fake.check_message({"text": part}) is None, part[:200]

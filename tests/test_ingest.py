@@ -105,3 +105,41 @@ def test_bot_py_check_and_build_exit_2_for_a_symlinked_document_and_never_print_
         assert result.returncode == 2, (command, result.stderr)
         assert f"{text}: a symbolic link" in result.stderr
         assert SECRET not in result.stdout + result.stderr
+
+
+# -- validity fields (effective_from / effective_to / superseded_by) ---------------------------
+FUNERAL_META = "knowledge/documents/殡葬管理条例(2025-12-12).toml"
+MARRIAGE_META = "knowledge/documents/婚姻登记条例(2025-04-06).toml"
+
+
+def add_lines(path, *lines):
+    path.write_text(path.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_validity_fields_are_read_and_effective_from_defaults_to_effective(tree):
+    root, _ = tree
+    add_lines(root / MARRIAGE_META, 'effective_to = "2030-12-31"', 'superseded_by = "funeral-regulation-2025"')
+    assert check(root) == []
+    by_id = {d.id: d for d in documents(root)}
+    marriage, funeral = by_id["marriage-registration-2025"], by_id["funeral-regulation-2025"]
+    assert (marriage.effective_from, marriage.effective_to, marriage.superseded_by) == ("2025-05-10", "2030-12-31", "funeral-regulation-2025")
+    assert (funeral.effective_from, funeral.effective_to, funeral.superseded_by) == ("2026-03-30", "", "")
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['effective_from = "2025-5-10"'], "effective_from '2025-5-10' must be YYYY-MM-DD or empty"),
+    (['effective_from = "2025-05-01"'], "effective_from '2025-05-01' differs from effective '2025-05-10': a document has one date of entry into force"),
+    (['effective_to = "2025-01-01"'], "effective_to '2025-01-01' is before the document takes effect (2025-05-10)"),
+    (["effective_to = 2030-12-31"], "effective_to datetime.date(2030, 12, 31) must be a quoted string (\"YYYY-MM-DD\" or an id)"),
+    (['superseded_by = "marriage-registration-2025"'], "superseded_by 'marriage-registration-2025' must be the id of another document"),
+    (['superseded_by = "marriage-registration-2031"'], "superseded_by 'marriage-registration-2031' is not the id of a document in documents/"),
+])
+def test_check_names_an_inconsistent_validity_field_with_file_and_line(tree, lines, message):
+    root, _ = tree
+    meta = root / MARRIAGE_META
+    n = len(meta.read_text(encoding="utf-8").splitlines()) + 1
+    add_lines(meta, *lines)
+    assert check(root) == [f"{meta}: {message}"]
+    with pytest.raises(DataFileError) as info:
+        documents(root)
+    assert (info.value.line, info.value.message) == (n, message)

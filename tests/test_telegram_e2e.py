@@ -90,7 +90,7 @@ async def _scenario(tmp_path, log_path):
 
         # a question answered with a numbered citation, then 查看原文 and 👍
         (answer,) = await s.push(fake.message("结婚登记要带什么材料", user_id=CITIZEN))
-        assert re.search(r"\n\d\. 《婚姻登记条例》国务院\(国务院令第804号\),2025-04-06 › 第二章 结婚登记 › 第八条\n", answer["text"])
+        assert re.search(r"\n\[\d\] 《婚姻登记条例》国务院\(国务院令第804号\),2025-04-06 › 第二章 结婚登记 › 第八条\n", answer["text"])
         query_id = int(keyboard_data(answer)[0].split(":")[1])
         (sources,) = await s.push(fake.callback(f"src:{query_id}", message_id=3, user_id=CITIZEN))
         assert "<blockquote>第八条 申请结婚登记的内地居民应当出具下列证件和书面材料：\n（一）本人的居民身份证；" in sources["text"]
@@ -106,9 +106,9 @@ async def _scenario(tmp_path, log_path):
         assert report["text"].startswith("已重新载入:12个文件,")
 
         # a follow-up carrying <b> and & arrives escaped (the fake rejects broken HTML)
-        await s.push(fake.message("在杭州怎么办理结婚登记", user_id=OTHER))
-        (escaped,) = await s.push(fake.message("那要带什么<b>材料</b>&证件?", user_id=OTHER))
-        assert escaped["text"].startswith("<i>结合您上一个问题,理解为:“在杭州结婚登记要带什么&lt;b&gt;材料&lt;/b&gt;&amp;证件?”</i>")
+        await s.push(fake.message("在杭州怎么办理<b>结婚登记</b>&手续", user_id=OTHER))
+        (escaped,) = await s.push(fake.message("那要带什么材料?", user_id=OTHER))
+        assert escaped["text"].startswith("<i>结合您上一个问题“在杭州怎么办理&lt;b&gt;结婚登记&lt;/b&gt;&amp;手续”来理解</i>")
 
         # a 429 from the server is retried after retry_after and the user still gets the answer
         server.fail_once("sendMessage", status=429, retry_after=1)
@@ -138,12 +138,13 @@ def test_one_slow_answer_blocks_nobody(settings, library, tmp_path, monkeypatch)
     """Updates run concurrently and ask() runs in a thread: a fast question overtakes a slow one."""
     tg = replace(settings, log_path=tmp_path / "log.db", telegram_bot_token="123456:TEST-TOKEN")
     assistant = Assistant(tg)
+    assistant.warm_up()  # the knowledge base and the masker loaded: only the slow answer is slow
     real_ask = assistant.ask
 
-    def ask(question, channel="cli", user=None):
+    def ask(question, channel="cli", user=None, context=None):
         if question == "慢的问题:低保怎么申请":
             time.sleep(1.0)
-        return real_ask(question, channel=channel, user=user)
+        return real_ask(question, channel=channel, user=user, context=context)
 
     monkeypatch.setattr(assistant, "ask", ask)
     state = fake.BotAPIState()

@@ -14,10 +14,12 @@ from telegram import Update
 
 from channels.telegram import build_application
 from retrieval.assistant import Assistant
+from retrieval.conversation import Conversations
 from tests import telegram_fakes as fake
 
 ADMIN, STAFF, CITIZEN = 1001, 2002, 3003
-DISCLAIMER = "<i>以上回答由系统根据政策原文自动生成,仅供参考,具体请以当地民政部门窗口答复为准。</i>"
+FAQ_DISCLAIMER = "<i>以上为常见问题解答,依据所列政策原文整理,具体办理以当地民政部门答复为准。需要人工帮助,请拨打12345政务服务便民热线。</i>"
+PASSAGE_DISCLAIMER = "<i>以上为政策原文摘录,由系统自动检索生成,具体办理以当地民政部门答复为准。需要人工帮助,请拨打12345政务服务便民热线。</i>"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,8 @@ class Harness:
     """One Application over the shared Assistant; `run` drives an async scenario inside it."""
 
     def __init__(self, assistant, settings):
+        # Fresh conversations per test, as a freshly started bot has (the limiter is the app's).
+        assistant.conversations = Conversations(settings.followup_seconds)
         self.assistant = assistant
         self.state = fake.BotAPIState()
         request = fake.RecordingRequest(self.state)
@@ -135,7 +139,7 @@ def test_topic_button_edits_the_menu_and_back_returns(bot):
 
 def expected_citation(n, hit):
     source = hit.as_source()
-    return f"{n}. 《{source['title']}》{source['issuer']},{source['date']} › {source['section']}"
+    return f"[{n}] 《{source['title']}》{source['issuer']},{source['date']} › {source['section']}"
 
 
 def test_a_question_is_answered_with_numbered_citations_and_buttons(bot):
@@ -146,7 +150,8 @@ def test_a_question_is_answered_with_numbered_citations_and_buttons(bot):
         text = calls[0][1]["text"]
         quotes = "".join(f"· “{q.text}”[{q.number}]\n" for q in direct.quotes)
         citations = "".join(expected_citation(n, hit) + "\n" for n, hit in enumerate(direct.sources, 1))
-        assert text == f"<b>根据现有政策资料:</b>\n{quotes}\n<b>出处:</b>\n{citations}\n{DISCLAIMER}"
+        # an FAQ entry: its plain-language answer first, then the quoted articles and citations
+        assert text == f"{direct.decision.faq.answer}\n\n<b>依据:</b>\n{quotes}\n<b>出处:</b>\n{citations}\n{FAQ_DISCLAIMER}"
         assert "2025-04-06 › 第二章 结婚登记 › 第八条\n" in text  # the article that lists the materials
         query_id, entry = last_answer(h, CITIZEN)
         assert entry["sources"] == [hit.passage["id"] for hit in direct.sources]
@@ -215,14 +220,15 @@ def test_follow_up_is_asked_with_the_previous_subject_and_says_so(bot):
     async def scenario(h):
         await h.send(fake.message("在杭州怎么办理结婚登记", user_id=CITIZEN))
         texts = await h.texts(fake.message("那要带什么材料?", user_id=CITIZEN))
-        assert texts[0].startswith("<i>结合您上一个问题,理解为:“在杭州结婚登记要带什么材料?”</i>\n\n<b>根据现有政策资料:</b>")
+        assert texts[0].startswith("<i>结合您上一个问题“在杭州怎么办理结婚登记”来理解</i>\n\n内地居民办理结婚登记，双方各带本人的居民身份证")
         query_id, entry = last_answer(h, CITIZEN)
         assert "marriage-registration-2025:第八条" in entry["sources"]
-        assert h.assistant.log.db["queries"].get(query_id)["question"] == "在杭州结婚登记要带什么材料?"
-        # a follow-up of a follow-up still refers to the first question
-        await h.texts(fake.message("要多久?", user_id=CITIZEN))
-        query_id, _ = last_answer(h, CITIZEN)
-        assert h.assistant.log.db["queries"].get(query_id)["question"] == "在杭州结婚登记要多久?"
+        assert h.assistant.log.db["queries"].get(query_id)["question"] == "那要带什么材料?"  # as typed
+        # a follow-up of a follow-up keeps the first question's subject
+        texts = await h.texts(fake.message("要多久?", user_id=CITIZEN))
+        assert texts[0].startswith("(结合您上一个问题“那要带什么材料?”来理解)\n\n抱歉,现有的政策资料没有写明您问的办理时限")
+        context = h.assistant.conversations.get(("telegram", CITIZEN))
+        assert context.subject[0] == "结婚登记" and context.region == "杭州市"
 
     bot.run(scenario)
 
@@ -230,7 +236,8 @@ def test_follow_up_is_asked_with_the_previous_subject_and_says_so(bot):
 def test_a_follow_up_is_merged_from_masked_questions_so_no_name_reaches_the_log_or_the_chat_data(bot):
     async def scenario(h):
         await h.send(fake.message("我叫张三丰，在杭州怎么办理结婚登记", user_id=CITIZEN))
-        assert h.app.chat_data[CITIZEN]["previous"] == "我叫[姓名]，在杭州怎么办理结婚登记"
+        context = h.assistant.conversations.get(("telegram", CITIZEN))
+        assert context.question == "我叫[姓名]，在杭州怎么办理结婚登记" and "张三丰" not in "".join(context.subject + context.cue)
         texts = await h.texts(fake.message("那要带什么材料?联系人王五", user_id=CITIZEN))
         query_id, _ = last_answer(h, CITIZEN)
         stored = h.assistant.log.db["queries"].get(query_id)["question"]
@@ -242,20 +249,21 @@ def test_a_follow_up_is_merged_from_masked_questions_so_no_name_reaches_the_log_
 
 def test_html_in_a_question_reaches_the_user_escaped(bot):
     async def scenario(h):
-        await h.send(fake.message("在杭州怎么办理结婚登记", user_id=CITIZEN))
-        texts = await h.texts(fake.message("那要带什么<b>材料</b>&证件?", user_id=CITIZEN))
-        assert texts[0].startswith("<i>结合您上一个问题,理解为:“在杭州结婚登记要带什么&lt;b&gt;材料&lt;/b&gt;&amp;证件?”</i>")
+        await h.send(fake.message("在杭州怎么办理<b>结婚登记</b>&离婚", user_id=CITIZEN))
+        texts = await h.texts(fake.message("那要带什么材料?", user_id=CITIZEN))
+        assert texts[0].startswith("<i>结合您上一个问题“在杭州怎么办理&lt;b&gt;结婚登记&lt;/b&gt;&amp;离婚”来理解</i>")
 
     bot.run(scenario)
 
 
-def test_declines_are_escaped_core_text_without_the_generated_line(bot):
+def test_declines_are_escaped_core_text_with_suggestions_as_buttons_only(bot):
     async def scenario(h):
         texts = await h.texts(fake.message("护照怎么办理", user_id=CITIZEN))
         assert texts == [h.assistant.render("decline_out_of_scope.txt.j2", matter="护照、签证和出入境证件", channel="公安机关出入境管理部门")]
         calls = await h.send(fake.message("结婚登记要多少钱", user_id=CITIZEN))
         sent = calls[-1][1]
-        assert sent["text"].startswith("抱歉,现有的政策资料没有写明您问的") and sent["text"].endswith(DISCLAIMER)
+        assert sent["text"].startswith("抱歉,现有的政策资料没有写明您问的") and sent["text"].endswith("请拨打12345政务服务便民热线,或咨询当地民政部门。")
+        assert "您是不是想问" not in sent["text"]  # they are the buttons below
         labels = [[label for label, _ in row] for row in buttons(sent)]
         assert labels[0] == ["结婚登记收不收费"]  # 您是不是想问 (an FAQ entry's first question) comes first
         assert ["查看原文", "👍", "👎"] in labels  # fact_missing still cites what it shows
@@ -275,13 +283,21 @@ def test_empty_and_too_long_questions_get_the_core_wording(bot, tg_settings):
 
 def test_stickers_photos_voice_and_files_get_a_please_type_reply_in_private_only(bot):
     async def scenario(h):
-        expected = ["我只能看懂文字。请用文字输入您的问题,例如“结婚登记要带什么材料?”"]
-        assert await h.texts(fake.sticker(user_id=CITIZEN)) == expected
+        expected = ["我只能看懂文字。请用文字输入您的问题(发图片时可以把问题写在图片说明里),例如“结婚登记要带什么材料?”,或在下面选一个主题。"]
+        calls = await h.send(fake.sticker(user_id=CITIZEN))
+        assert [p["text"] for _, p in calls] == expected
+        assert buttons(calls[0][1])[0][0][1].startswith("topic:")  # the topic menu below
         voice = fake.message(None, user_id=CITIZEN, voice={"file_id": "v", "file_unique_id": "v1", "duration": 3})
+        assert await h.texts(voice) == ["抱歉,我还听不懂语音。请用文字输入您的问题,例如“结婚登记要带什么材料?”,或在下面选一个主题。"]
         photo = fake.message(None, user_id=CITIZEN, photo=[{"file_id": "p", "file_unique_id": "p1", "width": 9, "height": 9}])
         document = fake.message(None, user_id=CITIZEN, document={"file_id": "d", "file_unique_id": "d1", "file_name": "a.pdf"})
-        for update in (voice, photo, document):
+        for update in (photo, document):
             assert await h.texts(update) == expected
+        # a photo with a caption is asked as its caption
+        captioned = fake.message(None, user_id=CITIZEN, photo=[{"file_id": "p", "file_unique_id": "p2", "width": 9, "height": 9}], caption="结婚登记要带什么材料")
+        texts = await h.texts(captioned)
+        assert texts[0].startswith("内地居民办理结婚登记，双方各带本人的居民身份证")
+        assert h.assistant.log.db["queries"].get(last_answer(h, CITIZEN)[0])["question"] == "结婚登记要带什么材料"
         assert await h.send(fake.sticker(user_id=CITIZEN, chat_type="supergroup", chat_id=-100)) == []
 
     bot.run(scenario)
@@ -298,7 +314,7 @@ def test_in_groups_it_answers_only_when_mentioned_or_replied_to(bot):
         assert h.assistant.log.db["queries"].get(last_answer(h, -100)[0])["question"] == "低保怎么申请"
         reply = fake.message("那要什么条件", user_id=CITIZEN, chat_id=-100, chat_type="supergroup", reply_to_message={"message_id": 5, "date": 0, "chat": fake.chat(-100, "supergroup"), "from": fake.BOT_USER, "text": "…"})
         texts = await h.texts(reply)
-        assert texts[0].startswith("<i>结合您上一个问题,理解为:“低保要什么条件”</i>")
+        assert texts[0].startswith("<i>结合您上一个问题“低保怎么申请”来理解</i>")
         other = fake.message("@someone_else 低保怎么申请", user_id=CITIZEN, chat_id=-100, chat_type="supergroup")
         other["message"]["entities"] = [{"type": "mention", "offset": 0, "length": 13}]
         assert await h.send(other) == []
@@ -322,8 +338,8 @@ def test_flood_protection_sends_one_polite_wait_message(tg_assistant, tg_setting
 def test_suggestions_become_buttons_that_ask_them(bot, monkeypatch):
     real_ask = bot.assistant.ask
 
-    def ask_with_suggestions(question, channel="cli", user=None):
-        reply = real_ask(question, channel=channel, user=user)
+    def ask_with_suggestions(question, channel="cli", user=None, context=None):
+        reply = real_ask(question, channel=channel, user=user, context=context)
         return replace(reply, answer=replace(reply.answer, suggestions=("低保怎么申请?", "临时救助找哪里申请?")))
 
     monkeypatch.setattr(bot.assistant, "ask", ask_with_suggestions)
@@ -431,11 +447,12 @@ def test_an_answer_over_the_limit_is_split_with_the_buttons_under_the_last_part(
     real_ask = bot.assistant.ask
     paragraphs = [f"第{n}段:" + "根据规定应当如何办理。" * 150 for n in range(1, 6)]  # ~1650 characters each
 
-    def long_answer(question, channel="cli", user=None):
-        reply = real_ask(question, channel=channel, user=user)
-        return replace(reply, answer=replace(reply.answer, kind="not_found", text="\n\n".join(paragraphs), sources=()))
+    def long_answer(question, channel="cli", user=None, context=None):
+        reply = real_ask(question, channel=channel, user=user, context=context)
+        return replace(reply, answer=replace(reply.answer, kind="not_found", sources=()))
 
     monkeypatch.setattr(bot.assistant, "ask", long_answer)
+    monkeypatch.setattr(bot.assistant, "compose", lambda answer, **options: "\n\n".join(paragraphs))
 
     async def scenario(h):
         calls = await h.send(fake.message("低保怎么申请", user_id=CITIZEN))

@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler, Defaults, MessageHandler, filters
 
-from retrieval.followup import FollowupRules
+from retrieval.edge import Edge
 from retrieval.ratelimit import RateLimiter
 
 from .handlers import Handlers
@@ -32,6 +32,8 @@ NOT_TEXT = (
     | filters.ANIMATION | filters.Document.ALL | filters.LOCATION | filters.CONTACT
 )
 
+CAPTIONED = filters.PHOTO | filters.Document.ALL | filters.VIDEO | filters.ANIMATION
+
 
 def build_application(assistant, settings, request=None, get_updates_request=None):
     """The Application for one Assistant; `request`s replace the HTTP transport in tests."""
@@ -41,8 +43,7 @@ def build_application(assistant, settings, request=None, get_updates_request=Non
         settings,
         Replies(settings.templates_dir, menu),
         menu,
-        RateLimiter(settings.rate_limit_per_minute),
-        FollowupRules.load(settings.faq_dir),
+        Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute)),
     )
     builder = (
         ApplicationBuilder()
@@ -74,6 +75,8 @@ def build_application(assistant, settings, request=None, get_updates_request=Non
     app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(CallbackQueryHandler(handlers.button, pattern=CALLBACK_PATTERN))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
+    # A photo or file with a caption is asked as its caption; the Bot API transcribes no voice.
+    app.add_handler(MessageHandler(CAPTIONED & filters.CAPTION, handlers.caption))
     app.add_handler(MessageHandler(NOT_TEXT & filters.ChatType.PRIVATE, handlers.not_text))
     app.add_error_handler(handlers.error)
     return app

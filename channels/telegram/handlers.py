@@ -13,8 +13,8 @@ from telegram import Chat, MessageEntity, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from retrieval.answer import valid_unicode
-from retrieval.errors import AlreadyVotedError, AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QuestionTooLongError
-from retrieval.followup import resolve
+from retrieval.edge import RATE_LIMITED
+from retrieval.errors import AlreadyVotedError, AssistantError, FeedbackRateLimitedError
 
 from .keyboards import answer_keyboard, examples_keyboard, parse_callback, topics_keyboard
 
@@ -26,13 +26,12 @@ SEARCH_RESULTS = 5
 
 
 class Handlers:
-    def __init__(self, assistant, settings, replies, menu, limiter, followup_rules):
+    def __init__(self, assistant, settings, replies, menu, edge):
         self.assistant = assistant
+        self.edge = edge  # the bot's edge.Edge (its limiter; the assistant's conversations)
         self.settings = settings
         self.replies = replies
         self.menu = menu
-        self.limiter = limiter
-        self.followup_rules = followup_rules
 
     # -- citizens: commands ------------------------------------------------------------------
     async def start(self, update: Update, context) -> None:
@@ -59,7 +58,7 @@ class Handlers:
 
     async def forget(self, update: Update, context) -> None:
         """Delete this user's logged questions and feedback."""
-        count = await asyncio.to_thread(self.assistant.forget, CHANNEL, update.effective_user.id)
+        count = await asyncio.to_thread(self.assistant.forget, CHANNEL, update.effective_user.id, update.effective_chat.id)
         if update.effective_chat.type == Chat.PRIVATE:
             context.chat_data.clear()
         await self._send(update.effective_chat.id, context, [self.replies.render("forget.html.j2", count=count)])
@@ -75,9 +74,20 @@ class Handlers:
         reply_to = message.message_id if message.chat.type != Chat.PRIVATE else None
         await self._answer(update.effective_chat, update.effective_user, question, context, reply_to=reply_to, follow=True)
 
+    async def caption(self, update: Update, context) -> None:
+        """A photo or file with a caption: the caption is the question."""
+        message = update.effective_message
+        question = self._question_text(message, context.bot, message.caption, message.caption_entities)
+        if not question:
+            return
+        reply_to = message.message_id if message.chat.type != Chat.PRIVATE else None
+        await self._answer(update.effective_chat, update.effective_user, question, context, reply_to=reply_to, follow=True)
+
     async def not_text(self, update: Update, context) -> None:
-        """Stickers, photos, voice, files: ask for a typed question."""
-        await self._send(update.effective_chat.id, context, [self.replies.render("not_text.html.j2")])
+        """Voice, stickers, photos without a caption: ask for a typed question, with the topic menu
+        (the Bot API gives bots no transcription of voice messages)."""
+        voice = update.effective_message is not None and bool(update.effective_message.voice or update.effective_message.audio)
+        await self._send(update.effective_chat.id, context, [self.replies.render("not_text.html.j2", voice=voice)], topics_keyboard(self.menu))
 
     async def button(self, update: Update, context) -> None:
         """Inline buttons: topics, examples, 查看原文, 👍 / 👎, 转人工, suggestions."""
@@ -208,45 +218,26 @@ class Handlers:
 
     # -- helpers -----------------------------------------------------------------------------
     async def _answer(self, chat, user, question, context, reply_to=None, follow=True):
-        """Rate-limit, resolve a follow-up, ask the core in a thread, send the answer and buttons."""
+        """Ask through the shared edge (rate limit, follow-up, numbered pick, log) and send the
+        answer with its buttons."""
         user_id = user.id if user else chat.id
-        if not self.limiter.allow((CHANNEL, user_id)):
+        # No "typing..." chat action: answers take tens of milliseconds, and every request counts
+        # against Telegram's ~30 messages/s bot-wide limit (AIORateLimiter), halving throughput.
+        outcome = await asyncio.to_thread(self.edge.ask, CHANNEL, user_id, question, chat.id, follow)
+        if outcome.kind == RATE_LIMITED:
             if not context.user_data.get("warned"):
                 context.user_data["warned"] = True
-                seconds = max(1, math.ceil(self.limiter.retry_after((CHANNEL, user_id))))
+                seconds = max(1, math.ceil(outcome.retry_after))
                 await self._send(chat.id, context, [self.replies.render("rate_limited.html.j2", seconds=seconds)], reply_to=reply_to)
             return
         context.user_data["warned"] = False
-        question = question.strip()
-        previous = context.chat_data.get("previous") if follow else None
-        # The previous question is kept masked and a follow-up is merged from masked texts only:
-        # merging first would hand the masker a text whose words ran together across the seam.
-        masked = await asyncio.to_thread(self.assistant.mask, question)
-        asked = question
-        if previous and masked:
-            merged = resolve(previous, masked, self.followup_rules)
-            if merged != masked.strip():
-                asked = merged
-        # No "typing..." chat action: answers take tens of milliseconds, and every request counts
-        # against Telegram's ~30 messages/s bot-wide limit (AIORateLimiter), halving throughput.
-        try:
-            reply = await asyncio.to_thread(self.assistant.ask, asked, channel=CHANNEL, user=user_id)
-        except EmptyQuestionError:
-            await self._send(chat.id, context, self.replies.plain(self.assistant.render("empty_question.txt.j2")), reply_to=reply_to)
+        if outcome.answer is None:  # empty or too long: the core's wording
+            await self._send(chat.id, context, self.replies.plain(outcome.text), reply_to=reply_to)
             return
-        except QuestionTooLongError as exc:
-            text = self.assistant.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
-            await self._send(chat.id, context, self.replies.plain(text), reply_to=reply_to)
-            return
-        answer = reply.answer
-        if asked == question:
-            if masked:
-                context.chat_data["previous"] = masked
-            else:  # the masking rules cannot be read: keep nothing to merge with
-                context.chat_data.pop("previous", None)
-        self._remember(context, reply.query_id, answer)
-        messages = self.replies.answer(answer, asked_as=asked if asked != question else None)
-        keyboard = answer_keyboard(self.menu, reply.query_id, bool(answer.sources), tuple(answer.suggestions))
+        answer = outcome.answer
+        self._remember(context, outcome.query_id, answer)
+        messages = self.replies.answer(self.assistant.compose, answer)
+        keyboard = answer_keyboard(self.menu, outcome.query_id, bool(answer.sources), tuple(answer.suggestions))
         await self._send(chat.id, context, messages, keyboard, reply_to=reply_to)
 
     async def _send(self, chat_id, context, messages, keyboard=None, reply_to=None):
@@ -280,11 +271,13 @@ class Handlers:
         return context.chat_data.get("answers", {}).get(query_id)
 
     @staticmethod
-    def _question_text(message, bot):
-        """The question in a message; None in a group unless the bot is mentioned or replied to."""
+    def _question_text(message, bot, text=None, entities=None):
+        """The question in a message (its text, or the caption given); None in a group unless
+        the bot is mentioned or replied to."""
         # Telegram's JSON may carry lone surrogates; PTB's parse_entities raises on them, so the
         # text is repaired first (one U+FFFD per unit keeps the entities' UTF-16 offsets right).
-        text = valid_unicode(message.text or "")
+        entities = message.entities if entities is None else entities
+        text = valid_unicode((message.text if text is None else text) or "")
         if message.chat.type == Chat.PRIVATE:
             return text
         replied = message.reply_to_message
@@ -293,7 +286,7 @@ class Handlers:
         mention = f"@{bot.username}".lower() if bot.username else None
         found = False
         units = text.encode("utf-16-le")
-        for entity in message.entities:
+        for entity in entities:
             if entity.type not in (MessageEntity.MENTION, MessageEntity.TEXT_MENTION):
                 continue
             value = units[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le", "replace")

@@ -6,7 +6,7 @@ as text; `.txt.j2` templates (callback toasts, no parse mode) are not.
 
 from pathlib import Path
 
-from retrieval.answer import ANSWER, valid_unicode
+from retrieval.answer import valid_unicode
 from retrieval.compose import environment
 from retrieval.segment import SECTION_SEPARATOR
 
@@ -31,11 +31,12 @@ class Replies:
         """Core wording (plain text, e.g. the empty-question reply) as escaped HTML messages."""
         return self.messages("plain.html.j2", text=text)
 
-    def answer(self, answer, asked_as=None):
-        """An answer as HTML messages: quotes, numbered citations, the generated-content line."""
-        if answer.kind == ANSWER:
-            return self.messages("answer.html.j2", quotes=answer.quotes, sources=[_citation(h) for h in answer.sources], asked_as=asked_as)
-        return self.messages("declined.html.j2", text=answer.text, generated=bool(answer.sources), asked_as=asked_as)
+    def answer(self, compose, answer):
+        """An answer's Decision through the Composer (`compose`: Assistant.compose) with
+        templates/telegram/ (FAQ answer, quotes, numbered citations, how a follow-up was read),
+        as HTML messages; the suggestions are buttons, so the text leaves them out."""
+        html = compose(answer, suggestions=False, templates="telegram")
+        return split_html(valid_unicode(html), MESSAGE_LIMIT)
 
     def sources(self, cited):
         """The full text of cited passages: `cited` is [(number, passage, document)]."""

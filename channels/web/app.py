@@ -18,12 +18,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from retrieval.edge import Edge
+from retrieval.ratelimit import RateLimiter
+
 from .admin import Admin
 from .auth import CredentialLimiter, check_tokens
 from .chat import Chat
+from .localtime import zone
 from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
+from .topics import load_topics
 from .wechat_api import WeChatAPI
 from .wechat_endpoint import WeChatEndpoint, wechat_mode
 
@@ -40,9 +45,10 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     credentials = CredentialLimiter.from_settings(settings, clock=clock)  # one limit for /lookup and /admin
     if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
         wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
-    wechat = WeChatEndpoint(assistant, settings, api=wechat_api, deadline=wechat_deadline, clock=clock)
+    edge = Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute))  # /wechat and /chat
+    wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock)
     lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials)
-    chat = Chat(assistant, settings, templates)
+    chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir))
     admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials)
 
     @contextlib.asynccontextmanager
@@ -97,6 +103,7 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
 def check_settings(settings):
     """SettingsError for settings the service must not start with (checked before any work)."""
     check_tokens(settings)
+    zone(settings)
     if settings.wechat_token:
         wechat_mode(settings)
 

@@ -5,8 +5,8 @@ changing MINZHENG_STAFF_TOKEN / MINZHENG_ADMIN_TOKEN logs everybody out. Tokens 
 are compared in constant time. An empty token disables the area (never "no password"); a token
 shorter than MIN_TOKEN_CHARS refuses to start.
 
-Every way a credential is presented - the login form, `Authorization: Bearer`, the session
-cookie - goes through one `CredentialLimiter`: failures are counted per client and over all
+Every way a credential is presented - the login form, `Authorization: Bearer`, a `?token=`
+link, the session cookie - goes through one `CredentialLimiter`: failures are counted per client and over all
 clients, and a client (or, for passwords, everybody) that reaches the limit is answered 429
 with Retry-After until the lock-out ends, whatever it presents meanwhile.
 """
@@ -223,6 +223,8 @@ class Gate:
         if not self.realm.enabled:
             return None, self.login_page(request)
         client = client_address(request)
+        if request.method in ("GET", "HEAD") and "token" in request.query_params:
+            return None, self._link_sign_in(request, client, request.query_params["token"])
         given = self.realm.bearer(request)
         if given is not None:
             refused = self._locked_out(request, client, password=True)
@@ -244,6 +246,22 @@ class Gate:
         if state == "forged":
             self._failed(client, "cookie")
         return None, self.login_page(request)
+
+    def _link_sign_in(self, request, client, given):
+        """A link with ?token= (the URLs `serve` prints, as Jupyter does): the password is
+        exchanged for the session cookie and the browser sent to the same address without it,
+        so it leaves the address bar and the history entry the page is read from."""
+        refused = self._locked_out(request, client, password=True)
+        if refused is not None:
+            return refused
+        if not self.realm.token_ok(given):
+            self._failed(client, "link")
+            return self.login_page(request)
+        rest = request.url.remove_query_params("token")
+        response = RedirectResponse(rest.path + (f"?{rest.query}" if rest.query else ""), status_code=303)
+        response.headers["cache-control"] = "no-store"
+        self.realm.set_cookie(response, request, self.realm.new_session())
+        return response
 
     async def login(self, request):
         if not same_origin(request):

@@ -16,7 +16,6 @@ from retrieval.segment import SECTION_SEPARATOR
 from .asking import RATE_LIMITED, Asker
 from .auth import same_origin
 from .limits import BodyTooLarge, read_body
-from .topics import load_topics
 
 CHANNEL = "web"
 COOKIE = "mz_chat"
@@ -24,13 +23,13 @@ BODY_LIMIT = 16 * 1024
 
 
 class Chat:
-    def __init__(self, assistant, settings, templates):
+    def __init__(self, assistant, edge, templates, topics=()):
         self.assistant = assistant
         self.templates = templates
-        self.asker = Asker(assistant, CHANNEL, {"rate_limited": "web/text/rate_limited.txt.j2", "error": "web/text/error.txt.j2"}, settings.rate_limit_per_minute)
+        self.asker = Asker(assistant, edge, CHANNEL, {"rate_limited": "web/text/rate_limited.txt.j2", "error": "web/text/error.txt.j2"})
         # Feedback tokens only need to outlive a page visit; a restart simply retires them.
         self._key = secrets.token_bytes(32)
-        self.topics = load_topics(settings.faq_dir)
+        self.topics = topics  # topics.Topic of the chips, from faq/telegram_menu.toml
 
     def routes(self):
         return [
@@ -84,10 +83,16 @@ class Chat:
         if not isinstance(question, str):
             return JSONResponse({"error": "question"}, status_code=400)
         user = self._user(request)
-        outcome = await self.asker.ask(question, user)
-        payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None}
+        # One conversation per visitor; a suggestion button asks with follow=False.
+        outcome = await self.asker.ask(question, user, conversation=user, follow=data.get("follow") is not False)
+        payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
         if outcome.answer is not None:
             answer = outcome.answer
+            # The suggestions are buttons and the sources are listed under the answer here, so
+            # the text leaves both out.
+            payload["text"] = self.assistant.compose(answer, suggestions=False, sources=False)
+            payload["followup"] = outcome.followup
+            payload["asked"] = outcome.asked if outcome.picked is not None else None
             payload["sources"] = [_source(n, hit) for n, hit in enumerate(answer.sources, 1)]
             payload["suggestions"] = list(answer.suggestions)
             payload["query_id"] = outcome.query_id

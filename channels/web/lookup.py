@@ -1,7 +1,7 @@
-"""/lookup: passage search for 12345 hotline and window staff (login, search with filters, document view)."""
+"""/lookup: passage search for 12345 hotline and window staff (login, the FAQ's 标准口径 above the
+passages, filters with counts, document view)."""
 
 import time
-from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -9,66 +9,46 @@ from starlette.routing import Route
 from retrieval.regions import NATIONWIDE
 
 from .auth import Gate, Realm
+from .facets import MAX_QUERY_CHARS, POOL, Filters, PassageTopics, narrow, places
 from .revoked import RevokedSessions
 
-RESULTS = 20
-FILTERED_CANDIDATES = 200  # with a topic/document filter, rank every candidate and keep the first RESULTS
-MAX_QUERY_CHARS = 200
+
+def choices(assistant, kind_order):
+    """What each filter offers for the served build: regions in reading order (Place values),
+    topics (faq/topics.toml order), document kinds (`kind_order` first), documents by title."""
+    documents = assistant.documents()
+    present = {d["kind"] for d in documents}
+    kinds = [k for k in kind_order if k in present] + sorted(present - set(kind_order))
+    return {
+        "region": places(assistant.regions().listed, {d["region"] for d in documents}),
+        "topic": tuple(assistant.topics()),
+        "kind": tuple(kinds),
+        "doc": tuple(sorted(documents, key=lambda d: d["title"])),
+    }
 
 
-@dataclass(frozen=True)
-class Filters:
-    q: str = ""
-    region: str = ""
-    topic: str = ""
-    doc: str = ""
-
-    @classmethod
-    def from_query(cls, params):
-        return cls(
-            params.get("q", "").strip()[:MAX_QUERY_CHARS],
-            params.get("region", "").strip(),
-            params.get("topic", "").strip(),
-            params.get("doc", "").strip(),
-        )
+def allowed(offered):
+    """The values each filter accepts (others are dropped)."""
+    return {
+        "region": {p.name for p in offered["region"]},
+        "topic": set(offered["topic"]),
+        "kind": set(offered["kind"]),
+        "doc": {d["id"] for d in offered["doc"]},
+    }
 
 
-def region_choices(documents):
-    """The places documents belong to; 全国 is not a filter (national texts apply everywhere)."""
-    return sorted({d["region"] for d in documents} - {NATIONWIDE})
+def look_up(assistant, filters, offered, passage_topics):
+    """The narrowed passages and the FAQ entry for one search (run in a worker thread)."""
+    regions = [p.name for p in offered["region"]]
+    narrowed = narrow(assistant, filters, regions, offered["topic"], offered["kind"], passage_topics)
+    # The staff's place stands for the caller's: the entry of that place, as if the question named it.
+    asked_in = filters.region if filters.region and filters.region != NATIONWIDE else None
+    return narrowed, assistant.standard_answer(filters.q, asked_in)
 
 
-def search(assistant, filters):
-    """Ranked hits for the staff search, with region, topic and document filters applied."""
-    if filters.region and filters.region not in region_choices(assistant.documents()):
-        filters = Filters(filters.q, "", filters.topic, filters.doc)
-    narrowed = bool(filters.topic or filters.doc)
-    result = assistant.search(filters.q, k=FILTERED_CANDIDATES if narrowed else RESULTS, region=filters.region or None)
-    hits = []
-    for hit in result.hits:
-        if filters.doc and hit.document["id"] != filters.doc:
-            continue
-        if filters.topic:
-            text = "\n".join([hit.document["title"], *hit.passage["section"], hit.passage["text"]])
-            if filters.topic not in assistant.topics_of(text):
-                continue
-        hits.append(hit)
-        if len(hits) == RESULTS:
-            break
-    return result, hits
-
-
-def result_item(assistant, number, hit):
-    """What the template shows for one hit, including the plain text for "copy with citation"."""
-    source = hit.as_source()
-    copy_text = assistant.render(
-        "web/copy.txt.j2",
-        text=source["text"],
-        title=source["title"],
-        issuer=source["issuer"],
-        date=source["date"],
-        section=source["section"],
-    )
+def source_item(number, hit):
+    """What the page shows of one passage's document and place: kind, issuer, dates, section."""
+    source, document = hit.as_source(), hit.document
     return {
         "number": number,
         "id": source["id"],
@@ -76,13 +56,46 @@ def result_item(assistant, number, hit):
         "title": source["title"],
         "issuer": source["issuer"],
         "date": source["date"],
+        "published": document["published"],
+        "effective": document["effective"],
+        "kind": document["kind"],
         "section": source["section"],
-        "region": hit.document["region"],
-        "status": hit.document["status"],
+        "region": document["region"],
+        "status": document["status"],
         "text": source["text"],
         "matched": list(hit.matched),
-        "copy_text": copy_text,
         "score": source["score"],
+    }
+
+
+def result_item(assistant, number, hit):
+    """What the template shows for one hit, including the plain text for "copy with citation"."""
+    item = source_item(number, hit)
+    item["copy_text"] = assistant.render(
+        "web/copy.txt.j2",
+        text=item["text"],
+        title=item["title"],
+        issuer=item["issuer"],
+        date=item["date"],
+        section=item["section"],
+    )
+    return item
+
+
+def faq_panel(assistant, standard):
+    """The 标准口径 panel: the entry, its cited passages and its text with citations to copy."""
+    entry = standard.entry
+    sources = [source_item(n, hit) for n, hit in enumerate(standard.sources, 1)]
+    return {
+        "id": entry.id,
+        "question": entry.questions[0],
+        "answer": entry.answer,
+        "topic": entry.topic,
+        "region": entry.region,
+        "valid_from": entry.valid_from,
+        "valid_to": entry.valid_to,
+        "sources": sources,
+        "copy_text": assistant.render("web/copy_faq.txt.j2", answer=entry.answer, sources=sources),
     }
 
 
@@ -90,6 +103,8 @@ class Lookup:
     def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
         self.assistant = assistant
         self.templates = templates
+        self.kind_order = tuple(templates.env.globals["labels"].get("document_kinds", {}))  # labels.toml order
+        self.passage_topics = PassageTopics()
         max_age = 12 * 3600
         revoked = RevokedSessions(settings.session_revocation_folder / "revoked-staff.txt", max_age, clock=clock)
         self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=max_age, clock=clock, revoked=revoked)
@@ -106,24 +121,30 @@ class Lookup:
         session, refused = self.gate.session(request)
         if refused is not None:
             return refused
-        filters = Filters.from_query(request.query_params)
+        offered = choices(self.assistant, self.kind_order)
+        filters = Filters.from_query(request.query_params).known(allowed(offered))
         started = time.perf_counter()
-        items, region = [], None
+        items, narrowed, faq, suggestions = [], None, None, ()
         if filters.q:
-            result, hits = await run_in_threadpool(search, self.assistant, filters)
-            items = [result_item(self.assistant, n, hit) for n, hit in enumerate(hits, 1)]
-            region = result.region
+            narrowed, standard = await run_in_threadpool(look_up, self.assistant, filters, offered, self.passage_topics)
+            items = [result_item(self.assistant, n, hit) for n, hit in enumerate(narrowed.hits, 1)]
+            faq = faq_panel(self.assistant, standard) if standard.entry is not None else None
+            suggestions = [(q, Filters(q=q, region=filters.region).url()) for q in standard.suggestions]
         elapsed_ms = (time.perf_counter() - started) * 1000
-        documents = self.assistant.documents()
         context = {
             "filters": filters,
             "items": items,
+            "faq": faq,
+            "suggestions": suggestions,
             "searched": bool(filters.q),
-            "detected_region": region,
+            "detected_region": narrowed.region if narrowed else None,
+            "fell_back": narrowed.fell_back if narrowed else (),
+            "counts": narrowed.counts if narrowed else {},
             "elapsed_ms": elapsed_ms,
-            "regions": region_choices(documents),
-            "topics": self.assistant.topics(),
-            "documents": sorted(documents, key=lambda d: d["title"]),
+            "regions": offered["region"],
+            "topics": offered["topic"],
+            "kinds": offered["kind"],
+            "documents": offered["doc"],
         }
         response = self.templates.TemplateResponse(request, "lookup.html", context)
         response.headers["Server-Timing"] = f"search;dur={elapsed_ms:.1f}"
@@ -141,7 +162,7 @@ class Lookup:
         query = request.query_params.get("q", "").strip()[:MAX_QUERY_CHARS]
         matched = []
         if query and current:
-            result = await run_in_threadpool(self.assistant.search, query, FILTERED_CANDIDATES)
+            result = await run_in_threadpool(self.assistant.search, query, POOL)
             matched = next((list(h.matched) for h in result.hits if h.passage["id"] == current), [])
         context = {"document": document, "passages": passages, "current": current, "matched": matched, "q": query}
         return self.templates.TemplateResponse(request, "document.html", context)

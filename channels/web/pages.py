@@ -9,6 +9,7 @@ from retrieval.compose import environment
 from retrieval.errors import DataFileError
 
 from .highlight import segments
+from .localtime import formatter, zone
 
 
 def templates(settings):
@@ -16,6 +17,8 @@ def templates(settings):
     root = Path(settings.templates_dir) / "web"
     env = environment(root)
     env.filters["highlight"] = segments
+    env.filters["local_time"] = formatter(zone(settings))
+    env.globals["timezone"] = settings.timezone
     env.globals["labels"] = labels(root / "labels.toml")
     return Jinja2Templates(env=env)
 

@@ -2,29 +2,49 @@
 
 import logging
 import sys
+from pathlib import Path
 
 import uvicorn
 
 from retrieval.assistant import Assistant
+from retrieval.compose import Composer
 
 from .app import check_settings, create_app
+from .credentials import with_local_credentials
 from .telegram_hook import telegram_service
+from .wechat_endpoint import wechat_mode
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # listening everywhere: the links name this machine
 
 
-def urls(settings, host, port):
-    """The lines `serve` prints: each area's URL and whether it is switched on."""
+def urls(settings, host, port, local=None):
+    """The lines `serve` prints (templates/serve_urls.txt.j2): each area's URL and whether it is
+    on; for passwords generated on this machine (`local`: {area: password}) the links carry
+    them, so opening one signs in (Gate exchanges ?token= for the cookie and drops it)."""
     base = f"http://{host}:{port}"
-    off = " (off: set {})"
-    return [
-        f"民政小助手 web service on {base}",
-        f"  citizen chat   {base}/chat",
-        f"  staff lookup   {base}/lookup" + ("" if settings.staff_token else off.format("MINZHENG_STAFF_TOKEN")),
-        f"  admin          {base}/admin" + ("" if settings.admin_token else off.format("MINZHENG_ADMIN_TOKEN")),
-        f"  WeChat push    {base}/wechat" + ("" if settings.wechat_token else off.format("WECHAT_TOKEN")),
-        "  Telegram bot   " + (("webhook " + settings.telegram_webhook_url) if settings.telegram_webhook_url else "long polling")
-        if settings.telegram_bot_token
-        else "  Telegram bot   (off: set TELEGRAM_BOT_TOKEN)",
-    ]
+    link = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else host}:{port}"
+    telegram = None
+    if settings.telegram_bot_token:
+        telegram = ("webhook " + settings.telegram_webhook_url) if settings.telegram_webhook_url else "long polling"
+    text = Composer(settings.templates_dir).render(
+        "serve_urls.txt.j2",
+        base=base,
+        link=link,
+        local=local or {},
+        configured={"staff": bool(settings.staff_token), "admin": bool(settings.admin_token)},
+        credentials_file=_shown_path(settings.credentials_file),
+        wechat_mode=wechat_mode(settings) if settings.wechat_token else None,
+        telegram=telegram,
+    )
+    return text.splitlines()
+
+
+def _shown_path(path):
+    """The path relative to the working directory when it is inside it (var/web-credentials.toml)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class NoQueryStrings(logging.Filter):
@@ -59,11 +79,12 @@ def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
     host = host or settings.host
     port = port or settings.port
     check_settings(settings)  # SettingsError before the store is loaded or the port opened
+    settings, local = with_local_credentials(settings)  # passwords the environment does not set
     assistant = Assistant(settings)
     assistant.warm_up()  # DataFileError surfaces here, before the port opens
     telegram_hooks, telegram_routes = telegram_service(assistant, settings)
     app = create_app(assistant, settings, hooks=(*hooks, *telegram_hooks), routes=telegram_routes)
-    for line in urls(settings, host, port):
+    for line in urls(settings, host, port, local):
         print(line, file=out)
     out.flush()
     uvicorn.Server(uvicorn_config(app, settings, host, port)).run()

@@ -28,7 +28,7 @@ from retrieval.segment import SECTION_SEPARATOR
 from . import wechat
 from .asking import Asker
 from .limits import BodyTooLarge, read_body
-from .wechat_reply import LIMIT_BYTES, cut_bytes, fit_answer, fit_by_budget
+from .wechat_reply import LIMIT_BYTES, cut_bytes, fit_by_budget
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class LastSources:
 
 
 class WeChatEndpoint:
-    def __init__(self, assistant, settings, api=None, deadline=4.5, clock=time.time, max_skew=300):
+    def __init__(self, assistant, settings, edge, api=None, deadline=4.5, clock=time.time, max_skew=300):
         self.assistant = assistant
         self.token = settings.wechat_token
         self.mode = wechat_mode(settings)
@@ -112,7 +112,7 @@ class WeChatEndpoint:
         self.deadline = deadline
         self.clock = clock
         self.max_skew = max_skew
-        self.asker = Asker(assistant, CHANNEL, {"rate_limited": "wechat/rate_limited.txt.j2", "error": "wechat/error.txt.j2"}, settings.rate_limit_per_minute)
+        self.asker = Asker(assistant, edge, CHANNEL, {"rate_limited": "wechat/rate_limited.txt.j2", "error": "wechat/error.txt.j2"})
         self.commands = Commands.load(Path(settings.templates_dir) / "wechat" / "commands.toml")
         self.pending = wechat.Deduplicator(window=max_skew, clock=clock)
         self.replays = wechat.ReplayGuard(window=max_skew, clock=clock)
@@ -225,13 +225,18 @@ class WeChatEndpoint:
             return self.original(user)
         if text in self.commands.help:
             return self.render("help")
-        outcome = await self.asker.ask(text, user)
+        outcome = await self.asker.ask(text, user, conversation=user)
         if outcome.answer is None:
             return cut_bytes(outcome.text, LIMIT_BYTES)
         answer = outcome.answer
         self.last_sources.remember(user, [hit.passage["id"] for hit in answer.sources])
-        full = self.render("answer", text=answer.text, suggestions=list(answer.suggestions), has_sources=bool(answer.sources))
-        return fit_answer(full, answer.quotes, LIMIT_BYTES)
+
+        def render(budget):  # the whole reply with every quote cut to `budget` characters
+            text = self.assistant.compose(answer, budget=budget)
+            return self.render("answer", text=text, has_sources=bool(answer.sources))
+
+        longest = max((len(q.text) for q in answer.quotes), default=1)
+        return fit_by_budget(render, longest, LIMIT_BYTES)
 
     async def _event(self, message):
         event = message.event.lower()
@@ -240,7 +245,7 @@ class WeChatEndpoint:
         if event == "unsubscribe":
             # WeChat's rule: delete the user's data when they unsubscribe.
             self.last_sources.forget(message.from_user)
-            await run_in_threadpool(self.assistant.forget, CHANNEL, message.from_user)
+            await run_in_threadpool(self.assistant.forget, CHANNEL, message.from_user, message.from_user)
             return None
         if event == "click":
             entry = self.commands.menu.get(message.event_key)

@@ -56,9 +56,9 @@ def test_serve_prints_every_url_and_what_is_switched_off():
     assert urls(settings, "127.0.0.1", 8000) == [
         "民政小助手 web service on http://127.0.0.1:8000",
         "  citizen chat   http://127.0.0.1:8000/chat",
-        "  staff lookup   http://127.0.0.1:8000/lookup",
+        "  staff lookup   http://127.0.0.1:8000/lookup (password: MINZHENG_STAFF_TOKEN)",
         "  admin          http://127.0.0.1:8000/admin (off: set MINZHENG_ADMIN_TOKEN)",
-        "  WeChat push    http://127.0.0.1:8000/wechat (off: set WECHAT_TOKEN)",
+        "  WeChat push    http://127.0.0.1:8000/wechat (off: set WECHAT_TOKEN, then it is ready for the WeChat console)",
         "  Telegram bot   (off: set TELEGRAM_BOT_TOKEN)",
     ]
     with_bot = replace(settings, telegram_bot_token="1:x", telegram_webhook_url="https://example.org/tg/hook")

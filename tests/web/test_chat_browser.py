@@ -51,11 +51,9 @@ def shot(page, name):
     return path
 
 
-def without_sources_paragraph(text):
-    """The core's text less its 出处 paragraph: what the page shows above the folded sources."""
-    blocks = text.split("\n\n")
-    assert sum(b.startswith("出处:\n[1] 《") for b in blocks) == 1, text
-    return "\n\n".join(b for b in blocks if not b.startswith("出处:"))
+def web_text(own, question):
+    """The core's answer as the web chat's JSON words it: no 出处 list, no suggestions (shown below)."""
+    return own.compose(own.answerer.ask(question), suggestions=False, sources=False)
 
 
 def test_an_answer_shows_its_text_once_and_each_source_folded_with_the_passages_lines(server, browser):  # noqa: F811
@@ -66,7 +64,7 @@ def test_an_answer_shows_its_text_once_and_each_source_folded_with_the_passages_
     assert answer.get_attribute("data-kind") == "answer"
     assert page.locator(".msg.user").all_inner_texts() == ["结婚登记要带什么材料"]
     shown = answer.locator(".text").inner_text()
-    assert shown == without_sources_paragraph(expected.text)
+    assert shown == web_text(own, "结婚登记要带什么材料")
     assert shown.startswith("内地居民办理结婚登记，双方各带本人的居民身份证")
     assert "出处" not in shown and "《婚姻登记条例》" not in shown  # the sources are listed once, below
     assert answer.locator(".sources h3").inner_text() == "出处(点开可看原文)"
@@ -164,7 +162,7 @@ def test_history_stays_in_the_browser_and_comes_back_after_a_reload_until_cleare
     assert [restored.nth(i).get_attribute("class") for i in range(restored.count())] == ["msg user", "msg bot answer", "msg bot topic", "msg bot handoff"]
     assert restored.nth(0).inner_text() == "低保怎么申请"
     again = page.locator("#history .msg.answer")
-    assert again.locator(".text").inner_text() == without_sources_paragraph(own.answerer.ask("低保怎么申请").text)
+    assert again.locator(".text").inner_text() == web_text(own, "低保怎么申请")
     assert again.locator(".fb-status").inner_text() == THANKS_UP and again.locator("button.fb").count() == 0  # rated stays rated
     assert again.locator(".sources li").count() >= 1 and again.locator("details[open]").count() == 0
     assert page.locator("#messages > *").count() == 0  # restored messages are not in the live region
@@ -230,35 +228,38 @@ def test_a_topic_chip_offers_its_questions_and_the_handoff_shows_12345(server, b
     assert page.errors == []
 
 
-@pytest.mark.parametrize(
-    "followup, line",
-    [
-        ("低保要什么材料", "结合您上一个问题,理解为:“低保要什么材料”"),
-        ("结合您上一个问题“低保怎么申请”,理解为:低保要什么材料", "结合您上一个问题“低保怎么申请”,理解为:低保要什么材料"),
-        (None, None),
-    ],
-)
-def test_a_followup_field_adds_how_the_question_was_understood(server, browser, followup, line):  # noqa: F811
-    """The JSON may gain `followup` (and `understood`) and lose the suggestions from `text`: the page copes."""
+def test_a_followup_says_which_question_it_was_read_with_once(server, browser):  # noqa: F811
+    """The JSON's `followup` (the previous question) becomes a line above the answer, not a
+    second copy of the text's own (结合您上一个问题…) paragraph; a first question has none."""
+    _, own = server
     page = phone(browser, server)
-
-    def change(route):
-        data = route.fetch().json()
-        if followup is not None:
-            data["followup"] = followup
-        data["understood"] = {"text": "低保要什么材料"}
-        data["text"] = data["text"].split("\n\n您是不是想问:")[0]  # a server that leaves the suggestions out
-        route.fulfill(json=data)
-
-    page.route("**/chat/api/ask", change)
-    answer = ask(page, "那要什么材料")
-    shown = answer.locator(".followup")
-    if line is None:
-        assert not shown.is_visible()
-    else:
-        assert shown.inner_text() == line
-    assert answer.locator(".text").inner_text().strip() != ""
+    first = ask(page, "在杭州怎么办理结婚登记")
+    assert not first.locator(".followup").is_visible() and not first.locator(".asked").is_visible()
+    second = ask(page, "那要带什么材料?")
+    assert second.locator(".followup").inner_text() == "结合您上一个问题“在杭州怎么办理结婚登记”来理解"
+    shown = second.locator(".text").inner_text()
+    assert "结合您上一个问题" not in shown  # said once, above
+    assert [s.split("\n")[0] for s in second.locator(".sources summary").all_inner_texts()][0].startswith("[1] 《")
+    sections = second.locator(".src-section").all_inner_texts()
+    assert "第二章 结婚登记 › 第八条" in sections  # the materials article, as on every other channel
+    shot(page, "followup")
     assert page.errors == []
+
+
+def test_a_tapped_suggestion_is_never_read_as_a_followup_and_one_picks_the_first(server, browser):  # noqa: F811
+    _, own = server
+    page = phone(browser, server)
+    bodies = []
+    page.on("request", lambda r: bodies.append(json.loads(r.post_data)) if r.url.endswith("/chat/api/ask") else None)
+    first = ask(page, "结婚登记要多少钱")
+    suggestion = first.locator("button.suggestion").nth(0).inner_text()
+    assert suggestion == own.answerer.ask("结婚登记要多少钱").suggestions[0]
+    picked = ask(page, "1")  # typed: the first suggestion, said so above the answer
+    assert picked.locator(".asked").inner_text() == f"您选的是:“{suggestion}”"
+    first.locator("button.suggestion").nth(0).click()
+    page.locator(".msg.answer").nth(2).wait_for()
+    assert bodies == [{"question": "结婚登记要多少钱"}, {"question": "1"}, {"question": suggestion, "follow": False}]
+    assert not page.locator(".msg.answer").nth(2).locator(".followup").is_visible()
 
 
 def test_rating_an_answer_kept_from_before_a_server_restart_says_it_has_expired(server, browser):  # noqa: F811

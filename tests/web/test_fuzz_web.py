@@ -17,7 +17,7 @@ from ..nasty import fuzz, messages, nasty_inputs
 from .conftest import STAFF_TOKEN, make_client, own_log
 
 KINDS = {"answer", "suggest", "out_of_scope", "not_found", "fact_missing", "empty", "too_long"}
-ASK_FIELDS = {"kind", "declined", "text", "sources", "suggestions", "query_id", "feedback_token"}
+ASK_FIELDS = {"kind", "declined", "text", "sources", "suggestions", "query_id", "feedback_token", "followup", "asked"}
 SOURCE_FIELDS = {"number", "title", "issuer", "date", "section", "status", "text"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}

@@ -172,3 +172,180 @@ def test_admin_logout_is_revoked_too(assistant, web_settings, log):
         c.post("/admin/logout", follow_redirects=False)
         c.cookies.set("mz_admin", value, path="/admin")
         assert c.get("/admin").status_code == 401
+
+
+# -- the FAQ's 标准口径, document facts, filters with counts ------------------------------------------
+def section(html, start, end):
+    """The part of the page from `start` up to `end`."""
+    i = html.index(start)
+    return html[i : html.index(end, i)]
+
+
+def chips(html, facet):
+    """[(label, count, current?)] of one facet's chips, in page order."""
+    block = section(html, f'<div class="facet" id="facet-{facet}">', "</div>")
+    return [(label, int(n), bool(cur)) for cur, label, n in re.findall(r'<a class="chip( current)?"[^>]*>([^<]+) <span class="count">(\d+)</span></a>', block)]
+
+
+def test_the_faq_standard_answer_and_its_sources_come_above_the_passages(staff, assistant):
+    r = staff.get("/lookup", params={"q": "结婚登记要带什么材料"})
+    assert assistant.answerer.ask("结婚登记要带什么材料").faq_id == "marriage-materials"  # what citizens get
+    assert r.text.index('<section class="faq" id="faq"') < r.text.index('<ol class="results" id="results">')
+    faq = section(r.text, '<section class="faq" id="faq"', "</section>")
+    assert '<h2 id="faq-title"><span class="faq-label">标准口径</span> 领证需要带哪些材料</h2>' in faq
+    assert (
+        '<p class="faq-answer" id="faq-answer">内地居民办理结婚登记，双方各带本人的居民身份证，并现场签署本人无配偶以及与对方'
+        "没有直系血亲和三代以内旁系血亲关系的声明。自2025年5月10日起施行的现行条例不再要求户口簿。</p>"
+    ) in faq
+    assert '<p class="faq-scope">适用地区:全国 · 2025-05-10 起适用 · 条目 marriage-materials</p>' in faq
+    cited = re.findall(r'<span class="num">\[(\d)\]</span> <a class="title" href="/lookup/doc/([^?]+)\?p=[^"]+">《([^<]+)》</a> <span class="section">([^<]+)</span>', faq)
+    assert cited == [
+        ("1", "marriage-registration-2025", "婚姻登记条例", "第二章 结婚登记 › 第八条"),
+        ("2", "marriage-registration-2025", "婚姻登记条例", "第六章 附 则 › 第二十八条"),
+    ]
+    assert faq.count('<span class="kind">法律法规</span>') == 2 and faq.count('<span class="effective">施行 2025-05-10</span>') == 2
+    assert '<details><summary>原文</summary><p class="passage">第二十八条 本条例自2025年5月10日起施行。</p></details>' in faq
+    assert (
+        '<textarea class="copy-text" id="faq-copy" readonly hidden>内地居民办理结婚登记，双方各带本人的居民身份证，并现场签署本人无配偶以及'
+        "与对方没有直系血亲和三代以内旁系血亲关系的声明。自2025年5月10日起施行的现行条例不再要求户口簿。\n"
+        "出处:\n"
+        "[1] 《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第二章 结婚登记 › 第八条\n"
+        "[2] 《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第六章 附 则 › 第二十八条</textarea>"
+    ) in faq
+    assert '<button type="button" class="copy-faq" id="faq-copy-button">复制标准口径(含出处)</button>' in faq
+    assert "<kbd>f</kbd> 复制标准口径" in r.text
+    assert len(results(r.text)) == 20  # the passages are still all there
+
+
+def test_no_faq_panel_when_the_core_answers_without_one_but_its_suggestions_link_to_lookups(staff, assistant):
+    r = staff.get("/lookup", params={"q": "申请"})
+    assert assistant.answerer.ask("申请").faq_id is None
+    assert 'id="faq"' not in r.text and "<kbd>f</kbd>" not in r.text
+    assert (
+        '<p class="faq-near" id="faq-near">相关标准口径:<a href="/lookup?q=%E4%BD%8E%E4%BF%9D%E5%8E%BB%E5%93%AA%E9%87%8C%E7%94%B3%E8%AF%B7">低保去哪里申请</a> · '
+        '<a href="/lookup?q=%E4%BD%8E%E4%BF%9D%E7%94%B3%E8%AF%B7%E8%A2%AB%E6%8B%92%E4%BA%86%E6%80%8E%E4%B9%88%E5%8A%9E">低保申请被拒了怎么办</a> · '
+        '<a href="/lookup?q=%E5%8C%BB%E7%96%97%E6%95%91%E5%8A%A9%E6%80%8E%E4%B9%88%E7%94%B3%E8%AF%B7">医疗救助怎么申请</a></p>'
+    ) in r.text
+    assert "<h2 id=\"faq-title\"><span class=\"faq-label\">标准口径</span> 低保去哪里申请</h2>" in staff.get("/lookup", params={"q": "低保去哪里申请"}).text
+
+
+def test_the_region_filter_is_where_the_faq_is_asked(staff):
+    assert 'id="faq"' not in staff.get("/lookup", params={"q": "老年食堂补贴怎么申请"}).text
+    r = staff.get("/lookup", params={"q": "老年食堂补贴怎么申请", "region": "萧山区"})
+    faq = section(r.text, '<section class="faq" id="faq"', "</section>")
+    assert '<p class="faq-scope">适用地区:萧山区 · 条目 xiaoshan-meal-services</p>' in faq
+    assert '<span class="kind">规划和工作计划</span>' in faq and '<span class="effective">同日施行</span>' in faq
+
+
+def test_every_passage_shows_document_kind_issuer_and_the_dates_its_sidecar_records(staff):
+    funeral = staff.get("/lookup", params={"q": "火化 遗体", "doc": "funeral-regulation-2025"}).text
+    assert (
+        '《殡葬管理条例》</a>\n      <span class="kind">法律法规</span>\n<span class="issuer">国务院</span>\n'
+        '<span class="published">发布 <span class="date">2025-12-12</span></span><span class="effective">施行 2026-03-30</span><span class="region">全国</span>'
+    ) in section(funeral, 'id="r-1"', '<div class="section">')
+    undated = staff.get("/lookup", params={"q": "余杭 养老", "doc": "yuhang-2023"}).text
+    assert (
+        '<span class="kind">工作总结</span>\n<span class="issuer">杭州市余杭区民政局</span>\n'
+        '<span class="undated">未注明日期</span><span class="region">余杭区</span>'
+    ) in section(undated, 'id="r-1"', '<div class="section">')
+    # the sidecars record no verification date, so the page shows none
+    assert "核实" not in funeral and "verified" not in funeral
+
+
+def test_a_filter_that_matches_nothing_shows_every_result_with_a_note_and_its_zero_count(staff, assistant):
+    r = staff.get("/lookup", params={"q": "申请", "topic": "funeral"})
+    assert '<p class="note" id="fallback" role="note">殡葬服务类别下没有匹配“申请”的内容,以下为全部结果。</p>' in r.text
+    unfiltered = staff.get("/lookup", params={"q": "申请"}).text
+    assert results(r.text) == results(unfiltered) and len(results(r.text)) == 20
+    assert '<option value="funeral" selected>殡葬服务</option>' in r.text  # the choice stays visible
+    topics = chips(r.text, "topic")
+    assert topics[0] == ("全部", len(assistant.search("申请", k=1000).hits), False) and ("殡葬服务", 0, True) in topics
+    assert 'id="fallback"' not in unfiltered
+    both = staff.get("/lookup", params={"q": "申请", "topic": "funeral", "region": "海宁市", "kind": "plan"}).text
+    assert '<p class="note" id="fallback" role="note">殡葬服务类别、海宁市地区、规划和工作计划文件类型下没有匹配“申请”的内容,以下为全部结果。</p>' in both
+
+
+def test_counts_are_what_each_filter_gives(staff, assistant):
+    """Every chip's count is the number of passages the page would list with that value (uncapped)."""
+    q = "结婚登记要带什么材料"
+    r = staff.get("/lookup", params={"q": q})
+    everything = assistant.search(q, k=1000).hits
+
+    def topics(hit):
+        return assistant.topics_of("\n".join([hit.document["title"], *hit.passage["section"], hit.passage["text"]]))
+
+    labels = {"婚姻登记": "marriage", "殡葬服务": "funeral", "社会救助": "aid", "养老服务": "elderly_care", "儿童福利": "children",
+              "社会组织": "social_org", "社区治理": "community", "地名区划": "place_names", "老年助餐": "elderly_meals"}
+    assert chips(r.text, "topic")[0] == ("全部", len(everything), True)
+    for label, n, _ in chips(r.text, "topic")[1:]:
+        assert n == sum(labels[label] in topics(h) for h in everything) > 0
+    regions = chips(r.text, "region")
+    assert [label for label, _, _ in regions] == ["全部", "杭州市", "萧山区", "余杭区", "海宁市", "无锡市滨湖区", "浙江省", "全国性规定"]
+    for label, n, _ in regions[1:-1]:
+        assert n == len(assistant.search(q, k=1000, region=label).hits)
+    assert regions[-1][1] == sum(h.document["region"] == "全国" for h in everything)
+    kinds = chips(r.text, "kind")
+    kind_counts = [sum(h.document["kind"] == k for h in everything) for k in ("regulation", "plan", "summary")]
+    assert kinds == [("全部", len(everything), True)] + [(label, n, False) for label, n in zip(("法律法规", "规划和工作计划", "工作总结"), kind_counts)]
+    assert all(kind_counts)
+    # with a topic chosen, the other facets count within it
+    narrowed = staff.get("/lookup", params={"q": q, "topic": "marriage"}).text
+    assert chips(narrowed, "kind")[0] == ("全部", sum("marriage" in topics(h) for h in everything), True)
+    assert chips(narrowed, "topic")[0] == ("全部", len(everything), False)
+    assert len(results(narrowed)) == 20 and 'id="fallback"' not in narrowed
+
+
+def test_a_question_naming_a_place_counts_other_places_by_their_own_search(staff, assistant):
+    q = "萧山老年食堂"
+    r = staff.get("/lookup", params={"q": q})
+    regions = dict((label, n) for label, n, _ in chips(r.text, "region"))
+    assert regions["全部"] == len(assistant.search(q, k=1000).hits)  # the question's own place applies
+    assert regions["余杭区"] == len(assistant.search(q, k=1000, region="余杭区").hits)
+    assert regions["海宁市"] == len(assistant.search(q, k=1000, region="海宁市").hits)
+    assert "(问题中提到“萧山区”,已优先显示当地政策)" in r.text
+
+
+def test_the_region_list_keeps_each_city_with_its_districts_then_provinces_then_national(staff):
+    r = staff.get("/lookup")
+    select = section(r.text, '<select name="region" id="region" aria-label="地区">', "</select>")
+    assert re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select) == [
+        ("", "全部地区"),
+        ("杭州市", "杭州市"),
+        ("萧山区", "\u3000萧山区"),
+        ("余杭区", "\u3000余杭区"),
+        ("海宁市", "海宁市"),
+        ("无锡市滨湖区", "无锡市滨湖区"),
+        ("浙江省", "浙江省"),
+        ("全国", "全国性规定"),
+    ]
+
+
+def test_kind_and_national_filters_keep_only_those_documents(staff, assistant):
+    plans = staff.get("/lookup", params={"q": "养老服务", "kind": "plan"}).text
+    assert results(plans) and {assistant.passage(pid)[1]["kind"] for _, pid in results(plans)} == {"plan"}
+    assert '<option value="plan" selected>规划和工作计划</option>' in plans
+    national = staff.get("/lookup", params={"q": "低保", "region": "全国"}).text
+    assert 'id="fallback"' not in national
+    assert results(national) and {assistant.passage(pid)[1]["region"] for _, pid in results(national)} == {"全国"}
+
+
+def test_unknown_filter_values_are_ignored_rather_than_emptying_the_page(staff):
+    plain = results(staff.get("/lookup", params={"q": "低保"}).text)
+    odd = staff.get("/lookup", params={"q": "低保", "topic": "nope", "kind": "poem", "region": "火星", "doc": "none"}).text
+    assert results(odd) == plain and 'id="fallback"' not in odd
+
+
+def test_chips_are_shareable_links_keeping_the_other_filters(staff):
+    r = staff.get("/lookup", params={"q": "养老服务", "kind": "plan"})
+    facet = section(r.text, '<div class="facet" id="facet-topic">', "</div>")
+    assert '<a class="chip" href="/lookup?q=%E5%85%BB%E8%80%81%E6%9C%8D%E5%8A%A1&amp;topic=elderly_care&amp;kind=plan">养老服务 <span class="count">31</span></a>' in facet
+    followed = staff.get("/lookup?q=%E5%85%BB%E8%80%81%E6%9C%8D%E5%8A%A1&topic=elderly_care&kind=plan").text
+    assert '<option value="elderly_care" selected>养老服务</option>' in followed and '<option value="plan" selected>规划和工作计划</option>' in followed
+    assert len(results(followed)) == 20
+
+
+def test_the_search_box_has_focus_on_an_empty_page_and_the_page_fits_a_phone(staff):
+    r = staff.get("/lookup")
+    assert '<input id="q" name="q" type="search" value="" placeholder="输入关键词或群众原话,按回车检索" autocomplete="off" autofocus>' in r.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in r.text
+    assert '<link rel="stylesheet" href="/static/lookup.css">' in r.text and staff.get("/static/lookup.css").status_code == 200

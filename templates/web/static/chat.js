@@ -81,13 +81,15 @@
   // The core's text lists the sources under "出处:" and the suggestions under "您是不是想问:";
   // the page shows both as their own (folded, clickable) parts, so those paragraphs are left out.
   // Text without them (a channel that no longer sends them) is shown whole.
-  function answerText(data) {
+  // The follow-up line (templates/_followup.txt.j2, in brackets) is shown on its own above.
+  function answerText(data, followupLine) {
     var hasSources = Array.isArray(data.sources) && data.sources.length > 0;
     var hasSuggestions = Array.isArray(data.suggestions) && data.suggestions.length > 0;
     return String(data.text || "").split(/\n[ \t]*\n/).filter(function (block) {
       var first = block.replace(/^\s+/, "").split("\n")[0].trim();
       if (hasSources && first === words.textSources) return false;
-      if (hasSuggestions && first === words.textSuggest) return false;
+      if (hasSuggestions && first.indexOf(words.textSuggest) === 0) return false;
+      if (followupLine && block.trim().replace(/^\((.*)\)$/, "$1") === followupLine) return false;
       return true;
     }).join("\n\n").trim();
   }
@@ -206,13 +208,18 @@
     var data = item.data;
     var msg = copy("tpl-answer");
     msg.dataset.kind = data.kind;
-    if (typeof data.followup === "string" && data.followup.trim()) {
-      var line = msg.querySelector(".followup");
-      if (data.followup.indexOf(words.followupPrefix) === 0) line.textContent = data.followup;  // already a sentence
-      else fill(line, "followup-text", data.followup);
-      line.hidden = false;
+    if (typeof data.asked === "string" && data.asked.trim()) {  // "1" picked a suggestion: which one
+      fill(msg, "asked-text", data.asked);
+      msg.querySelector(".asked").hidden = false;
     }
-    fill(msg, "text", answerText(data));
+    var followupLine = null;
+    if (typeof data.followup === "string" && data.followup.trim()) {  // the previous question it was read with
+      var line = msg.querySelector(".followup");
+      fill(line, "followup-text", data.followup);
+      line.hidden = false;
+      followupLine = line.textContent;
+    }
+    fill(msg, "text", answerText(data, followupLine));
     if (Array.isArray(data.sources) && data.sources.length) {
       var list = msg.querySelector(".source-list");
       data.sources.forEach(function (s) { list.appendChild(sourceItem(s)); });
@@ -258,7 +265,8 @@
     if (msg) { show(msg); msg.focus({ preventScroll: true }); }
   }
 
-  function ask(question) {
+  // follow=false: a tapped suggestion or example is a question of its own, never a follow-up.
+  function ask(question, follow) {
     question = String(question || "").trim();
     if (!question || busy) return;
     busy = true;
@@ -272,7 +280,7 @@
       send.disabled = false;
       box.removeAttribute("aria-busy");
     }
-    post("/chat/api/ask", { question: question }).then(function (r) {
+    post("/chat/api/ask", follow === false ? { question: question, follow: false } : { question: question }).then(function (r) {
       if (!r.data || typeof r.data.text !== "string") throw new Error("no answer");
       wait.remove();
       render(remember({ t: "a", data: r.data }), box);
@@ -297,7 +305,7 @@
   document.addEventListener("click", function (e) {
     var target = e.target.closest("button");
     if (!target) return;
-    if (target.classList.contains("suggestion")) ask(target.textContent);
+    if (target.classList.contains("suggestion")) ask(target.textContent, false);
     else if (target.classList.contains("handoff-button")) card({ t: "handoff" });
     else if (target.classList.contains("chip")) card({ t: "topic", key: target.dataset.topic });
   });

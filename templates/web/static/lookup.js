@@ -1,18 +1,19 @@
 // /lookup keyboard use: "/" focuses the search box, j/k move between results, c copies the
-// selected result's answer text with its citation, o opens the full document at the passage.
+// selected result's answer text with its citation, o opens the full document at the passage,
+// f copies the FAQ's 标准口径 with its sources (when the page shows one).
 (function () {
   "use strict";
   var results = Array.prototype.slice.call(document.querySelectorAll(".result"));
   var status = document.getElementById("status");
   var current = -1;
 
-  function select(i) {
+  function select(i, still) {
     if (!results.length) return;
     i = Math.max(0, Math.min(results.length - 1, i));
     if (current >= 0) results[current].classList.remove("selected");
     current = i;
     results[i].classList.add("selected");
-    results[i].scrollIntoView({ block: "nearest" });
+    if (!still) results[i].scrollIntoView({ block: "nearest" });
   }
 
   function say(text) {
@@ -35,10 +36,18 @@
 
   function copy(i) {
     if (i < 0 || i >= results.length) return;
-    var text = results[i].querySelector(".copy-text").value;
+    copyText(results[i].querySelector(".copy-text").value, document.body.dataset.copied);
+  }
+
+  function copyFaq() {
+    var area = document.getElementById("faq-copy");
+    if (area) copyText(area.value, document.body.dataset.copiedFaq);
+  }
+
+  function copyText(text, message) {
     var done = function () {
       document.body.dataset.lastCopied = text;
-      say(document.body.dataset.copied);
+      say(message);
     };
     var failed = function () {
       if (copyFallback(text)) { done(); } else { say(document.body.dataset.copyFailed); }
@@ -49,6 +58,18 @@
       failed();
     }
   }
+
+  // A short URL to share: filters left at 全部 are not sent (the page reads a missing one as 全部).
+  var form = document.querySelector("form.search");
+  if (form) form.addEventListener("submit", function () {
+    Array.prototype.forEach.call(form.querySelectorAll("select"), function (s) { if (!s.value) s.disabled = true; });
+  });
+  window.addEventListener("pageshow", function () {  // coming back: the form is usable again
+    Array.prototype.forEach.call(document.querySelectorAll("form.search select"), function (s) { s.disabled = false; });
+  });
+
+  var faqButton = document.getElementById("faq-copy-button");
+  if (faqButton) faqButton.addEventListener("click", copyFaq);
 
   results.forEach(function (li, i) {
     li.querySelector("button.copy").addEventListener("click", function () { select(i); copy(i); });
@@ -66,15 +87,18 @@
     if (e.key === "j" || e.key === "ArrowDown") { e.preventDefault(); select(current + 1); }
     else if (e.key === "k" || e.key === "ArrowUp") { e.preventDefault(); select(current - 1); }
     else if (e.key === "c") { e.preventDefault(); copy(current < 0 ? 0 : current); }
-    else if (e.key === "o" || e.key === "Enter") {
+    else if (e.key === "f") { e.preventDefault(); copyFaq(); }
+    // Enter on a focused link, button or 原文 toggle (a filter chip, reached with Tab) is that control's own.
+    else if (e.key === "o" || (e.key === "Enter" && tag !== "a" && tag !== "button" && tag !== "summary")) {
       if (current >= 0) { window.location.href = results[current].querySelector("a.title").href; }
     }
     else if (e.key === "/") { e.preventDefault(); var q = document.getElementById("q"); q.focus(); q.select(); }
   });
 
-  // After a search, start on the first result so j/k/c work without reaching for the mouse.
+  // After a search, start on the first result so j/k/c work without reaching for the mouse,
+  // without scrolling: the 标准口径 above it (and the filters) stay in view, on a phone too.
   if (results.length) {
     document.getElementById("q").blur();
-    select(0);
+    select(0, true);
   }
 })();

@@ -1,0 +1,117 @@
+"""The one edge every channel goes through: (channel, user, text, conversation) -> Outcome.
+
+Rate limit per (channel, user) -> a numbered pick of the previous answer's suggestions ("1",
+"第一个", "2号") -> the previous question's context (a follow-up is read in its light) -> the
+core answers and logs -> the context this question leaves, masked as the query log masks. The
+terminal, Telegram, WeChat and the web chat only translate their protocol to and from it, so a
+conversation reads the same wherever it happens. Wording stays with the channels: an Outcome
+carries the core's plain text and the Answer (its Decision) for channel templates.
+"""
+
+from dataclasses import dataclass
+
+from .answer import valid_unicode
+from .conversation import Conversations
+from .errors import EmptyQuestionError, QuestionTooLongError
+from .followup import Context
+from .ratelimit import RateLimiter
+
+EMPTY = "empty"
+TOO_LONG = "too_long"
+RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # an Answer kind ('answer', 'suggest', 'not_found'...) or EMPTY / TOO_LONG / RATE_LIMITED
+    text: str  # the core's plain-text reply ("" for RATE_LIMITED: the channel words the wait)
+    answer: object = None  # answer.Answer when the core answered
+    query_id: int = None  # id in the query log, for feedback (None: not logged)
+    asked: str = ""  # what was asked: the message, or the suggestion a number picked
+    picked: int = None  # the suggestion number the message picked
+    retry_after: float = 0.0  # RATE_LIMITED: seconds to wait
+    length: int = 0  # TOO_LONG: characters sent
+    limit: int = 0  # TOO_LONG: characters allowed
+
+    @property
+    def followup(self):
+        """The previous question (masked) this one was read with, or None."""
+        query = self.answer.decision.query if self.answer is not None and self.answer.decision is not None else None
+        return query.followup.previous if query is not None and query.followup is not None else None
+
+
+class Edge:
+    """Asks the core for every channel; holds the conversations and the per-user limiter."""
+
+    def __init__(self, core, conversations, limiter, mask, rules, render, normalize):
+        self.core = core  # .ask(question, channel=, user=, context=) -> assistant.Reply
+        self.conversations = conversations  # conversation.Conversations (or the shared one)
+        self.limiter = limiter  # ratelimit.RateLimiter
+        self.mask = mask  # text -> masked text, None when the masking rules cannot be read
+        self.rules = rules  # () -> followup.FollowupRules of the served build
+        self.render = render  # template name, **context -> core wording
+        self.normalize = normalize  # text -> normalised as a Query is (simplified, lower case)
+
+    @classmethod
+    def unlogged(cls, answerer, window):
+        """The edge for `ask` and `eval`: nothing logged or rate-limited, nothing masked (nothing
+        outlives the process), conversations kept for `window` seconds."""
+        return cls(_Unlogged(answerer), Conversations(window), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render, lambda text: answerer.library.analyzer.normalize(text))
+
+    @classmethod
+    def over(cls, assistant, limiter):
+        """The edge a channel asks through: `assistant` (an Assistant, or anything that answers
+        like one), its conversations, and the channel's per-user `limiter`."""
+        return cls(
+            assistant,
+            assistant.conversations,
+            limiter,
+            assistant.mask,
+            lambda: assistant.answerer.followup_rules,
+            assistant.render,
+            lambda text: assistant.library.analyzer.normalize(text),
+        )
+
+    def ask(self, channel, user, text, conversation=None, follow=True):
+        """One message to an Outcome. `follow=False`: a button or menu pick, never a follow-up."""
+        if not self.limiter.allow((channel, user)):
+            return Outcome(RATE_LIMITED, "", retry_after=self.limiter.retry_after((channel, user)))
+        key = (channel, user if conversation is None else conversation)
+        context = self.conversations.get(key)
+        question, picked = valid_unicode(text or "").strip(), None  # lone surrogates never reach a context
+        number = self.rules().pick(question) if context is not None and context.suggestions else None
+        if number is not None and 1 <= number <= len(context.suggestions):
+            question, picked, context = context.suggestions[number - 1], number, None
+        elif not follow:
+            context = None
+        try:
+            reply = self.core.ask(question, channel=channel, user=user, context=context)
+        except EmptyQuestionError:
+            return Outcome(EMPTY, self.render("empty_question.txt.j2"), asked=question)
+        except QuestionTooLongError as exc:
+            text = self.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
+            return Outcome(TOO_LONG, text, asked=question[: exc.limit], length=exc.length, limit=exc.limit)
+        answer = reply.answer
+        query = answer.decision.query if answer.decision is not None else None
+        masked = self.mask(question)
+        # Only what survives masking waits for the next question; no rules: keep nothing.
+        evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
+        context = Context.of(query, masked, answer.suggestions, evidence, self.normalize)
+        self.conversations.put(key, context)
+        return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
+
+
+class _Unlogged:
+    """An Answerer in the shape of Assistant.ask, writing no query log."""
+
+    def __init__(self, answerer):
+        self.answerer = answerer
+
+    def ask(self, question, channel=None, user=None, context=None):
+        return _Reply(self.answerer.ask(question, context), None)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    answer: object
+    query_id: int = None
