@@ -87,6 +87,14 @@ class TextAnalyzer:
             tokenizer.get_DAG(word[:1])  # loads the shard of its first character
         return bool(tokenizer.FREQ.get(word))
 
+    def dictionary_frequency(self, word):
+        """jieba's dictionary count of `word` (0 when it is not a word there): how common it is in
+        general Chinese."""
+        tokenizer = self._tokenizer()
+        if isinstance(tokenizer, ShardedTokenizer):
+            tokenizer.get_DAG(word[:1])
+        return tokenizer.FREQ.get(word) or 0
+
     def expansions(self, text):
         """The official terms of the colloquial phrases in (normalised) `text`, in order."""
         added = []
