@@ -91,7 +91,7 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None, question_tokens=None, homophones=None, reranker=None):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None, question_tokens=None, homophones=None, reranker=None, index_questions=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
@@ -106,6 +106,10 @@ class Snapshot:
         # threads at worst compute the same value twice).
         self._normalized = {}
         self._asked = {}
+        # Per passage, [its index questions normalised and joined, [[words, bigrams] per
+        # question]] as the build prepared them (JSON from the store, parsed on first use), so no
+        # index question is tokenised again to answer a question. None: prepared when needed.
+        self._index_questions_json = index_questions
         self.words, self.bigrams, self.q_words, self.q_bigrams = indexes or build_indexes(passages, tokens, question_tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
@@ -127,17 +131,32 @@ class Snapshot:
         return self._index_questions(i)[0]
 
     def question_tokens(self, i):
-        """((word set, bigram set), ...) of passage number i's index questions, prepared as a
-        citizen's question is (the reranker's and the decision's closest-question similarity)."""
+        """(({word: idf} of its knowledge-base words, their idf sum, bigram set), ...) of passage
+        number i's index questions, prepared as a citizen's question is (the closest-question
+        similarity of the reranker and the decision)."""
         return self._index_questions(i)[1]
+
+    @functools.cached_property
+    def _prepared_questions(self):
+        raw = self._index_questions_json
+        return json.loads(raw) if raw else None
 
     def _index_questions(self, i):
         asked = self._asked.get(i)
         if asked is None:
-            questions = self.passages[i].get("questions") or ()
-            prepared = [self.prepare_question(q) for q in questions]
-            tokens = tuple((frozenset(self.analyzer.words(q)), frozenset(self.analyzer.bigrams(q))) for q in prepared)
-            asked = self._asked[i] = ("\n".join(self.analyzer.normalize(q) for q in questions), tokens)
+            prepared = self._prepared_questions
+            if prepared is not None:
+                text, tokens = prepared[i]
+            else:  # a snapshot built without them (benchmarks' synthetic corpora)
+                questions = self.passages[i].get("questions") or ()
+                text = normalized_questions(self.analyzer, questions)
+                tokens = index_question_tokens(self.analyzer, self.regions, questions)
+            index = self.words
+            sets = []
+            for words, grams in tokens:
+                weights = {t: index.plain_idf(t) for t in words if index.document_frequency(t)}
+                sets.append((weights, sum(weights.values()), frozenset(grams)))
+            asked = self._asked[i] = (text, tuple(sets))
         return asked
 
     def mentions(self, term):
@@ -326,7 +345,10 @@ class Library:
             asked = by_passage(load_questions(self.settings.knowledge_dir), (p["id"] for p in passages))
             for p in passages:
                 p["questions"] = asked.get(p["id"], [])
-            question_tokens = [_question_tokens(analyzer, regions, p["questions"]) for p in passages]
+            asked_tokens = [index_question_tokens(analyzer, regions, p["questions"]) for p in passages]
+            # The index fields hold each passage's questions together.
+            question_fields = [([t for w, _ in q for t in w], [t for _, b in q for t in b]) for q in asked_tokens]
+            index_questions = json.dumps([[normalized_questions(analyzer, p["questions"]), q] for p, q in zip(passages, asked_tokens)], ensure_ascii=False)
             metadata = {
                 "input_hash": input_hash,
                 "documents": len(documents),
@@ -334,14 +356,14 @@ class Library:
                 "faq_entries": len(entries),
                 "index_questions": sum(len(q) for q in asked.values()),
             }
-            indexes = build_indexes(passages, tokens, question_tokens)
+            indexes = build_indexes(passages, tokens, question_fields)
             domain = analyzer.domain_terms()
             homophones = Homophones.build({t: indexes[0].document_frequency(t) for t in indexes[0].vocabulary if t in domain})
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
-            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes, homophones=homophones, reranker=reranker)
+            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes, homophones=homophones, reranker=reranker, index_questions=index_questions)
             saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
             faq_rows = [dict(faq_row(e), tokens=snapshot.faq.tokens[e.id]) for e in entries]
-            extras = {"homophones": homophones.dumps()}
+            extras = {"homophones": homophones.dumps(), "index_questions": index_questions}
             rows = [dict(p, questions=json.dumps(p["questions"], ensure_ascii=False)) for p in passages]
             snapshot.metadata.update(store.write(self.settings.store_path, documents, rows, tokens, metadata, saved, faq_rows, extras))
             self._analyzer = analyzer
@@ -375,7 +397,8 @@ class Library:
         faq_tokens = {row["id"]: row["tokens"] for row in faq_rows}
         extras = store.read_extras(self.settings.store_path)
         homophones = Homophones.loads(extras["homophones"]) if "homophones" in extras else None
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens, homophones=homophones, reranker=reranker)
+        index_questions = extras.get("index_questions")
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens, homophones=homophones, reranker=reranker, index_questions=index_questions)
         return self._snapshot
 
     def install(self, snapshot):
@@ -399,14 +422,18 @@ def prepare(analyzer, regions, question):
     return regions.strip(analyzer.query(question)[0])
 
 
-def _question_tokens(analyzer, regions, questions):
-    """(words, bigrams) of a passage's index questions, prepared as a citizen's question is."""
-    words, bigrams = [], []
+def index_question_tokens(analyzer, regions, questions):
+    """[[words, bigrams] of each of a passage's index questions], prepared as a citizen's question is."""
+    out = []
     for q in questions:
         text = prepare(analyzer, regions, q)
-        words.extend(analyzer.words(text))
-        bigrams.extend(analyzer.bigrams(text))
-    return words, bigrams
+        out.append([analyzer.words(text), analyzer.bigrams(text)])
+    return out
+
+
+def normalized_questions(analyzer, questions):
+    """A passage's index questions normalised, one per line (what coverage looks for terms in)."""
+    return "\n".join(analyzer.normalize(q) for q in questions)
 
 
 def _document_row(doc):

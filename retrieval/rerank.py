@@ -125,8 +125,7 @@ def features(snapshot, query, candidates, region):
         raw = passage["text"]
         matched_types = [t.evidence.search(raw) is not None for t in types]
         similarity = similarity_bigrams = 0.0
-        for words, grams in snapshot.question_tokens(c.row):
-            own_weight = sum(index.plain_idf(t) for t in words if index.document_frequency(t))
+        for words, own_weight, grams in snapshot.question_tokens(c.row):
             if asked_total + own_weight:
                 shared = sum(w for t, w in asked_words.items() if t in words)
                 similarity = max(similarity, 2 * shared / (asked_total + own_weight))
