@@ -72,6 +72,7 @@ class Thresholds:
     faq_lead_share: float = 0.5
     fact_ratio: float = 0.1
     answer_share: float = 0.0
+    first_article_chars: int = 220
 
     @classmethod
     def load(cls, path):
@@ -269,10 +270,10 @@ class Answerer:
         if chosen is not None:
             return self._faq_answer(snapshot, query, chosen, result)
         features = self.features(snapshot, query, result, matches)
-        confidence = dict(features, p=round(self.calibration.probability(features), 3))
+        p = self.calibration.probability(features)  # compared unrounded; shown rounded
+        confidence = dict(features, p=round(p, 3))
         if not result.hits:
             return self._decline(query, suggestions, confidence)
-        p = confidence["p"]
         if p < self.calibration.answer_at:
             if p >= self.calibration.suggest_at and query.civil:
                 hits = self._related(result.hits)
@@ -535,7 +536,8 @@ class Answerer:
         limits = self.thresholds
         for number, hit in enumerate(hits, 1):
             text = hit.passage["text"].strip()
-            if whole and len(text) <= limits.whole_article_chars:
+            longest = limits.first_article_chars if number == 1 else limits.whole_article_chars
+            if whole and len(text) <= longest:
                 quotes.append(Quote(number, text))
                 continue
             sentences = self._sentences(text)

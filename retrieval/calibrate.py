@@ -20,6 +20,7 @@ Never run it on a held-out set: the point of the held-out half is that nothing w
 """
 
 import copy
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -289,7 +290,7 @@ def thresholds(samples, weights, bias, totals):
     answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
     n_answerable, n_unanswerable = totals
     best, answer_at = None, 0.5
-    for t in np.unique(np.round(probs, 4)):
+    for t in np.unique(probs):
         answered = probs >= t
         gain = float((answered & answerable).sum()) - WRONG_ANSWER_COST * float((answered & ~answerable).sum())
         if best is None or gain > best + 1e-12:
@@ -298,7 +299,27 @@ def thresholds(samples, weights, bias, totals):
     allowed = int(MAX_DECLINED_WITHOUT_PASSAGES * n_answerable)
     suggest_at = min(answer_at, float(below[allowed])) if allowed < len(below) else answer_at
     suggest_at = min(suggest_at, SUGGEST_AT_MOST)
-    return round(answer_at, 4), round(suggest_at, 4)
+    # Written with 4 decimals, rounded down so that every question the choice answers still is.
+    return math.floor(answer_at * 1e4) / 1e4, math.floor(suggest_at * 1e4) / 1e4
+
+
+def cross_validate_gate(samples, totals, l2, folds=RERANK_FOLDS, seed=FOLD_SEED):
+    """(answerable answered, answerable, unanswerable declined, unanswerable) at the gate, each
+    question decided by a model and thresholds fitted on the other folds."""
+    x = np.array([f for f, _, _ in samples], dtype=float)
+    y = np.array([label for _, label, _ in samples], dtype=float)
+    answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
+    fold = np.empty(len(samples), dtype=int)
+    fold[np.random.RandomState(seed).permutation(len(samples))] = np.arange(len(samples)) % folds
+    answered = np.zeros(len(samples), dtype=bool)
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        if not test.any():
+            continue
+        w, b = fit_logistic(x[train], y[train], l2=l2)
+        answer_at, _ = thresholds([s for s, t in zip(samples, train) if t], w, b, totals)
+        answered[test] = 1 / (1 + np.exp(-(b + x[test] @ w))) >= answer_at
+    return int((answered & answerable).sum()), int(answerable.sum()), int((~answered & ~answerable).sum()), int((~answerable).sum())
 
 
 def write_section(path, section, values):
@@ -368,6 +389,8 @@ def run(settings, files, dry_run=False, out=print):
         "suggest_at": suggest_at,
     }
     out(f"ridge penalty {l2} (5-fold cross-validated log loss)")
+    ok, n_ok, declined, n_declined = cross_validate_gate(samples, totals, l2)
+    out(f"decision at the gate, {RERANK_FOLDS}-fold cross-validated: {ok} of {n_ok} answerable answered, {declined} of {n_declined} unanswerable declined")
     out(f"decision model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
     if not dry_run:
         write_section(path, "decision", decision)
