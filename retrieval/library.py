@@ -154,7 +154,7 @@ class Snapshot:
             index = self.words
             sets = []
             for words, grams in tokens:
-                weights = {t: index.plain_idf(t) for t in words if index.document_frequency(t)}
+                weights = {t: index.plain_idf(t) for t in dict.fromkeys(words) if index.document_frequency(t)}
                 sets.append((weights, sum(weights.values()), frozenset(grams)))
             asked = self._asked[i] = (text, tuple(sets))
         return asked

@@ -107,7 +107,8 @@ def features(snapshot, query, candidates, region):
     own = {t: index.plain_idf(t) for t in dict.fromkeys(query.words) if index.document_frequency(t)}
     own_total = sum(own.values())
     bigrams = set(query.bigrams)
-    asked_words = {t: index.plain_idf(t) for t in set(query.words) | set(query.expansion_words) if index.document_frequency(t)}
+    # In the question's order, not a set's: float sums then add up the same in every process.
+    asked_words = {t: index.plain_idf(t) for t in dict.fromkeys(query.words + query.expansion_words) if index.document_frequency(t)}
     asked_total = sum(asked_words.values())
     types = query.qtypes
     best = max((c.fused for c in candidates), default=0.0) or 1.0
