@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import FEATURES, Answerer
-from .evaluation import ANSWERABLE, UNANSWERABLE, load_questions
+from .evaluation import ANSWERABLE, MAX_ANSWERABLE_DECLINED, TARGETS, UNANSWERABLE, load_questions
 from .library import Library
 from .rerank import FEATURES as RERANK_FEATURES
 from .rerank import TYPE_PREFIX, Candidate, Reranker
@@ -42,7 +42,6 @@ GRID = {
     "local_boost": (1.0, 1.15, 1.3, 1.5, 2.0, 2.5, 3.0, 4.0),
     "synonym_weight": (0.3, 0.5, 0.7, 0.9),
 }
-WRONG_ANSWER_COST = 2.0  # answering one unanswerable question is as bad as declining two answerable ones
 MAX_DECLINED_WITHOUT_PASSAGES = 0.04  # answerable questions given no passage at all (below suggest_at)
 SUGGEST_AT_MOST = 0.5  # a question more likely answerable than not is never declined without its passages
 L2 = 1.0  # ridge penalty of the logistic regression (features are standardised first)
@@ -278,21 +277,34 @@ def choose_l2(x, y, folds=5):
     return best[1]
 
 
-def thresholds(samples, weights, bias, totals):
+def wrong_answer_costs(questions):
+    """{unanswerable kind: what answering one such question costs, in answerable questions
+    declined}: the rate at which the targets' allowances run out together. With at most
+    MAX_ANSWERABLE_DECLINED of n answerable questions declined and (1 - target) of m
+    not-in-corpus ones answered, one not-in-corpus answer weighs as much as
+    MAX_ANSWERABLE_DECLINED x n / ((1 - target) x m) declined answerable questions."""
+    n = sum(q["kind"] in ANSWERABLE for q in questions)
+    costs = {}
+    for kind in UNANSWERABLE:
+        allowed = (1 - TARGETS[f"{kind}_declined"]) * sum(q["kind"] == kind for q in questions)
+        costs[kind] = MAX_ANSWERABLE_DECLINED * n / allowed if allowed else 1.0
+    return costs
+
+
+def thresholds(samples, weights, bias, totals, costs):
     """(answer_at, suggest_at). answer_at maximises the number of answerable questions answered
-    minus WRONG_ANSWER_COST x the number of unanswerable ones answered (counted per question: a
-    share of each set would make one unanswerable question weigh as much as n_answerable /
-    n_unanswerable answerable ones); suggest_at keeps answerable questions declined without
-    their passages at or below MAX_DECLINED_WITHOUT_PASSAGES of all of them, and never above
-    SUGGEST_AT_MOST (`totals`:
-    answerable and unanswerable counts, including those decided before the gate)."""
+    minus the cost (`costs`, by kind; see wrong_answer_costs) of the unanswerable ones answered,
+    counted per question; suggest_at keeps answerable questions declined without their passages
+    at or below MAX_DECLINED_WITHOUT_PASSAGES of all of them, and never above SUGGEST_AT_MOST
+    (`totals`: answerable and unanswerable counts, including those decided before the gate)."""
     probs = np.array([1 / (1 + np.exp(-(bias + float(np.dot(weights, f))))) for f, _, _ in samples])
     answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
     n_answerable, n_unanswerable = totals
+    cost = np.array([0.0 if kind in ANSWERABLE else costs[kind] for _, _, kind in samples])
     best, answer_at = None, 0.5
     for t in np.unique(probs):
         answered = probs >= t
-        gain = float((answered & answerable).sum()) - WRONG_ANSWER_COST * float((answered & ~answerable).sum())
+        gain = float((answered & answerable).sum()) - float((answered * cost).sum())
         if best is None or gain > best + 1e-12:
             best, answer_at = gain, float(t)
     below = np.sort(probs[answerable])
@@ -303,7 +315,7 @@ def thresholds(samples, weights, bias, totals):
     return math.floor(answer_at * 1e4) / 1e4, math.floor(suggest_at * 1e4) / 1e4
 
 
-def cross_validate_gate(samples, totals, l2, folds=RERANK_FOLDS, seed=FOLD_SEED):
+def cross_validate_gate(samples, totals, costs, l2, folds=RERANK_FOLDS, seed=FOLD_SEED):
     """(answerable answered, answerable, unanswerable declined, unanswerable) at the gate, each
     question decided by a model and thresholds fitted on the other folds."""
     x = np.array([f for f, _, _ in samples], dtype=float)
@@ -317,7 +329,7 @@ def cross_validate_gate(samples, totals, l2, folds=RERANK_FOLDS, seed=FOLD_SEED)
         if not test.any():
             continue
         w, b = fit_logistic(x[train], y[train], l2=l2)
-        answer_at, _ = thresholds([s for s, t in zip(samples, train) if t], w, b, totals)
+        answer_at, _ = thresholds([s for s, t in zip(samples, train) if t], w, b, totals, costs)
         answered[test] = 1 / (1 + np.exp(-(b + x[test] @ w))) >= answer_at
     return int((answered & answerable).sum()), int(answerable.sum()), int((~answered & ~answerable).sum()), int((~answerable).sum())
 
@@ -380,7 +392,9 @@ def run(settings, files, dry_run=False, out=print):
     l2 = choose_l2(x, y)
     weights, bias = fit_logistic(x, y, l2=l2)
     totals = (sum(q["kind"] in ANSWERABLE for q in questions), sum(q["kind"] in UNANSWERABLE for q in questions))
-    answer_at, suggest_at = thresholds(samples, weights, bias, totals)
+    costs = wrong_answer_costs(questions)
+    out("cost of a wrong answer, in answerable questions declined: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
+    answer_at, suggest_at = thresholds(samples, weights, bias, totals, costs)
     decision = {
         "features": list(FEATURES),
         "weights": [round(float(w), 4) for w in weights],
@@ -389,7 +403,7 @@ def run(settings, files, dry_run=False, out=print):
         "suggest_at": suggest_at,
     }
     out(f"ridge penalty {l2} (5-fold cross-validated log loss)")
-    ok, n_ok, declined, n_declined = cross_validate_gate(samples, totals, l2)
+    ok, n_ok, declined, n_declined = cross_validate_gate(samples, totals, costs, l2)
     out(f"decision at the gate, {RERANK_FOLDS}-fold cross-validated: {ok} of {n_ok} answerable answered, {declined} of {n_declined} unanswerable declined")
     out(f"decision model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
     if not dry_run:
