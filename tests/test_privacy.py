@@ -92,7 +92,7 @@ def test_the_probe_keeps_length_and_reads_numerals_only_in_long_runs(masker):
 
 def test_an_unknown_check_names_file_and_line(tmp_path):
     path = tmp_path / "privacy.toml"
-    path.write_text('[[pattern]]\nregex = "a"\nreplacement = "[x]"\ncheck = "luhn"\n', encoding="utf-8")
+    path.write_text('[[pattern]]\nregex = "a"\nreplacement = "[x]"\ncheck = "soundex"\n', encoding="utf-8")
     with pytest.raises(DataFileError) as info:
         Masker.load(path)
-    assert (info.value.line, info.value.message) == (1, "unknown check 'luhn'; known: id_card")
+    assert (info.value.line, info.value.message) == (1, "unknown check 'soundex'; known: document_number, id_card, luhn")
