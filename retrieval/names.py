@@ -292,7 +292,7 @@ class NameFinder:
         also an everyday character (向, 于) only right after a cue word."""
         for length in range(self.max_surname, 0, -1):
             found = text[at:at + length]
-            if found in self.surnames and (cued or found not in self.needing_given):
+            if len(found) == length and found in self.surnames and (cued or found not in self.needing_given):
                 return length
         return 0
 
