@@ -64,6 +64,37 @@ def test_the_left_item_is_the_known_one(measured):
     assert [(case_id, item) for case_id, item, _ in measured["left"]] == [("p301", "钱塘生")]
 
 
+# -- a second fit set: 160 messages by a third helper, half of a set whose other half is held out --
+FIT2 = [json.loads(line) for line in (DATA / "privacy_messages_fit2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def measured_fit2():
+    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+    left, lost = [], []
+    for case in FIT2:
+        masked = masker.mask(valid_unicode(case["text"]).strip())
+        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
+        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
+    pii, keep = sum(len(c["pii"]) for c in FIT2), sum(len(c["keep"]) for c in FIT2)
+    print(f"\nsecond fit set: {len(FIT2)} messages; {len(left)} of {pii} personal items left in clear; {keep - len(lost)} of {keep} kept")
+    for row in left + lost:
+        print("  ", *row)
+    return {"pii": pii, "left": left, "keep": keep, "lost": lost}
+
+
+def test_the_second_fit_set_is_the_one_written_for_it(measured_fit2):
+    assert (len(FIT2), measured_fit2["pii"], measured_fit2["keep"]) == (160, 233, 210)
+
+
+def test_the_second_fit_set_leaves_at_most_one_percent_in_clear(measured_fit2):
+    assert len(measured_fit2["left"]) / measured_fit2["pii"] <= 0.01, measured_fit2["left"]
+
+
+def test_the_second_fit_set_keeps_ordinary_content(measured_fit2):
+    assert 1 - len(measured_fit2["lost"]) / measured_fit2["keep"] >= 0.99, measured_fit2["lost"]
+
+
 # -- a second independent set, written after the masker was tuned on the first, never tuned on ----
 HELDOUT = [json.loads(line) for line in (DATA / "privacy_messages_heldout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
