@@ -1,22 +1,28 @@
 """Person names in a question, for privacy.py: who is named, found from the words around a name.
 
 A Chinese name is a surname from faq/surnames.txt (compound ones too: 欧阳, 呼延) and a given
-name of one or two characters. It is taken as a name when something says so:
+name of one or two characters (two unless the second starts a word: 张伟在外地, 林立今年). It is
+taken for a name when something says so, and each kind of evidence is judged on its own level:
 
 - a word that introduces a name: a *call* (我叫, 我妈叫, 名字是) takes any name, even an everyday
-  word (我爸叫黎明); a *label* (本人, 申请人, 联系人, 我老公, 孩子, a kinship or role word) takes a
-  surname-led name, or any name after a colon or space; a *weak* cue (我是, 帮, 给) takes a
-  surname-led name that is not an everyday word;
-- a title after it (孙主任, 王秀英老太太, 金凤阿姨), 男/女 after it at the start of a clause
-  (上官福海，男，), a nickname (小贾, 老王), a listing beside a found name (王秀英、王秀兰);
-- jieba's part-of-speech tagger (tags nr...): a word it tags as a name, or a surname it tags
-  beside the word after it (柯/nr 少华/nz), when that is not a dictionary word;
-- Latin-script names after a cue (my name is, 我爸 WU JIANPING), a pinyin surname with a given name
-  (Zhang Wei), or at the start of a clause before 男/女.
+  word (我爸叫黎明); a *label* (本人, 申请人, 联系人, a kinship or role word: 我老公, 孩子, 网格员)
+  takes a surname-led name, or any name after a colon or space; a *weak* cue (我是, 帮, 给, 和)
+  takes a surname-led name that is not an everyday word;
+- a title or person word after it (孙主任, 王秀英老太太, 董宇航(男)), contact details after it
+  (卢梓萱 电话...), 男/女 after it at the start of a clause (上官福海，男，), a nickname (小贾,
+  老王), a listing beside a found name (王秀英、王秀兰), words saying it is a name (周庄是我外婆的名字);
+- jieba's part-of-speech tagger (tags nr...): a word jieba does not know and tags as a name, or a
+  surname tagged as a name before a word that reads as a given name (柯/nr 少华/nz);
+- Latin-script names after a cue (my name is, name Robert Hughes, 我爸 WU JIANPING, 女儿 Lily Han),
+  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女.
 
-Everyday words are judged with jieba's dictionary (with our user dictionary): after a weak cue or
-from the tagger alone, 申请, 高龄 and 文明 are not names; after a label, a noun standing alone
-(本人金星，) is. Spans are returned on the text given, which has the same length as the question.
+Everyday words are told from names with jieba's dictionary and our user dictionary: after a weak
+cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a label a noun standing
+alone is (本人金星，, 我儿子汪洋今年). jieba's dictionary also tags words such as 康复 and 养老
+nr, so a dictionary word is never a name on the tagger's word alone. Places (faq/regions.toml),
+kinship and role words, words with a character no given name has (金名片) and words before a place
+word (金城路) are not names. Spans are returned on the text given, which has the length of the
+question.
 """
 
 import logging
@@ -129,7 +135,7 @@ class NameTagger:
 class NameFinder:
     """The [names] section of privacy.toml applied to a text: (start, end) of every name."""
 
-    def __init__(self, data, path, tagger):
+    def __init__(self, data, tagger):
         self.replacement = data["replacement"]
         self.tagger = tagger
         surnames = data["surnames"]
@@ -152,7 +158,7 @@ class NameFinder:
         self.pos_not_after = data["pos_not_after"]
         self.gender = data["gender"]
         self.cues = [(re.compile(_alternatives(words)), kind) for kind, words in data["cues"] if words]
-        self.latin_rules = data["latin_rules"]
+        self.value_rules = data["value_rules"]
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.listing = "、和及与"
@@ -164,8 +170,7 @@ class NameFinder:
         path = Path(path)
         try:
             replacement = names["replacement"]
-            strong, weak = _words(names["strong"]), _words(names["weak"])
-            _words(names.get("called", []))
+            strong, weak, called = _words(names["strong"]), _words(names["weak"]), _words(names.get("called", []))
             kinship, calls = _words(names.get("kinship", [])), _words(names.get("calls", []))
             roles = _words(names.get("roles", []))
             titles = _words(names.get("after_name", []))
@@ -205,32 +210,32 @@ class NameFinder:
         if not surnames:
             raise DataFileError(path, section_line, "[names] needs surnames or surname_file")
         # A call takes any name: 我叫 / 名字是 and a kinship word with a calling word (我妈叫).
-        called = _words(names.get("called", [])) + [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"]
+        called = called + [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"]
         labels = strong + kinship + roles
         latin_name = r"[A-Za-z][A-Za-z'\-]*(?:(?:[ ·.][A-Z][A-Za-z'\-]*){1,2}|[ ·][a-z]+(?=\s*(?:[^\sA-Za-z]|$)))?"
         capitalised = rf"{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{1,2}}"
-        latin_rules = []
+        value_rules = []  # regular expressions whose group `value` is a name
         if latin:
-            latin_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{'|'.join(re.escape(w) for w in sorted(set(latin), key=len, reverse=True))}))\s*[:：]?\s*(?P<value>(?-i:{latin_name}))"))
+            value_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{'|'.join(re.escape(w) for w in sorted(set(latin), key=len, reverse=True))}))\s*[:：]?\s*(?P<value>(?-i:{latin_name}))"))
         if latin_capitalised:
             words = "|".join(re.escape(w) for w in sorted(set(latin_capitalised), key=len, reverse=True))
-            latin_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{words})(?![A-Za-z]))\s*[:：]?\s*(?P<value>{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{0,2}})"))
+            value_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{words})(?![A-Za-z]))\s*[:：]?\s*(?P<value>{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{0,2}})"))
         # after a Chinese cue (我叫, 我老公, 女儿, 申请人:) a name in Latin letters: Lily Han, WU JIANPING
-        latin_rules.append(re.compile(rf"(?:{_alternatives(called + labels + weak)})\s*[:：]?\s*(?P<value>{capitalised})(?![A-Za-z])"))
+        value_rules.append(re.compile(rf"(?:{_alternatives(called + labels + weak)})\s*[:：]?\s*(?P<value>{capitalised})(?![A-Za-z])"))
         if latin_surnames:
             # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
             given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
-            latin_rules.append(re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"))
+            value_rules.append(re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"))
         if called_after:
             # a name the words after it call one: 周庄是我外婆的名字
             try:
                 said = re.compile(called_after)
             except re.error as exc:
                 raise DataFileError(path, section_line, f"[names] called_after: bad regular expression: {exc}") from exc
-            latin_rules.append(re.compile(rf"(?:^|(?<=[^{_CJK}]))(?P<value>(?![{re.escape(never)}])[{_CJK}]{{2,4}}?)(?={said.pattern})"))
+            value_rules.append(re.compile(rf"(?:^|(?<=[^{_CJK}]))(?P<value>(?![{re.escape(never)}])[{_CJK}]{{2,4}}?)(?={said.pattern})"))
         if gender:
             # a Latin name at the start of a clause before 男/女: Anna Petrova 女
-            latin_rules.append(re.compile(rf"(?:^|(?<=[\n：:，,。；;！!？?]))\s*(?P<value>{capitalised})\s*[，,、]?\s*[男女](?![{_CJK}])"))
+            value_rules.append(re.compile(rf"(?:^|(?<=[\n：:，,。；;！!？?]))\s*(?P<value>{capitalised})\s*[，,、]?\s*[男女](?![{_CJK}])"))
         regions = frozenset()
         if regions_file is not None:
             from .regions import Regions
@@ -256,10 +261,10 @@ class NameFinder:
             "pos_not_after": pos_not_after,
             "gender": gender,
             "cues": [("call", called), ("label", labels), ("weak", weak)],
-            "latin_rules": latin_rules,
+            "value_rules": value_rules,
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
-        return cls(data, path, tagger)
+        return cls(data, tagger)
 
     def warm(self):
         if self.tagger is not None:
@@ -271,7 +276,7 @@ class NameFinder:
         words = self.tagger.words(text) if self.tagger is not None else []
         inside = _inside_words(len(text), [w for w in words if self.tagger.frequency(w[2]) > 0])
         found, cue_ends = [], set()
-        for regex in self.latin_rules:
+        for regex in self.value_rules:
             found += [m.span("value") for m in regex.finditer(text) if m.group("value")]
         for regex, kind in self.cues:
             for match in regex.finditer(text):

@@ -1,14 +1,16 @@
-"""Mask personal data in a question before it is logged: ID, phone, bank-card, passport and other
-numbers, e-mail, birth dates, addresses, names.
+"""Mask personal data in a question before it is logged: ID, phone, bank-card, passport, permit and
+card numbers, QQ and WeChat ids, e-mail, licence plates, birth dates, addresses, names.
 
 Every pattern, cue word and numeral is data in faq/privacy.toml (surnames in faq/surnames.txt);
-this module applies them. The number rules run on the text as typed, on a probe of the same
-length (NFKC per character, traditional characters as simplified, runs of digit-by-digit
-numerals as digits: "１３８…", "一三八…", "號") and on a reading of that probe in which a
-Chinese number before a unit is written in digits (一百零八号 -> 108号, 十月十五日 -> 10月15日),
-mapped back to the text. A check may confirm a match (an ID number's birth date or check digit,
-a bank card's Luhn digit) without being required where the shape alone says enough. Names come
-from retrieval/names.py on the letters of the probe. Overlapping finds are masked as one; what is
+this module applies them. The number rules run on three readings of the question: as typed; a
+probe of the same length (NFKC per character, traditional characters as simplified, runs of
+digit-by-digit numerals as digits: "１３８…", "一三八…", "號"); and that probe with each Chinese
+number before a unit in digits (康桥路一百零八号 -> 康桥路108号, 十月十五日 -> 10月15日), whose
+spans map back to the question. A check confirms a match where the shape alone is not enough (an
+ID number's birth date or check digit, a card's Luhn digit, a document number's digits) and
+never has to pass where the shape says enough: an invalid number typed as a card is still masked.
+Names come from retrieval/names.py on the letters of the probe. A find wholly inside content kept
+on purpose ([[keep]]: 浙民发〔2024〕12号) is dropped; overlapping finds are masked as one; what is
 not masked stays exactly as the user typed it.
 """
 
