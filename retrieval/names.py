@@ -315,7 +315,7 @@ class NameFinder:
         if not self.name_char.match(text, given) or (surname == 1 and text[given] == text[at]):
             return None  # 查查, 萧萧: a surname doubled is no name
         end = given + 1
-        if end < len(text) and self.name_char.match(text, end) and not self.ends.match(text, end) and not inside[end] == "start":
+        if end < len(text) and self.name_char.match(text, end) and text[end] not in self.never_given_chars and not self.ends.match(text, end) and not inside[end] == "start":
             end += 1
         if inside[end] == "in" and end - 1 > given:
             end -= 1  # the last character belongs to the next word: 钱还有 -> not 钱还
@@ -340,7 +340,7 @@ class NameFinder:
                 q += 1
                 while q < n and text[q] in _SEPARATORS:
                     q, separated = q + 1, True
-        cued = kind == "call"
+        cued = kind != "weak"
         span = self.candidate(text, q, inside, any_first=kind == "call" or (kind == "label" and separated), cued=cued)
         if span is None:
             return None
@@ -364,8 +364,11 @@ class NameFinder:
         surname = self._surname_at(name, 0, cued=True)
         if any(c in self.never_given_chars for c in name[max(surname, 1):]):
             return False  # 金名片, 江葬: 片 and 葬 are in no given name
-        if len(name) - surname == 2 and self.tagger.never_given(name[surname:], times=level != "label"):
+        given = name[surname:]
+        if len(given) == 2 and self.tagger.never_given(given, times=level != "label"):
             return False  # 给向附近, 和全周期: no given name is 附近; after a label 国庆 may be one
+        if name[:surname] in self.needing_given and self.tagger.frequency(given if len(given) == 2 else name) > 0 and not self.tagger.is_name_word(given):
+            return False  # 老人向社区反映, 于是: 向 and 于 are a surname only before a given name
         if level == "tagger":
             # two characters tagged nr with nothing else saying so are often a word jieba does not
             # know (康养, 卫健): only standing alone (姚凯，/ 莫娟110105...) or before a word that ends a name
@@ -394,10 +397,14 @@ class NameFinder:
         return level == "label" and _alone(text, end)
 
     def _unknown_word(self, name, surname):
-        """True when `name` is no word of jieba's dictionary (whose nr tags include 康复, 养老 and
-        冷藏柜) and does not start with a frequent one (申请书)."""
-        if self.tagger.frequency(name) > 0:
+        """True when `name` is no word of jieba's dictionary, or a rare one tagged as a name (刘文波),
+        and does not start with a frequent word (申请书). A frequent word jieba tags nr (康复, 养老)
+        is no name here."""
+        freq = self.tagger.frequency(name)
+        if freq >= _DICTIONARY_FREQ or (freq > 0 and not self.tagger.is_name_word(name)):
             return False
+        if freq > 0 and len(name) - surname == 2 and self.tagger.frequent(name[surname:]) and not self.tagger.is_name_word(name[surname:]):
+            return False  # jieba's nr 高水平, 高素质: a surname before a frequent word
         return len(name) < 3 or surname > 1 or self.tagger.frequent(name[:2]) is None
 
     def _titled(self, text, inside):
@@ -475,14 +482,20 @@ class NameFinder:
         found = []
         for n, (start, end, word, tag) in enumerate(words):
             span = None
+            after = words[n + 1] if n + 1 < len(words) else None
             if self.tagger.is_name_tag(tag) and 2 <= end - start <= 4 and _all_cjk(word):
                 surname = self._surname_at(word, 0)
                 if surname and 1 <= len(word) - surname <= 2:
                     span = (start, end)
-            if span is None and word in self.surnames and tag.startswith(("nr", "ns", "nz")) and n + 1 < len(words):
-                _, after_end, after, after_tag = words[n + 1]
-                if 1 <= len(after) <= 2 and _all_cjk(after) and all(self.name_char.match(c) for c in after) and not self.ends.match(after):
-                    if self._given_like(after, after_tag) and after not in self.regions and word + after not in self.regions:
+                    trimmed = self.candidate(text, start, inside)
+                    if trimmed is not None and trimmed[1] < end:
+                        span = trimmed  # 何文来/nr 社区: the name is 何文
+                    elif surname == 1 and len(word) == 2 and after is not None and self._given_char(after):
+                        span = (start, after[1])  # 唐梓/nr 敏/ag, 周梅/nr 国/n
+            if span is None and word in self.surnames and tag.startswith(("nr", "ns", "nz")) and after is not None:
+                _, after_end, given, given_tag = after
+                if 1 <= len(given) <= 2 and _all_cjk(given) and all(self.name_char.match(c) for c in given) and not self.ends.match(given):
+                    if self._given_like(given, given_tag) and given not in self.regions and word + given not in self.regions:
                         span = (start, after_end)
             if span is None:
                 continue
@@ -492,6 +505,20 @@ class NameFinder:
             if self._judge(text, span, "tagger"):
                 found.append(span)
         return found
+
+    def _given_char(self, word):
+        """True when a word of one character, cut off a two-character name by jieba's HMM, is the
+        name's last character: a name character that neither ends a name nor is a dictionary
+        name tag's verb particle (唐梓/nr 敏/ag; not 王芳/nr 说/v)."""
+        start, end, char, tag = word
+        return (
+            end - start == 1
+            and tag != "x"
+            and self.name_char.match(char) is not None
+            and char not in self.never_given_chars
+            and not self.ends.match(char)
+            and char not in self.pos_not_before
+        )
 
     def _given_like(self, word, tag):
         """True when a word after a surname can be its given name: one jieba's HMM reads as a name
