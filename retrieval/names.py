@@ -403,8 +403,8 @@ class NameFinder:
         freq = self.tagger.frequency(name)
         if freq >= _DICTIONARY_FREQ or (freq > 0 and not self.tagger.is_name_word(name)):
             return False
-        if freq > 0 and len(name) - surname == 2 and self.tagger.frequent(name[surname:]) and not self.tagger.is_name_word(name[surname:]):
-            return False  # jieba's nr 高水平, 高素质: a surname before a frequent word
+        if freq > 0 and len(name) - surname == 2 and self.tagger.frequent(name[surname:]) == "n":
+            return False  # jieba's nr 高水平, 高素质: a surname before a frequent common noun (张建国 is nr too)
         return len(name) < 3 or surname > 1 or self.tagger.frequent(name[:2]) is None
 
     def _titled(self, text, inside):
@@ -481,9 +481,10 @@ class NameFinder:
         tags 康复, 养老 and 冷藏柜 nr)."""
         found = []
         for n, (start, end, word, tag) in enumerate(words):
-            span = None
+            span, measured = None, True  # measured: a surname right after 那/多少 may be a measure word (那张卡)
             after = words[n + 1] if n + 1 < len(words) else None
             if self.tagger.is_name_tag(tag) and 2 <= end - start <= 4 and _all_cjk(word):
+                measured = end - start == 2  # jieba tags 张建国 nr whole, 张卡 never
                 surname = self._surname_at(word, 0)
                 if surname and 1 <= len(word) - surname <= 2:
                     span = (start, end)
@@ -500,7 +501,7 @@ class NameFinder:
             if span is None:
                 continue
             s, e = span
-            if (e < len(text) and text[e] in self.pos_not_before) or (s > 0 and text[s - 1] in self.pos_not_after):
+            if (e < len(text) and text[e] in self.pos_not_before) or (measured and s > 0 and text[s - 1] in self.pos_not_after):
                 continue
             if self._judge(text, span, "tagger"):
                 found.append(span)
