@@ -1,12 +1,32 @@
-"""Person names found by jieba's part-of-speech tagger (tags nr...), with our user dictionary.
+"""Person names in a question, for privacy.py: who is named, found from the words around a name.
 
-Used by privacy.py beside the cue-word rules: "帮我查一下黄志强的低保" has no cue, but jieba's
-tagger calls 黄志强 a person name. The tagger is loaded on first use (about a second), never at
-import or when the masking rules are only validated. Only the person-name tags are kept from
-jieba's dictionary, so the tagger costs little memory beside its tokenizer.
+A Chinese name is a surname from faq/surnames.txt (compound ones too: 欧阳, 呼延) and a given
+name of one or two characters (two unless the second starts a word: 张伟在外地, 林立今年). It is
+taken for a name when something says so, and each kind of evidence is judged on its own level:
+
+- a word that introduces a name: a *call* (我叫, 我妈叫, 名字是) takes any name, even an everyday
+  word (我爸叫黎明); a *label* (本人, 申请人, 联系人, a kinship or role word: 我老公, 孩子, 网格员)
+  takes a surname-led name, or any name after a colon or space; a *weak* cue (我是, 帮, 给, 和)
+  takes a surname-led name that is not an everyday word;
+- a title or person word after it (孙主任, 王秀英老太太, 董宇航(男)), contact details after it
+  (卢梓萱 电话...), 男/女 after it at the start of a clause (上官福海，男，), a nickname (小贾,
+  老王), a listing beside a found name (王秀英、王秀兰), words saying it is a name (周庄是我外婆的名字);
+- jieba's part-of-speech tagger (tags nr...): a word jieba does not know and tags as a name, or a
+  surname tagged as a name before a word that reads as a given name (柯/nr 少华/nz);
+- Latin-script names after a cue (my name is, name Robert Hughes, 我爸 WU JIANPING, 女儿 Lily Han),
+  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女.
+
+Everyday words are told from names with jieba's dictionary and our user dictionary: after a weak
+cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a label a noun standing
+alone is (本人金星，, 我儿子汪洋今年). jieba's dictionary also tags words such as 康复 and 养老
+nr, so a dictionary word is never a name on the tagger's word alone. Places (faq/regions.toml),
+kinship and role words, words with a character no given name has (金名片) and words before a place
+word (金城路) are not names. Spans are returned on the text given, which has the length of the
+question.
 """
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -14,15 +34,27 @@ from .datafiles import read_lines
 from .errors import DataFileError
 from .prefixdict import jieba
 
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_SEPARATORS = " \t\u3000:："
+_DICTIONARY_FREQ = 100  # a dictionary word this frequent is an everyday word, not a rare name
+# jieba tags of words that are never a given name: directions, times, adverbs, prepositions,
+# conjunctions, pronouns, particles, numerals, measure words (附近, 周期, 已经, 我们, 一个); a verb
+# may be one (兴发, 建设)
+_NEVER_GIVEN = tuple("ftdpcrumqyeo")
+_LATIN_WORD = r"(?:[A-Z][a-z]+(?:[-'][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
+
 
 class NameTagger:
-    """(start, end, word, tag) of the words jieba tags as person names in a text."""
+    """jieba's part-of-speech tagger reduced to what names need: words with offsets, name tags, and
+    which words are dictionary words."""
 
     def __init__(self, userdict, tags=("nr",), cache_dir=None):
         self.userdict = Path(userdict) if userdict else None
         self.tags = tuple(tags)
         self.cache_dir = cache_dir
         self._pos = None
+        self._frequent = None  # dictionary words of 2-4 characters this frequent -> tag
+        self._not_given = None  # two-character dictionary words no given name is (附近, 周期)
         self._lock = threading.Lock()
 
     def _tagger(self):
@@ -40,18 +72,26 @@ class NameTagger:
         if self.cache_dir is not None:
             tokenizer.tmp_dir = str(self.cache_dir)
         tokenizer.initialize()
+        added = []
         if self.userdict is not None:
             for lineno, line in read_lines(self.userdict):
                 parts = line.split()
                 if len(parts) > 3 or (len(parts) >= 2 and not parts[1].isdigit()):
                     raise DataFileError(self.userdict, lineno, "expected '词 [词频] [词性]'")
-                tokenizer.add_word(parts[0], int(parts[1]) if len(parts) >= 2 else None, parts[2] if len(parts) == 3 else "n")
-        tags = self.tags
+                tag = parts[2] if len(parts) == 3 else "n"
+                tokenizer.add_word(parts[0], int(parts[1]) if len(parts) >= 2 else None, tag)
+                added.append((parts[0], tag))
+        tags, owner = self.tags, self
 
         class _NamesOnly(jieba.posseg.POSTokenizer):
             def load_word_tag(self, f):
-                # Only the name tags matter here; every other word may read as 'x'.
+                # Only the name tags are kept for cutting (every other dictionary word reads as
+                # 'x'); what judging a name needs is kept aside, small.
                 super().load_word_tag(f)
+                freq = tokenizer.FREQ
+                owner._frequent = {w: t for w, t in self.word_tag_tab.items() if 2 <= len(w) <= 4 and (freq.get(w) or 0) >= _DICTIONARY_FREQ}
+                owner._frequent.update((w, t) for w, t in added if 2 <= len(w) <= 4)
+                owner._not_given = {w: t for w, t in self.word_tag_tab.items() if len(w) == 2 and t.startswith(_NEVER_GIVEN)}
                 self.word_tag_tab = {w: t for w, t in self.word_tag_tab.items() if t.startswith(tags)}
 
         return _NamesOnly(tokenizer)
@@ -59,35 +99,504 @@ class NameTagger:
     def warm(self):
         self._tagger()
 
-    def common_word(self, word, min_freq=100, prefix=True):
-        """True when `word`, or the two characters it starts with, is an everyday dictionary word
-        that is not a name (申请, 高龄, 电话): after 父亲 or 联系人 such a word is not a name.
-        jieba's dictionary tags some words nr that are not names (申请书), so a longer word is
-        also judged by the word it starts with."""
-        pos = self._tagger()
-        freq = pos.tokenizer.FREQ
+    def frequent(self, word):
+        """The dictionary tag of `word` when it is a frequent dictionary word (申请 v, 高龄 n, and
+        文明 or 康复, which jieba's dictionary tags nr), else None."""
+        self._tagger()
+        return self._frequent.get(word)
 
-        def everyday(w):
-            return (freq.get(w) or 0) >= min_freq and not pos.word_tag_tab.get(w, "").startswith(self.tags)
+    def never_given(self, word, times=True):
+        """True for a two-character dictionary word that is never the given name of a person: a
+        direction, adverb, pronoun... (附近, 已经) or, with `times`, a time word (周期; but 国庆 is
+        a given name too)."""
+        tag = self._tagger() and self._not_given.get(word)
+        return tag is not None and (times or not tag.startswith("t"))
 
-        if everyday(word):
-            return True
-        return prefix and len(word) > 2 and everyday(word[:2])
+    def frequency(self, word):
+        return self._tagger().tokenizer.FREQ.get(word) or 0
 
-    def names(self, text):
-        """Every word of `text` tagged as a person name, with its offsets."""
-        out, at = [], 0
-        for word, tag in self._tagger().cut(text):
-            start = at
-            at += len(word)
-            if tag.startswith(self.tags):
-                out.append((start, at, word, tag))
-        return out
+    def is_name_tag(self, tag):
+        return tag.startswith(self.tags)
+
+    def is_name_word(self, word):
+        """True for a dictionary word tagged as a name (柳絮 nr)."""
+        return word in self._tagger().word_tag_tab
 
     def words(self, text):
-        """Every word of `text` with its offsets and tag ('x' for any word that is not a name)."""
+        """Every word of `text` as (start, end, word, tag). A dictionary word that is not a name
+        reads 'x'; a run of characters jieba does not know is tagged by its HMM (nr, nz, n...)."""
         out, at = [], 0
         for word, tag in self._tagger().cut(text):
             out.append((at, at + len(word), word, tag))
             at += len(word)
         return out
+
+
+class NameFinder:
+    """The [names] section of privacy.toml applied to a text: (start, end) of every name."""
+
+    def __init__(self, data, tagger):
+        self.replacement = data["replacement"]
+        self.tagger = tagger
+        surnames = data["surnames"]
+        self.surnames = frozenset(surnames)
+        self.max_surname = max((len(s) for s in surnames), default=1)
+        self.needing_given = frozenset(data["needing_given"])
+        self.never = data["never"]
+        self.never_given_chars = data["never_given"]
+        self.name_char = re.compile(rf"(?![{re.escape(self.never)}])[{_CJK}]" if self.never else rf"[{_CJK}]")
+        self.ends = re.compile(rf"(?:{_alternatives(data['ends'])}|[^{_CJK}]|$)")
+        self.places = _compiled(data["places"])
+        self.titles = _compiled(data["titles"])
+        self.honorifics = _compiled(data["honorifics"])
+        self.fields = re.compile(rf"[ \t\u3000,，:：]*(?:{_alternatives(data['fields'])})") if data["fields"] else re.compile("(?!)")
+        self.short_honorifics = frozenset(w for w in data["honorifics"] if len(w) == 1)
+        self.bad_endings = data["bad_endings"]
+        self.not_names = tuple(data["not_names"])
+        self.not_names_exact = frozenset(data["not_names_exact"])
+        self.pos_not_before = data["pos_not_before"]
+        self.pos_not_after = data["pos_not_after"]
+        self.gender = data["gender"]
+        self.cues = [(re.compile(_alternatives(words)), kind) for kind, words in data["cues"] if words]
+        self.value_rules = data["value_rules"]
+        self.regions = data["regions"]
+        self.relations = data["relations"]
+        self.listing = "、和及与"
+
+    # -- loading --------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path, names, section_line):
+        """From the [names] table of privacy.toml at `path`; DataFileError names file and line."""
+        path = Path(path)
+        try:
+            replacement = names["replacement"]
+            strong, weak, called = _words(names["strong"]), _words(names["weak"]), _words(names.get("called", []))
+            kinship, calls = _words(names.get("kinship", [])), _words(names.get("calls", []))
+            roles = _words(names.get("roles", []))
+            titles = _words(names.get("after_name", []))
+            honorifics = _words(names.get("titles", []))
+            fields = _words(names.get("fields_after", []))
+            called_after = names.get("called_after")
+            if called_after is not None and not isinstance(called_after, str):
+                raise TypeError("called_after is a regular expression")
+            latin = _words(names.get("latin", []))
+            latin_capitalised = _words(names.get("latin_capitalised", []))
+            latin_surnames = _words(names.get("latin_surnames", []))
+            ends = _words(names["ends_before"])
+            places = _words(names.get("places_after", []))
+            never = _chars(names.get("never_in_names", ""))
+            never_given = _chars(names.get("never_in_given_names", ""))
+            bad_endings = _chars(names.get("not_name_endings", ""))
+            needing_given = _chars(names.get("surnames_needing_given", ""))
+            not_names = _words(names.get("not_names", []))
+            not_names_exact = _words(names.get("not_names_exact", []))
+            pos_tags = _words(names.get("pos_tags", []))
+            pos_not_before = _chars(names.get("pos_not_before", ""))
+            pos_not_after = _chars(names.get("pos_not_after", ""))
+            userdict = names.get("userdict")
+            gender = bool(names.get("gender_after_name", False))
+            surname_file = names.get("surname_file")
+            regions_file = names.get("places_file")
+            if regions_file is not None and not isinstance(regions_file, str):
+                raise TypeError("places_file is a file name")
+            inline = names.get("surnames", "")
+            if not isinstance(inline, str) or (surname_file is not None and not isinstance(surname_file, str)):
+                raise TypeError("surnames is a string of characters, surname_file a file name")
+        except (KeyError, TypeError) as exc:
+            raise DataFileError(path, section_line, f"[names] needs replacement, strong, weak, ends_before and surnames or surname_file: {exc!r}") from exc
+        surnames = [c for c in inline if not c.isspace()] + _words(names.get("compound_surnames", []))
+        if surname_file is not None:
+            surnames += read_surnames(path.parent / surname_file)
+        if not surnames:
+            raise DataFileError(path, section_line, "[names] needs surnames or surname_file")
+        # A call takes any name: 我叫 / 名字是 and a kinship word with a calling word (我妈叫).
+        called = called + [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"]
+        labels = strong + kinship + roles
+        latin_name = r"[A-Za-z][A-Za-z'\-]*(?:(?:[ ·.][A-Z][A-Za-z'\-]*){1,2}|[ ·][a-z]+(?=\s*(?:[^\sA-Za-z]|$)))?"
+        capitalised = rf"{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{1,2}}"
+        value_rules = []  # regular expressions whose group `value` is a name
+        if latin:
+            value_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{'|'.join(re.escape(w) for w in sorted(set(latin), key=len, reverse=True))}))\s*[:：]?\s*(?P<value>(?-i:{latin_name}))"))
+        if latin_capitalised:
+            words = "|".join(re.escape(w) for w in sorted(set(latin_capitalised), key=len, reverse=True))
+            value_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{words})(?![A-Za-z]))\s*[:：]?\s*(?P<value>{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{0,2}})"))
+        # after a Chinese cue (我叫, 我老公, 女儿, 申请人:) a name in Latin letters: Lily Han, WU JIANPING
+        value_rules.append(re.compile(rf"(?:{_alternatives(called + labels + weak)})\s*[:：]?\s*(?P<value>{capitalised})(?![A-Za-z])"))
+        if latin_surnames:
+            # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
+            given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
+            value_rules.append(re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"))
+        if called_after:
+            # a name the words after it call one: 周庄是我外婆的名字
+            try:
+                said = re.compile(called_after)
+            except re.error as exc:
+                raise DataFileError(path, section_line, f"[names] called_after: bad regular expression: {exc}") from exc
+            value_rules.append(re.compile(rf"(?:^|(?<=[^{_CJK}]))(?P<value>(?![{re.escape(never)}])[{_CJK}]{{2,4}}?)(?={said.pattern})"))
+        if gender:
+            # a Latin name at the start of a clause before 男/女: Anna Petrova 女
+            value_rules.append(re.compile(rf"(?:^|(?<=[\n：:，,。；;！!？?]))\s*(?P<value>{capitalised})\s*[，,、]?\s*[男女](?![{_CJK}])"))
+        regions = frozenset()
+        if regions_file is not None:
+            from .regions import Regions
+
+            regions = Regions.load(path.parent / regions_file).spellings
+        data = {
+            "regions": regions,
+            "relations": frozenset(kinship + roles + honorifics + titles),
+            "replacement": replacement,
+            "surnames": surnames,
+            "needing_given": needing_given,
+            "never": never,
+            "never_given": never_given,
+            "ends": ends,
+            "places": places,
+            "titles": titles,
+            "honorifics": honorifics,
+            "fields": fields,
+            "bad_endings": bad_endings,
+            "not_names": not_names,
+            "not_names_exact": not_names_exact,
+            "pos_not_before": pos_not_before,
+            "pos_not_after": pos_not_after,
+            "gender": gender,
+            "cues": [("call", called), ("label", labels), ("weak", weak)],
+            "value_rules": value_rules,
+        }
+        tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
+        return cls(data, tagger)
+
+    def warm(self):
+        if self.tagger is not None:
+            self.tagger.warm()
+
+    # -- finding --------------------------------------------------------------------------------
+    def find(self, text):
+        """(start, end) of every name in `text`."""
+        words = self.tagger.words(text) if self.tagger is not None else []
+        inside = _inside_words(len(text), [w for w in words if self.tagger.frequency(w[2]) > 0])
+        found, cue_ends = [], set()
+        for regex in self.value_rules:
+            found += [m.span("value") for m in regex.finditer(text) if m.group("value")]
+        for regex, kind in self.cues:
+            for match in regex.finditer(text):
+                cue_ends.add(match.end())
+                span = self._after_cue(text, match.end(), kind, inside)
+                if span is not None:
+                    found.append(span)
+        found += self._titled(text, inside)
+        found += self._gendered(text, inside)
+        found += self._nicknames(text, cue_ends)
+        if self.tagger is not None:
+            found += self._tagged(text, words, inside)
+        found += self._listed(text, found, inside)
+        return found
+
+    def _surname_at(self, text, at, cued=False):
+        """Length of the longest surname starting at `at`, 0 when none does; a surname that is
+        also an everyday character (向, 于) only right after a cue word."""
+        for length in range(self.max_surname, 0, -1):
+            found = text[at:at + length]
+            if len(found) == length and found in self.surnames and (cued or found not in self.needing_given):
+                return length
+        return 0
+
+    def candidate(self, text, at, inside, any_first=False, cued=False):
+        """(start, end) of the name that would start at `at`: a surname (or, with `any_first`, any
+        character) and one or two given characters; two unless the second would start a word
+        (张伟在外地, 林立今年, 侯丽已经) or the name would end inside a word."""
+        surname = self._surname_at(text, at, cued)
+        if surname:
+            given = at + surname
+        elif any_first and self.name_char.match(text, at):
+            given = at + 1
+        else:
+            return None
+        if not self.name_char.match(text, given) or (surname == 1 and text[given] == text[at]):
+            return None  # 查查, 萧萧: a surname doubled is no name
+        end = given + 1
+        if end < len(text) and self.name_char.match(text, end) and text[end] not in self.never_given_chars and not self.ends.match(text, end) and not inside[end] == "start":
+            end += 1
+        if inside[end] == "in" and end - 1 > given:
+            end -= 1  # the last character belongs to the next word: 钱还有 -> not 钱还
+        if inside[end] == "in":
+            return None
+        return (at, end)
+
+    def _after_cue(self, text, at, kind, inside):
+        """The name right after a cue word, or None."""
+        n = len(text)
+        q, separated = at, False
+        while q < n and text[q] in _SEPARATORS:
+            q, separated = q + 1, True
+        if kind == "label" and q < n:
+            if text[q] == "叫":
+                kind, q = "call", q + 1
+            elif text[q] in "是为系":
+                q += 1
+            while q < n and text[q] in _SEPARATORS:
+                q, separated = q + 1, True
+            if text.startswith("我", q) and q + 1 < n and text[q + 1] in " \t\u3000":  # 寄存人是我 柯少华
+                q += 1
+                while q < n and text[q] in _SEPARATORS:
+                    q, separated = q + 1, True
+        cued = kind != "weak"
+        span = self.candidate(text, q, inside, any_first=kind == "call" or (kind == "label" and separated), cued=cued)
+        if span is None:
+            return None
+        return span if self._judge(text, span, kind, surname_led=self._surname_at(text, q, cued) > 0) else None
+
+    def _judge(self, text, span, level, surname_led=True):
+        """True when text[span] can be a name after evidence of `level`, from strongest to weakest:
+        call (any name), label, weak, title, tagger."""
+        start, end = span
+        name = text[start:end]
+        if any(c in self.never for c in name) or self.places.match(text, end):
+            return False
+        if level == "call":
+            return True
+        if name[-1] in self.bad_endings or name in self.regions or name in self.relations:
+            return False  # 萧山, 孙女 (孙子孙女的户口)
+        if level != "label" and (name in self.not_names_exact or name.startswith(self.not_names)):
+            return False
+        if self.tagger is None:
+            return True
+        surname = self._surname_at(name, 0, cued=True)
+        if any(c in self.never_given_chars for c in name[max(surname, 1):]):
+            return False  # 金名片, 江葬: 片 and 葬 are in no given name
+        given = name[surname:]
+        if len(given) == 2 and self.tagger.never_given(given, times=level != "label"):
+            return False  # 给向附近, 和全周期: no given name is 附近; after a label 国庆 may be one
+        if name[:surname] in self.needing_given and self.tagger.frequency(given if len(given) == 2 else name) > 0 and not self.tagger.is_name_word(given):
+            return False  # 老人向社区反映, 于是: 向 and 于 are a surname only before a given name
+        if level == "tagger":
+            # two characters tagged nr with nothing else saying so are often a word jieba does not
+            # know (康养, 卫健): only standing alone (姚凯，/ 莫娟110105...) or before a word that ends a name
+            if len(name) == 2 and not (_alone(text, end) or self.ends.match(text, end)):
+                return False
+            return self._unknown_word(name, surname)
+        tag = self.tagger.frequent(name)
+        if level == "title":  # 高龄老人, 康复医师, 钱包手机: a dictionary word is no name before a title
+            return tag is None and (len(name) < 2 or self.tagger.frequency(name) == 0 or self.tagger.is_name_word(name))
+        if tag is None and self.tagger.frequency(name) > 0 and not self.tagger.is_name_word(name):
+            return level == "label" and _alone(text, end)  # a rarer word: 和高质量发展
+        if tag is None:
+            if len(name) == 3 and surname == 1:
+                prefix = self.tagger.frequent(name[:2])  # 申请书, 成家后; not 朱红军 (朱红 is tagged nr)
+                return prefix is None or self.tagger.is_name_tag(prefix)
+            return True
+        # A name that is also a word stands alone as a noun: after a label, one jieba tags as a
+        # name (我儿子汪洋今年, 我老公是田野，) or any noun with nothing after it (本人金星，); after
+        # a weak cue only the first kind (我是高明，).
+        if not (surname_led and tag.startswith("n") and (len(name) == 2 or (level == "label" and self.tagger.is_name_tag(tag)))):
+            return False
+        if self.tagger.is_name_tag(tag):
+            if level == "label":
+                return (end == len(text) or text[end] not in self.pos_not_before) and (_alone(text, end) or bool(self.ends.match(text, end)))
+            return _alone(text, end)
+        return level == "label" and _alone(text, end)
+
+    def _unknown_word(self, name, surname):
+        """True when `name` is no word of jieba's dictionary, or a rare one tagged as a name (刘文波),
+        and does not start with a frequent word (申请书). A frequent word jieba tags nr (康复, 养老)
+        is no name here."""
+        freq = self.tagger.frequency(name)
+        if freq >= _DICTIONARY_FREQ or (freq > 0 and not self.tagger.is_name_word(name)):
+            return False
+        if freq > 0 and len(name) - surname == 2 and self.tagger.frequent(name[surname:]) == "n":
+            return False  # jieba's nr 高水平, 高素质: a surname before a frequent common noun (张建国 is nr too)
+        return len(name) < 3 or surname > 1 or self.tagger.frequent(name[:2]) is None
+
+    def _titled(self, text, inside):
+        """Names before a title or a person word (孙主任, 王秀英老太太, 金凤阿姨, 董宇航(男)), or
+        before their contact details (卢梓萱 电话..., 庄睿 身份证...). Only the name is returned."""
+        found = []
+        for at in range(len(text)):
+            surname = self._surname_at(text, at)
+            if not surname or inside[at] == "in":
+                continue
+            for given in (0, 1, 2):
+                end = at + surname + given
+                if given and not self.name_char.match(text, end - 1):
+                    break
+                if given == 0:
+                    title = self.honorifics.match(text, end)
+                    if title is None:
+                        continue
+                else:
+                    spaced = re.match(r"[ \t\u3000]*", text[end:]).end()  # 冉光荣 的家属
+                    title = self.titles.match(text, end + spaced) or self.honorifics.match(text, end + spaced)
+                    if title is None or title.group(0) in self.short_honorifics:
+                        title = self.fields.match(text, end) if end == self._name_end(text, at, surname, inside) else None
+                    if title is None:
+                        continue
+                if self.places.match(text, title.end()) or (self.tagger is not None and self.tagger.frequent(text[at:title.end()])):
+                    break  # 金星老人活动中心, 班主任
+                if self._judge(text, (at, end), "title"):
+                    found.append((at, end))
+                break
+        return found
+
+    def _name_end(self, text, at, surname, inside):
+        """Where the name with this surname would end by the length rule of `candidate`."""
+        span = self.candidate(text, at, inside)
+        return span[1] if span is not None and span[1] - span[0] > surname else None
+
+    def _gendered(self, text, inside):
+        """A surname-led name at the start of a clause before 男/女: 王建国，男，75岁 / 潘海燕 女 52岁."""
+        if not self.gender:
+            return []
+        found = []
+        for match in re.finditer(rf"(?:^|(?<=[\n：:，,。；;！!？?]))[ \t\u3000]*(?=[{_CJK}])", text):
+            span = self.candidate(text, match.end(), inside)
+            if span is None:
+                continue
+            rest = re.match(r"[ \t\u3000]*[，,、;；]?[ \t\u3000]*(?:性别[ \t]*[:：]?[ \t]*)?[男女](?:[ \t\u3000，,、;；:：)）]|[0-9一二三四五六七八九十]|岁|$)", text[span[1]:])
+            if rest is not None and self._judge(text, span, "label"):
+                found.append(span)
+        return found
+
+    def _nicknames(self, text, cue_ends):
+        """小贾, 老王: 小/老 and a surname standing alone, after a cue word (社工小周), a verb or
+        particle (找老王) or punctuation."""
+        found = []
+        for match in re.finditer("[小老]", text):
+            at = match.start()
+            if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in "是的叫找问和跟给让帮请与及、":
+                continue
+            end = at + 2
+            if end > len(text) or self._surname_at(text, at + 1) != 1:
+                continue
+            if end < len(text) and re.match(f"[{_CJK}]", text[end]) and not re.match("你好|您好|说|让|帮|叫|来|在|家", text[end:]):
+                continue
+            if self.tagger is not None and self.tagger.frequent(text[at:end]):
+                continue  # 小时, 老师, 小米
+            found.append((at, end))
+        return found
+
+    def _tagged(self, text, words, inside):
+        """Names by part of speech: a word jieba does not know and tags as a name (黄志强), or a
+        surname tagged as a name and the word after it when that reads as a given name (柯/nr
+        少华/nz, 郜/nr 春花/n); dictionary words are left to the cue rules (jieba's dictionary
+        tags 康复, 养老 and 冷藏柜 nr)."""
+        found = []
+        for n, (start, end, word, tag) in enumerate(words):
+            span, measured = None, True  # measured: a surname right after 那/多少 may be a measure word (那张卡)
+            after = words[n + 1] if n + 1 < len(words) else None
+            if self.tagger.is_name_tag(tag) and 2 <= end - start <= 4 and _all_cjk(word):
+                measured = end - start == 2  # jieba tags 张建国 nr whole, 张卡 never
+                surname = self._surname_at(word, 0)
+                if surname and 1 <= len(word) - surname <= 2:
+                    span = (start, end)
+                    trimmed = self.candidate(text, start, inside)
+                    if trimmed is not None and trimmed[1] < end:
+                        span = trimmed  # 何文来/nr 社区: the name is 何文
+                    elif surname == 1 and len(word) == 2 and after is not None and self._given_char(after):
+                        span = (start, after[1])  # 唐梓/nr 敏/ag, 周梅/nr 国/n
+            if span is None and word in self.surnames and tag.startswith(("nr", "ns", "nz")) and after is not None:
+                _, after_end, given, given_tag = after
+                if 1 <= len(given) <= 2 and _all_cjk(given) and all(self.name_char.match(c) for c in given) and not self.ends.match(given):
+                    if self._given_like(given, given_tag) and given not in self.regions and word + given not in self.regions:
+                        span = (start, after_end)
+            if span is None:
+                continue
+            s, e = span
+            if (e < len(text) and text[e] in self.pos_not_before) or (measured and s > 0 and text[s - 1] in self.pos_not_after):
+                continue
+            if self._judge(text, span, "tagger"):
+                found.append(span)
+        return found
+
+    def _given_char(self, word):
+        """True when a word of one character, cut off a two-character name by jieba's HMM, is the
+        name's last character: a name character that neither ends a name nor is a dictionary
+        name tag's verb particle (唐梓/nr 敏/ag; not 王芳/nr 说/v)."""
+        start, end, char, tag = word
+        return (
+            end - start == 1
+            and tag != "x"
+            and self.name_char.match(char) is not None
+            and char not in self.never_given_chars
+            and not self.ends.match(char)
+            and char not in self.pos_not_before
+        )
+
+    def _given_like(self, word, tag):
+        """True when a word after a surname can be its given name: one jieba's HMM reads as a name
+        or noun (少华/nz, 春花/n), a dictionary name (红梅), a rare dictionary word (铁柱) or a
+        frequent noun or adjective (建国, 金花, 繁荣); not a verb or function word (吃饭, 已经)."""
+        if tag != "x":
+            return tag.startswith(("nr", "nz", "ns", "n"))
+        frequent = self.tagger.frequent(word)
+        if frequent is None:
+            return True
+        return frequent.startswith(("n", "a")) and not self.tagger.never_given(word)
+
+    def _listed(self, text, found, inside):
+        """Names listed beside a found one: 王秀英、王秀兰 / 许伟和钟鹏."""
+        more = []
+        for start, end in found:
+            if end < len(text) and text[end] in self.listing:
+                span = self.candidate(text, end + 1, inside)
+                if span is not None and self._judge(text, span, "weak"):
+                    more.append(span)
+            if start >= 2 and text[start - 1] in self.listing:
+                for length in (3, 2):
+                    s = start - 1 - length
+                    if s >= 0 and self.candidate(text, s, inside) == (s, start - 1) and self._judge(text, (s, start - 1), "weak"):
+                        more.append((s, start - 1))
+                        break
+        return more
+
+
+def read_surnames(path):
+    """The surnames of a surname file: whitespace-separated entries of one or two characters."""
+    out = []
+    for lineno, line in read_lines(path):
+        for entry in line.split():
+            if not 1 <= len(entry) <= 2 or not _all_cjk(entry):
+                raise DataFileError(path, lineno, f"a surname is one or two Chinese characters, not {entry!r}")
+            out.append(entry)
+    return out
+
+
+def _inside_words(length, words):
+    """Per position 0..length: "start" where one of `words` (dictionary words, so 儿童 and 习近平
+    but not a run jieba's HMM cut, 里王) of two or more characters starts, "in" inside one, ""
+    elsewhere."""
+    marks = [""] * (length + 1)
+    for start, end, _, _ in words:
+        if end - start >= 2:
+            marks[start] = "start"
+            for i in range(start + 1, end):
+                marks[i] = "in"
+    return marks
+
+
+def _alone(text, end):
+    """True when nothing but punctuation, a space, a digit or the end follows."""
+    return end == len(text) or not re.match(f"[{_CJK}A-Za-z]", text[end])
+
+
+def _all_cjk(word):
+    return bool(word) and all("\u3400" <= c <= "\u9fff" for c in word)
+
+
+def _words(value):
+    if isinstance(value, str) or not all(isinstance(w, str) and w for w in value):
+        raise TypeError("expected a list of non-empty strings")
+    return list(value)
+
+
+def _chars(value):
+    if not isinstance(value, str):
+        raise TypeError("expected a string of characters")
+    return "".join(value.split())
+
+
+def _alternatives(words):
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def _compiled(words):
+    return re.compile(_alternatives(words)) if words else re.compile("(?!)")

@@ -1,14 +1,17 @@
-"""Mask personal data in a question before it is logged: ID, phone, bank-card and other numbers,
-e-mail, addresses, names.
+"""Mask personal data in a question before it is logged: ID, phone, bank-card, passport, permit and
+card numbers, QQ and WeChat ids, e-mail, licence plates, birth dates, addresses, names.
 
-Every pattern, cue word, surname and numeral is data in faq/privacy.toml; this module applies
-them. Each rule runs on the text as typed and on a probe of the same length (NFKC per
-character, traditional characters as simplified, digit-by-digit Chinese numerals as digits), so
-"１３８…", "138 1234 5678", "陳美玲" and "一三八…" are all found; names come from cue, kinship
-and role words (我叫, 我老公, 申请人:, 来电人...), person words after a name (老人, 阿姨, (男)),
-names listed beside a found one, a name before 男/女 at the start, Latin-script and pinyin
-names, and jieba's part-of-speech tagger (retrieval/names.py). Overlapping finds are masked as one; what is not masked stays exactly as
-the user typed it.
+Every pattern, cue word and numeral is data in faq/privacy.toml (surnames in faq/surnames.txt);
+this module applies them. The number rules run on three readings of the question: as typed; a
+probe of the same length (NFKC per character, traditional characters as simplified, runs of
+digit-by-digit numerals as digits: "１３８…", "一三八…", "號"); and that probe with each Chinese
+number before a unit in digits (康桥路一百零八号 -> 康桥路108号, 十月十五日 -> 10月15日), whose
+spans map back to the question. A check confirms a match where the shape alone is not enough (an
+ID number's birth date or check digit, a card's Luhn digit, a document number's digits) and
+never has to pass where the shape says enough: an invalid number typed as a card is still masked.
+Names come from retrieval/names.py on the letters of the probe. A find wholly inside content kept
+on purpose ([[keep]]: 浙民发〔2024〕12号) is dropped; overlapping finds are masked as one; what is
+not masked stays exactly as the user typed it.
 """
 
 import re
@@ -16,18 +19,28 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datafiles import read_lines, read_toml, table_lines
+from .datafiles import read_toml, table_lines
 from .errors import DataFileError
-from .names import NameTagger
+from .names import NameFinder
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _SEPARATOR = re.compile(r"[ \-‐‑–—_.·]")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_DATE_SHAPE = re.compile(r"^(?:19|20)?[0-9]{2}[-/.][0-9]{1,2}[-/.][0-9]{1,2}$|^[0-9]{1,2}[-/.][0-9]{1,2}[-/.](?:19|20)[0-9]{2}$")
+_NUMERALS = {"〇": 0, "零": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_POSITIONAL = re.compile("^(?:[一二两三四五六七八九]千)?(?:零?[一二两三四五六七八九]百)?(?:零?[一二两三四五六七八九]?十)?(?:零?[一二三四五六七八九])?$")
+
+
+def _id_check_digit(digits):
+    """The check character of the first 17 digits of an 18-digit ID number (GB 11643, ISO 7064)."""
+    return "10X98765432"[sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS)) % 11]
 
 
 def _id_card_ok(text):
-    """An 18- or 15-digit ID number whose birth date is a date."""
-    digits = _SEPARATOR.sub("", text)
+    """An 18- or 15-digit ID number whose birth date is a date or whose check digit is right."""
+    digits = _SEPARATOR.sub("", text).upper()
     if len(digits) == 18:
+        if _id_check_digit(digits) == digits[17]:
+            return True
         year, month, day = digits[6:10], digits[10:12], digits[12:14]
         if year[:2] not in ("18", "19", "20"):
             return False
@@ -38,7 +51,26 @@ def _id_card_ok(text):
     return "01" <= month <= "12" and "01" <= day <= "31"
 
 
-CHECKS = {"id_card": _id_card_ok}
+def _luhn_ok(text):
+    """A card number whose last digit is its Luhn check digit (ISO/IEC 7812)."""
+    digits = [int(d) for d in re.sub(r"[^0-9]", "", text)]
+    if len(digits) < 13:
+        return False
+    total = 0
+    for n, d in enumerate(reversed(digits)):
+        if n % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _document_number_ok(text):
+    """A passport or card number: six or more letters and digits, at least four of them digits,
+    not a date (12/03/1987 is a birth date, found by its own rule)."""
+    return len(re.sub(r"[^0-9A-Za-z]", "", text)) >= 6 and len(re.sub(r"[^0-9]", "", text)) >= 4 and not _DATE_SHAPE.match(text)
+
+
+CHECKS = {"id_card": _id_card_ok, "luhn": _luhn_ok, "document_number": _document_number_ok}
 
 
 @dataclass(frozen=True)
@@ -53,9 +85,10 @@ class _Rule:
 class Masker:
     """Applies the masking rules of one privacy.toml."""
 
-    def __init__(self, rules, names=None, numerals=None, numeral_run=6, t2s=None):
+    def __init__(self, rules, names=None, numerals=None, numeral_run=6, t2s=None, units=None, keep=()):
         self._rules = tuple(rules)
-        self._names = names  # _Names or None
+        self._keep = tuple(keep)  # compiled: ordinary content no mask may touch (浙民发〔2024〕12号)
+        self._names = names  # NameFinder or None
         self._numerals = str.maketrans(numerals or {})
         self._t2s = t2s  # traditional -> simplified, one character at a time (OpenCC), or None
         self._simplified = {}
@@ -65,6 +98,8 @@ class Masker:
         spaced = rf"[{chars}](?:{_SEPARATOR.pattern}?[{chars}]){{{numeral_run - 1},}}"
         mixed = rf"(?=[0-9]*[{chars}])[{chars}0-9]{{{numeral_run},}}"
         self._numeral_run = re.compile(f"{spaced}|{mixed}") if numerals else None
+        # a Chinese number right before a unit (号, 室, 月...) is read as the number it says
+        self._unit_number = re.compile(rf"(?<!第)[{''.join(_NUMERALS)}十百千]+(?=\s*(?:{'|'.join(map(re.escape, units))}))") if units else None
 
     @classmethod
     def load(cls, path):
@@ -95,7 +130,21 @@ class Masker:
         t2s = probe.get("t2s")
         if t2s not in (None, "opencc"):
             raise DataFileError(path, _section_line(path, "probe"), "[probe] t2s is \"opencc\" or absent")
-        return cls(rules, _Names.load(path, names) if names is not None else None, numerals, int(probe.get("numeral_run", 6)), t2s)
+        units = probe.get("units", [])
+        if not isinstance(units, list) or not all(isinstance(u, str) and u for u in units):
+            raise DataFileError(path, _section_line(path, "probe"), "[probe] units is a list of words (号, 室, 月...)")
+        keep = []
+        keep_lines = table_lines(path, "keep")
+        for n, entry in enumerate(data.get("keep", [])):
+            line = keep_lines[n] if n < len(keep_lines) else None
+            if not isinstance(entry.get("regex"), str):
+                raise DataFileError(path, line, "a [[keep]] needs a regex string")
+            try:
+                keep.append(re.compile(_expand(entry["regex"], defines)))
+            except re.error as exc:
+                raise DataFileError(path, line, f"bad regular expression: {exc}") from exc
+        finder = NameFinder.load(path, names, _section_line(path, "names")) if names is not None else None
+        return cls(rules, finder, numerals, int(probe.get("numeral_run", 6)), t2s, units, keep)
 
     def _simplify(self, ch):
         """One character simplified with OpenCC (same length, so spans map back to the text)."""
@@ -109,42 +158,100 @@ class Masker:
             out = self._simplified[ch] = converted if len(converted) == 1 else ch
         return out
 
-    def probe(self, text):
-        """The text as the rules also see it: same length, NFKC per character, simplified characters,
-        numeral runs as digits."""
+    def letters(self, text):
+        """The text NFKC-normalised per character and in simplified characters, same length."""
         chars = []
         for ch in text:
             folded = unicodedata.normalize("NFKC", ch)
             chars.append(folded if len(folded) == 1 else ch)
-        probe = "".join(self._simplify(ch) for ch in chars) if self._t2s else "".join(chars)
+        return "".join(self._simplify(ch) for ch in chars) if self._t2s else "".join(chars)
+
+    def probe(self, text, letters=None):
+        """The text as the rules also see it: same length, NFKC per character, simplified characters,
+        numeral runs as digits."""
+        probe = self.letters(text) if letters is None else letters
         if self._numeral_run is not None:
             probe = self._numeral_run.sub(lambda m: m.group(0).translate(self._numerals), probe)
         return probe
 
+    def numbers(self, probe):
+        """(reading, starts, ends): `probe` with each Chinese number before a unit in digits, and
+        for each character of the reading the span of the probe it comes from."""
+        if self._unit_number is None:
+            return probe, None, None
+        pieces, at = [], 0
+        for match in self._unit_number.finditer(probe):
+            value = _chinese_number(match.group(0))
+            if value is None:
+                continue
+            pieces.append((probe[at:match.start()], at, None))
+            pieces.append((value, match.start(), match.end()))
+            at = match.end()
+        if not pieces:
+            return probe, None, None
+        pieces.append((probe[at:], at, None))
+        reading, starts, ends = [], [], []
+        for piece, start, end in pieces:
+            reading.append(piece)
+            if end is None:  # copied: one character for one
+                starts.extend(range(start, start + len(piece)))
+                ends.extend(range(start + 1, start + len(piece) + 1))
+            else:  # a number: every digit stands for the whole numeral
+                starts.extend([start] * len(piece))
+                ends.extend([end] * len(piece))
+        return "".join(reading), starts, ends
+
     def warm(self):
         """Load the name tagger now rather than on the first question."""
         if self._names is not None:
-            self._names.tagger.warm()
+            self._names.warm()
 
     def mask(self, text):
         """The text with every match replaced; None and "" pass through."""
         if not text:
             return text
-        probe = self.probe(text)
+        letters = self.letters(text)
+        probe = self.probe(text, letters)
+        reading, starts, ends = self.numbers(probe)
+        sources = [(text, None, None)]
+        if probe != text:
+            sources.append((probe, None, None))
+        if starts is not None:
+            sources.append((reading, starts, ends))
         spans = []  # (start, end, priority, replacement)
-        sources = (probe,) if probe == text else (probe, text)
         for priority, rule in enumerate(self._rules):
-            for source in sources:
+            for source, source_starts, source_ends in sources:
                 for match in rule.regex.finditer(source):
                     group = "value" if rule.value_group and match.group("value") is not None else 0
                     start, end = match.span(group)
                     if start < end and (rule.check is None or rule.check(match.group(group))):
+                        if source_starts is not None:
+                            start, end = source_starts[start], source_ends[end - 1]
                         spans.append((start, end, priority, rule.replacement))
         if self._names is not None:
             priority = len(self._rules)
-            for start, end in self._names.find(text, probe):
+            for start, end in self._names.find(letters):
                 spans.append((start, end, priority, self._names.replacement))
+        kept = [m.span() for regex in self._keep for m in regex.finditer(probe)]
+        if kept:
+            spans = [span for span in spans if not any(k_start <= span[0] and span[1] <= k_end for k_start, k_end in kept)]
         return _replace(text, spans)
+
+
+def _chinese_number(numeral):
+    """The digits a Chinese number stands for (一百零八 -> "108", 二零二 -> "202"), or None."""
+    if not any(c in "十百千" for c in numeral):
+        return "".join(str(_NUMERALS[c]) for c in numeral)
+    if not _POSITIONAL.match(numeral):
+        return None  # 七八十 is "seventy or eighty", not a number to read
+    total = current = 0
+    for c in numeral:
+        if c in "十百千":
+            total += (current or 1) * {"十": 10, "百": 100, "千": 1000}[c]
+            current = 0
+        else:
+            current = _NUMERALS[c]
+    return str(total + current)
 
 
 def _replace(text, spans):
@@ -172,202 +279,6 @@ def _expand(regex, defines):
     for name, value in defines.items():
         regex = regex.replace(f"%{name}%", value)
     return regex
-
-
-class _Names:
-    """The [names] section: cue, kinship and role words, words after a name, surnames, the tagger.
-
-    A name is a surname (or, after a calling word such as 我叫 / 我妈叫, any character) and a
-    given name of one or two characters: two unless the character after the first one starts
-    an `ends_before` word or is not a name character (so 张伟在外地 is 张伟, 陈浩然白血病 is 陈浩然).
-    """
-
-    def __init__(self, replacement, rules, cues, after, tagger, surname, plausible, compound, ends, name_char, places):
-        self.replacement = replacement
-        self.rules = rules  # (regex, check) whose group `value` is a name
-        self.cues = cues  # (regex of cue words, kind): kind "called" (any name, even a word), "strong", "weak"
-        self.after = after  # compiled: words right after a name that mark a person (老人, 阿姨, (男)...)
-        self.tagger = tagger
-        self.surname = surname  # compiled: a surname at a position
-        self.plausible = plausible
-        self.compound = compound  # compiled: starts with a compound surname
-        self.ends = ends  # compiled: a word that ends a name at a position
-        self.name_char = name_char  # compiled: one character that can be part of a name
-        self.places = places  # compiled: a place word after a "name" makes it a place (金城路, 方正大厦)
-        self.pos_not_before = ""  # a tagged word right before one of these is a verb phrase, not a name
-        self.pos_not_after = ""  # ...or right after a demonstrative (那段时间)
-
-    @classmethod
-    def load(cls, path, names):
-        line = _section_line(path, "names")
-        try:
-            replacement = names["replacement"]
-            strong, weak = _words(names["strong"]), _words(names["weak"])
-            kinship, calls = _words(names.get("kinship", [])), _words(names.get("calls", []))
-            roles = _words(names.get("roles", []))
-            after = _words(names.get("after_name", []))
-            latin = _words(names.get("latin", []))
-            latin_surnames = _words(names.get("latin_surnames", []))
-            surnames = [c for c in names["surnames"] if not c.isspace()] + list(names.get("compound_surnames", []))
-            ends = _words(names["ends_before"])
-            never = "".join(names.get("never_in_names", ""))
-            not_names = tuple(names.get("not_names", []))
-            not_names_exact = frozenset(names.get("not_names_exact", []))
-            bad_endings = "".join(names.get("not_name_endings", ""))
-            places = _words(names.get("places_after", []))
-            pos_tags = tuple(names.get("pos_tags", []))
-            userdict = names.get("userdict")
-            gender = bool(names.get("gender_after_name", False))
-        except (KeyError, TypeError) as exc:
-            raise DataFileError(path, line, f"[names] needs replacement, strong, weak, surnames and ends_before: {exc!r}") from exc
-        name_char = rf"(?![{re.escape(never)}])[{_CJK}]" if never else rf"[{_CJK}]"
-        places_re = re.compile(_alternatives(places)) if places else re.compile("(?!)")
-
-        def plausible(name, after=""):
-            if not name or name in not_names_exact or name.startswith(not_names) or name[-1] in bad_endings:
-                return False
-            if any(c in never for c in name):
-                return False
-            return not (after and places_re.match(after))
-
-        called = [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"] + [w for w in strong if "叫" in w or "名字" in w]
-        strong_cues = [w for w in strong if w not in called] + [k + "是" for k in kinship] + [r + c for r in roles for c in (":", "：")]
-        weak_cues = weak + kinship + roles
-        rules = []
-        latin_name = r"[A-Za-z][A-Za-z'\-]*(?:(?:[ ·.][A-Z][A-Za-z'\-]*){1,2}|[ ·][a-z]+(?=\s*(?:[^\sA-Za-z]|$)))?"
-        cues = [re.escape(w) for w in sorted(set(latin), key=len, reverse=True)]
-        if cues:
-            rules.append((re.compile(rf"(?i:\b(?:{'|'.join(cues)}))\s*[:：]?\s*(?P<value>(?-i:{latin_name}))"), None))
-        if strong or weak:
-            rules.append((re.compile(rf"(?:{_alternatives(strong + weak)})\s*[:：]?\s*(?P<value>[A-Z][A-Za-z'\-]*(?:[ ·.][A-Z][A-Za-z'\-]*){{1,2}})"), None))
-        if latin_surnames:
-            # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
-            given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
-            rules.append((re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"), None))
-        if gender:
-            regex = rf"^\s*(?P<value>{name_char}{{2,4}}?)\s*[,，、;；]?\s*(?:性别\s*[:：]?\s*)?[男女](?![人士孩生童方性子])"
-            rules.append((re.compile(regex), lambda name: plausible(name)))
-        kinds = [("called", called), ("strong", strong_cues), ("weak", weak_cues)]
-        cue_res = [(re.compile(_alternatives(words)), kind) for kind, words in kinds if words]
-        tagger = None
-        if pos_tags:
-            tagger = NameTagger(Path(path).parent / userdict if userdict else None, pos_tags)
-        compound = re.compile("^(?:" + _alternatives(names.get("compound_surnames", [])) + ")") if names.get("compound_surnames") else re.compile("(?!)")
-        found = cls(
-            replacement,
-            rules,
-            cue_res,
-            re.compile(_alternatives(after)) if after else re.compile("(?!)"),
-            tagger,
-            re.compile(rf"(?:{_alternatives(surnames)})"),
-            plausible,
-            compound,
-            re.compile(rf"(?:{_alternatives(ends)}|[^{_CJK}]|$)"),
-            re.compile(name_char),
-            places_re,
-        )
-        found.pos_not_before = "".join(names.get("pos_not_before", ""))
-        found.pos_not_after = "".join(names.get("pos_not_after", ""))
-        return found
-
-    def candidate(self, text, at, any_first=False):
-        """(start, end) of the name that would start at `at`, or None."""
-        match = self.surname.match(text, at)
-        if match is not None:
-            given = match.end()
-        elif any_first and self.name_char.match(text, at):
-            given = at + 1
-        else:
-            return None
-        if not self.name_char.match(text, given):
-            return None
-        end = given + 1
-        if end < len(text) and self.name_char.match(text, end) and not self.ends.match(text, end):
-            end += 1
-        return (at, end)
-
-    def find(self, text, probe):
-        """(start, end) of every name in the text."""
-        found, trusted = [], set()
-        for source in (text,) if probe == text else (text, probe):
-            for regex, check in self.rules:
-                for match in regex.finditer(source):
-                    value = match.group("value")
-                    if value and (check is None or check(value)):
-                        found.append(match.span("value"))
-                        trusted.add(match.span("value"))
-            for regex, kind in self.cues:
-                for match in regex.finditer(source):
-                    at = match.end()
-                    while at < len(source) and source[at] in " :：\t":
-                        at += 1
-                    span = self.candidate(source, at, any_first=kind != "weak")
-                    if span is None:
-                        continue
-                    name = source[span[0]:span[1]]
-                    if not self.plausible(name, source[span[0] + 2:]) or not self.plausible(name, source[span[1]:]):
-                        continue
-                    found.append(span)
-                    if kind == "called":
-                        trusted.add(span)
-            for match in self.surname.finditer(source):
-                # a name right before 老人 / 阿姨 / (男) / 来电...: try the short and the long given name
-                at = match.end()
-                for end in (at + 1, at + 2):
-                    if end <= len(source) and all(self.name_char.match(source, i) for i in range(at, end)) and self.after.match(source, end):
-                        if self.plausible(source[match.start():end], source[end:]):
-                            found.append((match.start(), end))
-                        break
-        if self.tagger is not None:
-            found = [(s, e) for s, e in found if (s, e) in trusted or not self._common(probe[s:e])]
-            found.extend(self._tagged(probe))
-        found.extend(self._listed(probe, found))
-        return found
-
-    def _listed(self, text, found):
-        """Names listed beside a found one: 王秀英、王秀兰 / 许伟和钟鹏."""
-        more = []
-        for start, end in found:
-            if end < len(text) and text[end] in "、和及":
-                span = self.candidate(text, end + 1)
-                if span is not None and self.plausible(text[span[0]:span[1]], text[span[1]:]):
-                    more.append(span)
-            if start >= 2 and text[start - 1] in "、和及":
-                for length in (3, 2):
-                    s = start - 1 - length
-                    if s >= 0 and self.candidate(text, s) == (s, start - 1) and self.plausible(text[s:start - 1]):
-                        more.append((s, start - 1))
-                        break
-        return more
-
-    def _common(self, word):
-        """An everyday word (申请, 电话), not a name; 欧阳 is a word too, but starts 欧阳娜娜."""
-        if self.compound.match(word):
-            return self.tagger.common_word(word, prefix=False)
-        return self.tagger.common_word(word)
-
-    def _tagged(self, text):
-        """Names by part of speech."""
-        found = []
-        for start, end, word, tag in self.tagger.words(text):
-            if tag.startswith(self.tagger.tags) and 2 <= len(word) <= 4 and _all_cjk(word) and self.surname.match(word) and self.plausible(word, text[end:]) and not self._common(word):
-                if (end == len(text) or text[end] not in self.pos_not_before) and (start == 0 or text[start - 1] not in self.pos_not_after):
-                    found.append((start, end))
-        return found
-
-
-def _all_cjk(word):
-    return all("\u3400" <= c <= "\u9fff" for c in word)
-
-
-def _words(value):
-    if isinstance(value, str) or not all(isinstance(w, str) and w for w in value):
-        raise TypeError("expected a list of non-empty strings")
-    return list(value)
-
-
-def _alternatives(words):
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
 def _section_line(path, section):

@@ -53,6 +53,11 @@ class Regions:
         """Every region a document may declare, including 全国."""
         return frozenset(self._regions) | {NATIONWIDE}
 
+    @property
+    def spellings(self):
+        """Every name and alias of every region (萧山区, 萧山, 瓜沥...)."""
+        return frozenset(alias for alias, _ in self._aliases)
+
     def detect(self, normalized_question):
         """The most specific region the question names, or None."""
         found = []

@@ -5,6 +5,11 @@ it holds ("pii") and the ordinary content that must survive ("keep": article num
 amounts, ages, 12345, places). A personal item is *left in clear* when its exact text, or its
 digits-only form (for items with 5 or more digits: "157 8239 4457" -> "15782394457"), is still
 in the masked text with its non-digits removed. Run with -s to see the figures and what leaked.
+
+Four sets: two tuned on (the first set; privacy_messages_fit2.jsonl, half of a third helper's 320
+messages), whose leaks are printed; and two held out (privacy_messages_heldout.jsonl, the other
+half privacy_messages_heldout2.jsonl), for which only aggregate figures are computed, so that no
+one tunes on them by reading what they leak.
 """
 
 import json
@@ -64,6 +69,37 @@ def test_the_left_item_is_the_known_one(measured):
     assert [(case_id, item) for case_id, item, _ in measured["left"]] == [("p301", "钱塘生")]
 
 
+# -- a second fit set: 160 messages by a third helper, half of a set whose other half is held out --
+FIT2 = [json.loads(line) for line in (DATA / "privacy_messages_fit2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def measured_fit2():
+    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+    left, lost = [], []
+    for case in FIT2:
+        masked = masker.mask(valid_unicode(case["text"]).strip())
+        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
+        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
+    pii, keep = sum(len(c["pii"]) for c in FIT2), sum(len(c["keep"]) for c in FIT2)
+    print(f"\nsecond fit set: {len(FIT2)} messages; {len(left)} of {pii} personal items left in clear; {keep - len(lost)} of {keep} kept")
+    for row in left + lost:
+        print("  ", *row)
+    return {"pii": pii, "left": left, "keep": keep, "lost": lost}
+
+
+def test_the_second_fit_set_is_the_one_written_for_it(measured_fit2):
+    assert (len(FIT2), measured_fit2["pii"], measured_fit2["keep"]) == (160, 233, 210)
+
+
+def test_the_second_fit_set_leaves_at_most_one_percent_in_clear(measured_fit2):
+    assert len(measured_fit2["left"]) / measured_fit2["pii"] <= 0.01, measured_fit2["left"]
+
+
+def test_the_second_fit_set_keeps_ordinary_content(measured_fit2):
+    assert 1 - len(measured_fit2["lost"]) / measured_fit2["keep"] >= 0.99, measured_fit2["lost"]
+
+
 # -- a second independent set, written after the masker was tuned on the first, never tuned on ----
 HELDOUT = [json.loads(line) for line in (DATA / "privacy_messages_heldout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -81,13 +117,31 @@ def _measure(cases):
 
 
 def test_the_held_out_privacy_set_holds_its_measured_level():
-    """Measured 2026-12-02: 12.3% of 212 personal items left in clear, 99.2% of keep items kept.
-    The first set's 0.2% was reached while looking at it; this one is the honest figure."""
+    """Measured 2026-12-02 after the masker was generalised: 20 of 212 personal items left in clear
+    (9.4%; 12.3% before), 261 of 262 keep items kept. The first set's 0.2% was reached while looking
+    at it; this one is the honest figure. Only these aggregates are ever computed for this set."""
     left, kept = _measure(HELDOUT)
     print(f"\nheld-out privacy set: {len(HELDOUT)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT) == 160 and left <= 0.13 and kept >= 0.99
+    assert len(HELDOUT) == 160 and left <= 20 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 12.3%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 9.4%")
 def test_the_held_out_privacy_set_meets_the_target():
     assert _measure(HELDOUT)[0] <= 0.01
+
+
+# -- the held-out half of the third helper's set: never opened while the masker was built ---------
+HELDOUT2 = [json.loads(line) for line in (DATA / "privacy_messages_heldout2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_second_held_out_privacy_set_holds_its_measured_level():
+    """Measured once, 2026-12-02, at the end of the work on the fit half (0 of 233 in clear there):
+    15 of 216 personal items left in clear (6.9%), 213 of 213 keep items kept."""
+    left, kept = _measure(HELDOUT2)
+    print(f"\nsecond held-out privacy set: {len(HELDOUT2)} messages, {left:.1%} left in clear, {kept:.1%} kept")
+    assert len(HELDOUT2) == 160 and left <= 15 / 216 + 1e-9 and kept >= 1.0 - 1e-9
+
+
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 6.9%")
+def test_the_second_held_out_privacy_set_meets_the_target():
+    assert _measure(HELDOUT2)[0] <= 0.01
