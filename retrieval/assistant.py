@@ -69,6 +69,7 @@ class Assistant:
             settings.log_key,
             masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
             retention_days=settings.log_retention_days,
+            key_dir=settings.log_key_dir,
         )
         self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None

@@ -28,7 +28,8 @@ class Settings:
     reload_max_quality_drop: float = 0.03  # reload refuses to swap when hit@3 drops by more (unless forced)
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
-    log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log
+    log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir
+    log_key_dir: Path = None  # the 0700 folder of the generated key file; None: keys/ in the log's folder
     log_retention_days: int = 180
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12

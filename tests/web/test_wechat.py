@@ -386,3 +386,45 @@ def test_an_impossible_wechat_mode_refuses_to_start(assistant, web_settings, cha
     with pytest.raises(SettingsError) as info:
         make_client(assistant, replace(web_settings, **changes))
     assert str(info.value) == message
+
+
+# -- the query log locked (issue 14 item 6) ---------------------------------------------------
+LOCKED_LOG_QUESTIONS = ("结婚登记要带什么材料", "低保怎么申请", "离婚冷静期多久", "特困人员供养", "临时救助找哪里",
+                        "火化证明怎么开", "高龄津贴怎么领", "老年助餐", "社会组织登记", "领证需要带哪些材料")
+
+
+def test_a_locked_query_log_costs_no_wechat_answer(assistant, web_settings, log, platform):
+    """Another connection holds the log's write lock (an open transaction in a sqlite3 shell):
+    ten pushes arriving together all get the real answer inside WeChat's 5 s, none `success`."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from .test_server import running
+
+    expected = [expected_answer(assistant, q) for q in LOCKED_LOG_QUESTIONS]
+    pushes = [platform.push(wx.text_xml(q, 900 + n, user=f"oLocked{n}")) for n, q in enumerate(LOCKED_LOG_QUESTIONS)]
+    with running(assistant, web_settings) as base:
+        params, body = platform.push(wx.text_xml("低保怎么申请", 899, user="oBefore"))
+        assert httpx.post(base + "/wechat", params=params, content=body).status_code == 200
+        assert log.db["queries"].count == 1  # the log exists (WAL mode) before it is locked
+        locker = sqlite3.connect(log.path, isolation_level=None)
+        locker.execute("begin exclusive")
+        try:
+            with ThreadPoolExecutor(len(pushes)) as pool:
+                started = time.monotonic()
+                responses = list(pool.map(lambda push: httpx.post(base + "/wechat", params=push[0], content=push[1], timeout=30), pushes))
+                took = time.monotonic() - started
+        finally:
+            locker.execute("rollback")
+            locker.close()
+    contents = []
+    for (params, _), response in zip(pushes, responses):
+        assert response.status_code == 200
+        assert response.text != "success"
+        contents.append(platform.open_reply(response.content, params).content)
+    assert contents == expected  # 10 of 10: the real answer, not `success` (8 of 10 were before)
+    assert took < 4.5
+    assert log.db["queries"].count == 11  # once the lock is gone the writer catches up: every question is logged
+    assert log.dropped() == 0
