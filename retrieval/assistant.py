@@ -274,7 +274,7 @@ class Assistant:
             return done.report
 
     def rollback(self):
-        """Put the previous build back (store.db.prev); a RollbackReport. NoPreviousBuildError if none."""
+        """Serve the accepted build before the current one (retrieval/builds.py); a RollbackReport. NoPreviousBuildError if none."""
         with self._lock:
             report = reloading.rollback(self.settings)
             signature = reloading.signature(self.settings.store_path)

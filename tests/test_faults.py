@@ -9,6 +9,7 @@ Each test works on its own copy of knowledge/ and faq/ and of one store built fo
 import errno
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from channels.cli import Cli
 from channels.telegram import standalone
 from channels.web.app import create_app
 from retrieval import assistant as assistant_module
-from retrieval import querylog, store
+from retrieval import builds, querylog, store
 from retrieval import reload as reloading
 from retrieval.assistant import Assistant
 from retrieval.errors import DataFileError, StoreWriteError
@@ -174,6 +175,7 @@ def test_the_telegram_channel_refuses_to_start_on_an_unwritable_store_with_exit_
 
 def test_a_full_disk_at_the_first_build_is_a_named_error_and_exit_2(ws, monkeypatch):
     ws.settings.store_path.unlink()
+    shutil.rmtree(builds.folder(ws.settings.store_path))  # no accepted build yet: the first start builds
 
     def full(*args, **kwargs):
         raise SQLITE_FULL
@@ -232,7 +234,7 @@ def test_a_data_file_broken_while_serving_fails_the_reload_and_the_old_build_kee
     assert (info.value.path, info.value.line) == (str(ws.root / relative), line)
     assert [answer_text(assistant, q) for q in questions] == before
     assert reloading.signature(ws.settings.store_path) == signature
-    assert var_files(ws) == ["keys", "log.db", "log.db-shm", "log.db-wal", "store.db"]
+    assert var_files(ws) == ["keys", "log.db", "log.db-shm", "log.db-wal", "store.db", "store.db.builds"]
     assert run_bot(ws, "reload").returncode == 2
 
 
@@ -364,7 +366,7 @@ DISK_FULL = {
     "sqlite-staging-write": lambda mp: mp.setattr(store, "_write_indexes", lambda *a: (_ for _ in ()).throw(SQLITE_FULL)),
     "staging-link": lambda mp: _fail_on(mp, "link", ".store.db.next"),
     "staging-rename": lambda mp: _fail_on(mp, "replace", ".store.db.next"),
-    "previous-link": lambda mp: _fail_on(mp, "link", ".store.db.prev"),
+    "accepted-link": lambda mp: _fail_on(mp, "link", "build-"),
     "swap-rename": lambda mp: _fail_on(mp, "replace", "store.db"),
 }
 
@@ -382,7 +384,8 @@ def test_a_full_disk_during_reload_is_a_named_error_and_the_live_store_keeps_ser
     assert info.value.reason in ("No space left on device", "database or disk is full")
     assert answer_text(assistant) == before
     assert reloading.signature(ws.settings.store_path) == signature
-    assert [n for n in var_files(ws) if n not in files and n != "store.db.prev"] == []
+    assert [n for n in var_files(ws) if n not in files] == []
+    assert len(builds.entries(ws.settings.store_path)) == 1  # nothing was accepted
     err = StringIO()
     cli = Cli(ws.settings, out=StringIO(), err=err)
     cli._assistant = assistant

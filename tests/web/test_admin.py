@@ -105,17 +105,27 @@ class RollbackReport:
         return {"removed": ["haining-2025"], "added": []}
 
 
-def test_rollback_restores_the_previous_build_after_a_reload(admin, assistant):
+def test_rollback_restores_the_previous_build_after_a_reload(ws, web_settings):
+    from ..workspace import CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY
+
+    settings = replace(web_settings, knowledge_dir=ws.settings.knowledge_dir, faq_dir=ws.settings.faq_dir, store_path=ws.settings.store_path,
+                       log_path=ws.settings.log_path, reload_quality_questions=ws.settings.reload_quality_questions)
+    assistant = Assistant(settings)
     before = assistant.stats()["built_at"]
-    admin.post("/admin/reload", data={"csrf": csrf(admin.get("/admin").text)})
-    page = admin.get("/admin").text
-    assert 'id="rollback">回滚到上一版本</button>' in page
-    r = admin.post("/admin/rollback", data={"csrf": csrf(page)}, follow_redirects=False)
-    assert (r.status_code, r.headers["location"]) == (303, "/admin")
-    page = admin.get("/admin").text
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)  # a real change: a reload of the same tree is no rollback point
+    with make_client(assistant, settings) as admin:
+        login(admin, "admin", ADMIN_TOKEN)
+        admin.post("/admin/reload", data={"csrf": csrf(admin.get("/admin").text)})
+        assert FORTY_FIVE in assistant.ask(QUESTION).answer.sources[0].passage["text"]
+        page = admin.get("/admin").text
+        assert 'id="rollback">回滚到上一版本</button>' in page
+        r = admin.post("/admin/rollback", data={"csrf": csrf(page)}, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, "/admin")
+        page = admin.get("/admin").text
     assert "<h2>回滚到上一版本:成功</h2>" in page
     assert assistant.stats()["built_at"] == before
     assert f'<td data-key="built_at">{before}</td>' in page
+    assert THIRTY in assistant.ask(QUESTION).answer.sources[0].passage["text"]
 
 
 def test_plain_renders_reports_of_any_shape():
