@@ -27,7 +27,7 @@ from .query import load_question_types
 from .questions import by_passage
 from .questions import load_questions as load_index_questions
 from .faq import load_entries
-from .ingest import load_documents
+from .ingest import control_character_problems, load_documents
 from .intent import Intents
 from .library import Library, Ranking
 from .privacy import Masker
@@ -96,6 +96,16 @@ def _check_documents(settings):
     yield Path(settings.knowledge_dir) / "questions", questions
 
 
+def _check_control_characters(settings):
+    """No NUL or other control character in a document or in its title and issuer."""
+    try:
+        problems = control_character_problems(settings.knowledge_dir)
+    except DataFileError:
+        return  # a link or a missing folder: named by _check_tree and _check_documents
+    for problem in problems:
+        yield Path(problem.path), lambda problem=problem: _raise(problem)
+
+
 def _check_faq(settings):
     """Entry shape (sources are resolved against the new passages during the build)."""
     faq = Path(settings.faq_dir)
@@ -103,7 +113,7 @@ def _check_faq(settings):
 
 
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_control_characters, _check_faq]
 
 
 def validate(settings):

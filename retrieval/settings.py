@@ -37,6 +37,7 @@ class Settings:
     # web service (WeChat, /lookup, /chat, /admin)
     host: str = "127.0.0.1"
     port: int = 8000
+    header_timeout: float = 10.0  # seconds a client may take to send a request's line and headers
     staff_token: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
     # failed password / session presentations (login form, Bearer, cookie) before a lock-out
