@@ -428,3 +428,38 @@ def test_a_locked_query_log_costs_no_wechat_answer(assistant, web_settings, log,
     assert took < 4.5
     assert log.db["queries"].count == 11  # once the lock is gone the writer catches up: every question is logged
     assert log.dropped() == 0
+
+
+# -- memory bounded by size (issue 14 item 9) --------------------------------------------------
+def test_3000_pushes_with_huge_fields_are_refused_at_parse_time_and_grow_no_table(assistant, web_settings, log, platform):
+    """The attack: 20 KB FromUserName, 40 KB MsgId (60 KB, under the body cap) took RSS 241 -> 428 MB."""
+    with make_client(assistant, web_settings) as c:
+        endpoint = c.app.state.wechat
+        for n in range(3000):
+            params, body = platform.push(wx.text_xml("低保怎么申请", f"{n:040000d}", user=f"o{n:020000d}"))
+            assert len(body) > 60_000
+            r = c.post("/wechat", params=params, content=body)
+            assert (r.status_code, r.text) == (400, "bad request")
+        assert (len(endpoint.pending), endpoint.pending._bytes) == (0, 0)  # no MsgId kept
+        assert endpoint.last_sources._by_user == {} and endpoint.asker.limiter._buckets == {}
+        # Only the (timestamp, nonce) pairs of the signatures are remembered: bytes, not the bodies.
+        per_pair = wechat.ENTRY_OVERHEAD + len(str(NOW)) + 4
+        assert len(endpoint.replays) == 3000 and endpoint.replays._bytes == 3000 * per_pair < 1_000_000
+    assert log.db["queries"].count == 0
+
+
+def test_the_dedup_and_replay_tables_stay_within_their_byte_budget_with_the_longest_allowed_fields():
+    clock = lambda: NOW  # noqa: E731
+    limits = wechat.FIELD_LIMITS
+    pending = wechat.Deduplicator(window=300, max_bytes=200_000, clock=clock)
+    replays = wechat.ReplayGuard(window=300, max_bytes=200_000, clock=clock)
+    for n in range(3000):
+        pending.put(f"msg:{n:0{limits['MsgId']}d}", object(), NOW)
+        event = f"ev:{n:0{limits['FromUserName']}d}:{NOW}:CLICK:{'k' * limits['EventKey']}"
+        pending.put(event, object(), NOW)
+        assert replays.check(str(NOW), f"{n:0{wechat.MAX_NONCE_CHARS}d}", b"<xml/>") == wechat.NEW
+        assert pending._bytes <= 200_000 and replays._bytes <= 200_000
+    assert pending._bytes == sum(wechat._size(k) for k in pending._entries)
+    assert replays._bytes == sum(wechat._size(k) for k in replays._entries)
+    assert 0 < len(pending) < 3000 and 0 < len(replays) < 3000
+    assert pending.get(f"msg:{2999:0{limits['MsgId']}d}") is not None and pending.get(f"msg:{0:0{limits['MsgId']}d}") is None  # the oldest went first
