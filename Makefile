@@ -1,4 +1,4 @@
-# make run  - create .venv, install, build the store, start the web service (bot.py serve)
+# make run  - create .venv, install, start the web service (bot.py serve; the first start builds the store)
 # make test - create .venv, install, run the tests
 # make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines), then the two-turn conversations
 # make calibrate - fit the ranking, the reranker and the answer/suggest/decline model on dev + tune + fit
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/python bot.py build
 
-run: build
+run: $(STAMP)
 	$(BIN)/python bot.py serve
 
 test: $(STAMP)

@@ -276,7 +276,8 @@ class Cli:
         if args.csv:
             write_csv(groups, args.csv)
         groups = [dataclasses.replace(g, question=printable(g.question), variants=tuple(printable(v) for v in g.variants)) for g in groups]
-        self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv)
+        dropped = self.assistant.log.dropped(days=args.days)  # questions the log had to let go
+        self._say("admin_report.txt.j2", groups=groups, days=args.days, csv=args.csv, dropped=dropped)
         return 0
 
     def cmd_mask(self, args):

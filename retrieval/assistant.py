@@ -81,6 +81,7 @@ class Assistant:
             settings.log_key,
             masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
             retention_days=settings.log_retention_days,
+            key_dir=settings.log_key_dir,
         )
         self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
@@ -329,7 +330,7 @@ class Assistant:
             return done.report
 
     def rollback(self):
-        """Put the previous build back (store.db.prev); a RollbackReport. NoPreviousBuildError if none."""
+        """Serve the accepted build before the current one (retrieval/builds.py); a RollbackReport. NoPreviousBuildError if none."""
         with self._lock:
             report = reloading.rollback(self.settings)
             signature = reloading.signature(self.settings.store_path)

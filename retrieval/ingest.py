@@ -18,6 +18,10 @@ STATUSES = ("in_force", "superseded", "expired")
 REQUIRED = ("id", "title", "issuer", "region", "kind", "status", "source_file")
 VALIDITY = ("effective_from", "effective_to", "superseded_by")  # optional
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
+# Control characters (C0 but tab/LF/CR, DEL, C1) that a copied or converted file can carry: a NUL
+# would reach pages, Telegram and WeChat, so a build strips them and `check` names each line.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_META_TEXT = ("title", "issuer")  # metadata shown to citizens beside every quote
 _DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 
 
@@ -156,8 +160,8 @@ def document_from(meta, raw, text_path, meta_raw, cleaning):
         raise DataFileError(text_path, None, "no text left after cleaning")
     return Document(
         id=meta["id"],
-        title=meta["title"].strip(),
-        issuer=meta["issuer"].strip(),
+        title=CONTROL.sub("", meta["title"]).strip(),
+        issuer=CONTROL.sub("", meta["issuer"]).strip(),
         region=meta["region"],
         published=meta.get("published", ""),
         effective=meta.get("effective", ""),
@@ -191,6 +195,7 @@ def clean_lines(text, cleaning, title):
             break
     kept = []
     for lineno, line in enumerate(raw_lines[start:], start + 1):
+        line = CONTROL.sub("", line)
         line = re.sub(r"[\u00a0\u3000\t]+", " ", line).strip()
         line = re.sub(r"[\u200b-\u200f\ufeff]", "", line)
         if not line or any(p.search(line) for p in cleaning.drop_lines):
@@ -199,6 +204,31 @@ def clean_lines(text, cleaning, title):
             continue
         kept.append((lineno, line))
     return kept
+
+
+def control_character_problems(knowledge_dir, per_file=20):
+    """A DataFileError naming file and line for each line of a document (or metadata value shown
+    to citizens) holding a control character; the build strips them, the file should lose them."""
+    problems = []
+    for meta_path in knowledge_files(knowledge_dir, "documents", ".toml"):
+        try:
+            meta = read_toml(meta_path)
+            text_path = _text_file(meta_path)
+            text = open_regular(text_path).decode("utf-8")
+        except (DataFileError, UnicodeDecodeError):
+            continue  # named by the other checks
+        for key in _META_TEXT:
+            found = CONTROL.search(meta.get(key, "")) if isinstance(meta.get(key), str) else None
+            if found:
+                problems.append(DataFileError(meta_path, _key_line(meta_path, key), f"{key} holds the control character {_name(found.group())}: remove it (a build drops it)"))
+        lines = [(n, found.group()) for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1) if (found := CONTROL.search(line))]
+        for lineno, char in lines[:per_file]:
+            problems.append(DataFileError(text_path, lineno, f"control character {_name(char)}: remove it (a build drops it)"))
+    return problems
+
+
+def _name(char):
+    return f"U+{ord(char):04X}"
 
 
 def _key_line(path, key):

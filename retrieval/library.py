@@ -7,13 +7,14 @@ reference in one assignment, so a question in flight keeps the snapshot it start
 import functools
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import builds, store
 from .datafiles import read_section
 from .errors import StoreError
 from .faq import FaqIndex, FaqRanking, load_entries
@@ -29,6 +30,8 @@ from .rerank import Candidate, Reranker
 from .rerank import features as rerank_features
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
+
+log = logging.getLogger(__name__)
 
 _CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
 # The BM25 fields of a passage: its text (jieba words, character bigrams), then the questions of
@@ -304,8 +307,17 @@ class Library:
         # After a rollback the older build stays live until someone edits knowledge/ or faq/.
         return self.input_hash() in (meta.get("input_hash"), store.pinned_input_hash(self.settings.store_path))
 
-    def build(self):
-        """Read knowledge/, segment, tokenize what changed, write the store and swap it in."""
+    def build(self, accept=True):
+        """Read knowledge/, segment, tokenize what changed, write the store and swap it in.
+
+        The store is then an accepted build (retrieval/builds.py): `bot.py build` is an admin's
+        explicit acceptance, without the reload quality gate. Reload builds beside the live store
+        with accept=False and accepts only what passes the gate."""
+        if accept:
+            with builds.locked(self.settings.store_path):
+                report = self.build(accept=False)
+                builds.accept(self.settings.store_path)
+                return report
         with self._lock:
             analyzer = self._new_analyzer()
             regions, ranking, faq_ranking, reranker = self._read_config()
@@ -371,16 +383,25 @@ class Library:
             return BuildReport(len(documents), len(passages), tokenized, reused, input_hash)
 
     def load(self):
-        """Load the store, building it first when it is missing, unreadable or out of date."""
-        store.remove_stale(self.settings.store_path)  # temp files of a build or reload that was killed
-        if not self.is_current():
-            self.build()
-            return self._snapshot
-        try:
-            return self.load_stored()
-        except StoreError:
-            self.build()
-            return self._snapshot
+        """Load the last accepted build that can be read, never what knowledge/ holds now (that
+        is adopted through reload's gate, or an admin's `bot.py build`); build and accept only
+        when there is no accepted build at all (the first start, or every copy unreadable)."""
+        path = self.settings.store_path
+        store.remove_stale(path)  # temp files of a build or reload that was killed
+        with builds.locked(path):
+            for entry in builds.serve_newest(path):
+                try:
+                    snapshot = self.load_stored()
+                except StoreError as exc:
+                    log.warning("the accepted build %s cannot be loaded (%s); trying the one before it", entry.name, exc)
+                    continue
+                if not self.is_current():
+                    log.info("knowledge/ or faq/ changed since the served build; `bot.py reload` adopts the change")
+                return snapshot
+        if builds.entries(path):
+            log.warning("no accepted build of %s can be loaded: building knowledge/ as it is now", path)
+        self.build()
+        return self._snapshot
 
     def load_stored(self):
         """Load the store as it is, even if knowledge/ changed since (rollback, another process's reload)."""

@@ -3,23 +3,22 @@
 `reload()` checks every file under knowledge/ and faq/ first (a bad file raises DataFileError and
 nothing changes), builds the new store at `.store.db.next` beside the live one (unchanged passages
 reuse their cached tokens), scores hit@3 on the quality question set before and after, and only
-then swaps: the live store is hard-linked to `store.db.prev` and the new one renamed over it, so
-there is never a moment without a store. `rollback()` swaps `store.db.prev` back.
+then accepts it: the new store is recorded among the accepted builds (retrieval/builds.py) and
+renamed over the live one, so there is never a moment without a store, and a restart serves it.
+`rollback()` serves the accepted build before the current one, and again the one before that.
 
 The Assistant (retrieval/assistant.py) holds the served build and swaps it in one assignment;
 other processes notice the new store file (see `signature`) and load it.
 """
 
-import fcntl
 import hashlib
 import json
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import store
+from . import builds, store
 from .answer import Answerer, Calibration, Thresholds
 from .datafiles import read_lines, read_toml, tree_problems
 from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
@@ -28,7 +27,7 @@ from .query import load_question_types
 from .questions import by_passage
 from .questions import load_questions as load_index_questions
 from .faq import load_entries
-from .ingest import load_documents
+from .ingest import control_character_problems, load_documents
 from .intent import Intents
 from .library import Library, Ranking
 from .privacy import Masker
@@ -112,6 +111,16 @@ def _check_adding(settings):
     yield knowledge / "proposal.toml", lambda: ProposalRules.load(knowledge / "proposal.toml")
 
 
+def _check_control_characters(settings):
+    """No NUL or other control character in a document or in its title and issuer."""
+    try:
+        problems = control_character_problems(settings.knowledge_dir)
+    except DataFileError:
+        return  # a link or a missing folder: named by _check_tree and _check_documents
+    for problem in problems:
+        yield Path(problem.path), lambda problem=problem: _raise(problem)
+
+
 def _check_faq(settings):
     """Entry shape (sources are resolved against the new passages during the build)."""
     faq = Path(settings.faq_dir)
@@ -119,7 +128,7 @@ def _check_faq(settings):
 
 
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_adding, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_control_characters, _check_adding, _check_faq]
 
 
 def validate(settings):
@@ -239,8 +248,9 @@ def _load_quality_set(path):
 
 # -- files -----------------------------------------------------------------------------------
 def previous_path(store_path):
-    store_path = Path(store_path)
-    return store_path.with_name(store_path.name + ".prev")
+    """The accepted build a rollback would serve now, or None (retrieval/builds.py)."""
+    kept = builds.entries(store_path)
+    return kept[-2] if len(kept) >= 2 else None
 
 
 def signature(store_path):
@@ -252,41 +262,9 @@ def signature(store_path):
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def build_id(metadata):
-    return (metadata.get("input_hash"), metadata.get("built_at"))
-
-
-@contextmanager
-def _locked(store_path):
-    """One reload or rollback at a time across processes."""
-    store_path = Path(store_path)
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(store_path.with_name(store_path.name + ".lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _link_over(source, target):
-    """Make target another name of source, atomically (target never goes missing)."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.unlink(missing_ok=True)
-        os.link(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def _writing(path):
-    """File operations on the store's folder: an OSError (disk full, read-only) becomes StoreWriteError."""
-    try:
-        yield
-    except OSError as exc:
-        raise StoreWriteError(path, store.reason(exc)) from exc
+build_id = builds.build_id
+_locked = builds.locked
+_writing = builds.writing
 
 
 # -- reload and rollback ---------------------------------------------------------------------
@@ -349,7 +327,7 @@ def reload(settings, current=None, current_quality=None, force=False):
                 if live_path.exists():
                     os.link(live_path, staging_path)  # its token cache spares re-tokenizing unchanged passages
             staging = Library(replace(settings, store_path=staging_path))
-            built = staging.build()
+            built = staging.build(accept=False)  # accepted below, once it passed the gate
             library = Library(settings)
             library.install(staging.snapshot)
             answerer = Answerer(library, settings)
@@ -376,11 +354,16 @@ def reload(settings, current=None, current_quality=None, force=False):
             )
             if quality.dropped and not force:
                 raise QualityDropError(quality.before, quality.after, quality.margin, report)
-            with _writing(live_path):
-                if live_path.exists():
-                    _link_over(live_path, previous_path(live_path))
-                os.replace(staging_path, live_path)
-                store.pin_path(live_path).unlink(missing_ok=True)
+            builds.adopt_legacy(live_path)  # the live build stays a rollback point
+            entry = builds.add(live_path, staging_path)  # accepted first: a crash now serves it at the next start
+            try:
+                with _writing(live_path):
+                    os.replace(staging_path, live_path)
+            except BaseException:
+                entry.unlink(missing_ok=True)
+                raise
+            store.pin_path(live_path).unlink(missing_ok=True)
+            builds.prune(live_path)
             installed = signature(live_path)
         finally:
             staging_path.unlink(missing_ok=True)
@@ -391,39 +374,32 @@ def reload(settings, current=None, current_quality=None, force=False):
 @dataclass(frozen=True)
 class RollbackReport:
     restored: dict  # metadata of the build now live
-    replaced: dict  # metadata of the build it replaced (kept as the new previous build)
-    pinned: bool  # knowledge/ and faq/ differ from the restored build; it stays until they change
+    replaced: dict  # metadata of the build it replaced (dropped from the accepted builds)
+    pinned: bool  # knowledge/ and faq/ differ from the restored build (it is served until the next reload)
+    earlier: int = 0  # accepted builds still before the restored one: how many more rollbacks are possible
 
 
 def rollback(settings):
-    """Swap the previous build back in (the replaced one becomes the previous); NoPreviousBuildError."""
+    """Serve the accepted build before the current one; the current one is dropped, so a second
+    rollback goes back one more. NoPreviousBuildError when there is none."""
     live_path = Path(settings.store_path)
-    prev = previous_path(live_path)
     with _locked(live_path):
-        restored = store.read_metadata(prev) if prev.exists() else {}
-        if restored.get("schema_version") != store.SCHEMA_VERSION:
-            raise NoPreviousBuildError(f"no previous build at {prev}")
-        replaced = store.read_metadata(live_path)
         current_inputs = Library(settings).input_hash()
         pin = store.pin_path(live_path)
-        pinned = current_inputs != restored.get("input_hash")
         with _writing(live_path):
-            store.remove_stale(live_path)
-            if pinned:  # written first: a full disk fails here, before anything is swapped
-                tmp = pin.with_name(f".{pin.name}.{os.getpid()}.tmp")
-                try:
-                    tmp.write_text(current_inputs + "\n", encoding="utf-8")
+            # Written first: a full disk fails here, before anything is swapped.
+            tmp = pin.with_name(f".{pin.name}.{os.getpid()}.tmp")
+            try:
+                tmp.write_text(current_inputs + "\n", encoding="utf-8")
+                stepped = builds.step_back(live_path)
+                if stepped is None:
+                    raise NoPreviousBuildError(f"no accepted build before the current one in {builds.folder(live_path)}")
+                restored, replaced, earlier = stepped
+                pinned = current_inputs != restored.get("input_hash")
+                if pinned:
                     os.replace(tmp, pin)
-                finally:
-                    tmp.unlink(missing_ok=True)
-            held = None
-            if live_path.exists():
-                held = live_path.with_name(f".{live_path.name}.{os.getpid()}.held")
-                held.unlink(missing_ok=True)
-                os.link(live_path, held)
-            os.replace(prev, live_path)
-            if held is not None:
-                os.replace(held, prev)
-            if not pinned:
-                pin.unlink(missing_ok=True)
-    return RollbackReport(restored, replaced, pinned)
+                else:
+                    pin.unlink(missing_ok=True)
+            finally:
+                tmp.unlink(missing_ok=True)
+    return RollbackReport(restored, replaced, pinned, earlier)

@@ -29,7 +29,8 @@ class Settings:
     add_max_mb: int = 20  # `bot.py add` refuses a larger file
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
-    log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a key file beside the log
+    log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir
+    log_key_dir: Path = None  # the 0700 folder of the generated key file; None: keys/ in the log's folder
     log_retention_days: int = 180
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
@@ -38,6 +39,7 @@ class Settings:
     # web service (WeChat, /lookup, /chat, /admin)
     host: str = "127.0.0.1"
     port: int = 8000
+    header_timeout: float = 10.0  # seconds a client may take to send a request's line and headers
     staff_token: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
     # failed password / session presentations (login form, Bearer, cookie) before a lock-out

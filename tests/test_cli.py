@@ -106,7 +106,8 @@ def test_mask_prints_each_line_exactly_as_the_query_log_stores_it(store, tmp_pat
     assert done.returncode == 0, done.stderr
     printed = done.stdout.split("\n")[:-1]
     assistant = Assistant(replace(Settings(), store_path=store, log_path=tmp_path / "log.db"))
-    logged = [assistant.log.db["queries"].get(assistant.ask(line, channel="cli", user="u").query_id)["question"] for line in lines]
+    ids = [assistant.ask(line, channel="cli", user="u").query_id for line in lines]
+    logged = [assistant.log.db["queries"].get(query_id)["question"] for query_id in ids]  # db: once the writer wrote them
     assert printed == logged == ["我叫[姓名]，电话[手机号]，低保怎么申请", "我老公[姓名]去世了，丧葬补助怎么领", "民法典第一千零七十七条", "卡号[银行卡号]", "联系人：[姓名]"]
 
 

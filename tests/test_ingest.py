@@ -143,3 +143,53 @@ def test_check_names_an_inconsistent_validity_field_with_file_and_line(tree, lin
     with pytest.raises(DataFileError) as info:
         documents(root)
     assert (info.value.line, info.value.message) == (n, message)
+
+
+# -- control characters (issue 14 item 16) ---------------------------------------------------
+CONTROL = ("\x00", "\x07", "\x1b", "\x0c", "\x7f", "\x85")
+
+
+def test_nul_and_other_control_characters_are_stripped_at_ingest_and_named_by_check(ws):
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from channels.telegram.menu import Menu
+    from channels.telegram.replies import Replies
+    from channels.web.app import create_app
+    from retrieval.assistant import Assistant
+    from retrieval.library import Library
+
+    from .workspace import ARTICLE, QUESTION
+
+    text = ws.root / CIVIL_CODE
+    meta = text.with_suffix(".toml")
+    lines = text.read_text(encoding="utf-8").split("\n")
+    number = next(n for n, line in enumerate(lines, 1) if line.startswith("第一千零七十七条"))
+    lines[number - 1] = lines[number - 1].replace("自婚姻登记机关", "自婚姻\x00登记\x1b[31m机关\x07", 1)
+    text.write_text("\n".join(lines), encoding="utf-8")
+    ws.edit(meta.relative_to(ws.root), 'title = "中华人民共和国民法典·婚姻家庭编"', 'title = "中华人民共和国\\u0000民法典·婚姻家庭编"')
+    title_line = next(n for n, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1) if line.startswith("title"))
+    assert [str(e) for e in reloading.validate(ws.settings)] == [
+        f"{meta}:{title_line}: title holds the control character U+0000: remove it (a build drops it)",
+        f"{text}:{number}: control character U+0000: remove it (a build drops it)",
+    ]
+    env = {**os.environ, "MINZHENG_KNOWLEDGE_DIR": str(ws.settings.knowledge_dir), "MINZHENG_FAQ_DIR": str(ws.settings.faq_dir),
+           "MINZHENG_STORE_PATH": str(ws.settings.store_path), "MINZHENG_LOG_PATH": str(ws.settings.log_path)}
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "check"], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert result.returncode == 2 and f"{text}:{number}: control character U+0000" in result.stderr
+    # `bot.py build` (an admin's explicit acceptance) still builds: the characters never get in.
+    Library(ws.settings).build()
+    assistant = Assistant(ws.settings)
+    passage, document = assistant.passage(ARTICLE)
+    assert passage["text"].startswith("第一千零七十七条 自婚姻登记[31m机关收到离婚登记申请之日起三十日内")
+    assert document["title"] == "中华人民共和国民法典·婚姻家庭编"
+    answer = assistant.ask(QUESTION).answer
+    telegram = Replies(ROOT / "templates", Menu.load(ws.settings.faq_dir)).answer(answer)
+    settings = replace(ws.settings, staff_token="staff-secret-0001-lookup")
+    with TestClient(create_app(assistant, settings), base_url="http://testserver") as client:
+        headers = {"Authorization": f"Bearer {settings.staff_token}"}
+        pages = [client.get(f"/lookup/doc/{document['id']}", headers=headers).text, client.get("/lookup", params={"q": "离婚登记申请 撤回"}, headers=headers).text]
+    for shown in (answer.text, *telegram, *pages):
+        assert not any(c in shown for c in CONTROL)
+    assert "自婚姻登记[31m机关" in pages[0] and "自婚姻登记[31m机关" in answer.text

@@ -1,9 +1,13 @@
 """The query log: masked questions, outcomes, retention purge, forgetting, the unanswered report."""
 
 import csv
+import logging
 import os
+import sqlite3
+import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 
@@ -11,6 +15,8 @@ import pytest
 
 from retrieval.answer import Answer
 from retrieval.assistant import Assistant
+from retrieval.errors import QueryLogError
+from retrieval import querylog
 from retrieval.privacy import Masker
 from retrieval.querylog import QueryLog
 from retrieval.unanswered import bigrams, group, jaccard
@@ -188,24 +194,224 @@ def test_forgotten_questions_are_in_neither_the_database_file_nor_the_wal(tmp_pa
     assert log.pending_deletions() == []
 
 
-def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_after_a_restart(tmp_path, monkeypatch):
-    import sqlite3
-
-    from retrieval import querylog
-
+def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_once_the_lock_is_gone(tmp_path, monkeypatch):
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
     path = tmp_path / "log.db"
     log = QueryLog(path, "k", masker=None)
     log.record("wechat", "oGone", "要删的问题", answer(), 1.0)
+    assert log.flush()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("begin immediate")  # another process holds the write lock
     assert log.forget("wechat", "oGone") is None
     assert log.pending_deletions() == [log.user_hash("wechat", "oGone")]
-    other.execute("rollback")
     assert other.execute("select count(*) from queries").fetchone() == (1,)  # not done yet
-    log.close()
+    other.execute("rollback")
+    assert log.flush()  # the writer retries by itself; nothing else has to happen
+    assert other.execute("select count(*) from queries").fetchone() == (0,)
+    assert log.pending_deletions() == []
+    other.close()
+
+
+def test_a_deletion_still_pending_when_the_process_ends_is_done_after_a_restart(tmp_path, monkeypatch):
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    path = tmp_path / "log.db"
+    log = QueryLog(path, "k", masker=None)
+    log.record("wechat", "oGone", "要删的问题", answer(), 1.0)
+    assert log.flush()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("begin immediate")
+    assert log.forget("wechat", "oGone") is None
+    log.close()  # the service stops while the log is still locked
+    other.execute("rollback")
+    assert other.execute("select count(*) from queries").fetchone() == (1,)
     restarted = QueryLog(path, "k", masker=None)
     restarted.record("wechat", "oOther", "下一个问题", answer(), 1.0)  # the first write after the restart
     assert [r["question"] for r in restarted.db["queries"].rows] == ["下一个问题"]
     assert restarted.pending_deletions() == []
     other.close()
+
+
+# -- the writer: the log never stands between a citizen and the answer (issue 14 item 6) -------
+def locked(path):
+    """Another connection holding the log's write lock (an open transaction in a sqlite3 shell)."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("begin exclusive")
+    return other
+
+
+def test_recording_never_waits_for_a_locked_log_and_the_questions_arrive_in_order_afterwards(tmp_path):
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log.warm_masker()  # what the service does at start: the writer reserves ids meanwhile
+    first = log.record("wechat", "o1", "第一个问题", answer(), 1.0)
+    assert log.flush() and first == 1
+    other = locked(log.path)
+    started = time.monotonic()
+    ids = [log.record("wechat", f"o{n}", f"问题{n}", answer(), 1.0) for n in range(50)]
+    took = time.monotonic() - started
+    assert took < 0.5 and ids == list(range(2, 52))  # was 2 s per question (BUSY_TIMEOUT), then no id
+    assert other.execute("select count(*) from queries").fetchone() == (1,)
+    other.execute("rollback")
+    assert log.feedback(ids[10], -1) is True  # waits for the writer, which catches up by itself
+    assert [(r["id"], r["question"]) for r in log.db["queries"].rows] == [(1, "第一个问题")] + [(i, f"问题{n}") for n, i in enumerate(ids)]
+    other.close()
+
+
+def test_a_full_queue_drops_questions_counts_them_and_says_so(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(querylog, "QUEUE_LIMIT", 5)
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log.record("cli", None, "开始", answer("not_found"), 1.0)
+    assert log.flush()
+    other = locked(log.path)
+    outcomes = []
+    with caplog.at_level(logging.ERROR, logger="retrieval.querylog"):
+        for n in range(8):
+            try:
+                outcomes.append(log.record("cli", None, f"问题{n}", answer("not_found"), 1.0))
+            except QueryLogError as exc:
+                outcomes.append(exc.reason)
+    assert outcomes[:5] == [2, 3, 4, 5, 6]
+    assert outcomes[5:] == ["5 questions are waiting for the log; this one is not logged"] * 3
+    dropped = [r.getMessage() for r in caplog.records if "not logged" in r.getMessage()]
+    assert dropped == ["the query log is behind (5 questions waiting): a question was not logged; 1 dropped since start"]  # once, not per question
+    assert log.dropped() == 3
+    other.execute("rollback")
+    other.close()
+    assert log.counts()["dropped"] == 3 and log.counts()["queries"] == 6
+    log.close()
+    assert QueryLog(log.path, "k").dropped() == 3  # kept in the log: a restart, `bot.py report`, /admin see it
+    result = run_bot(tmp_path, "report")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "注意: 日志中另有 3 条提问没有记入查询日志(日志长时间无法写入,等待队列已满或服务停止时未能写完),上表未包含这些提问。"
+
+
+def test_closing_writes_what_is_queued_and_counts_what_it_cannot(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log.record("cli", None, "开始", answer(), 1.0)
+    assert log.flush()
+    other = locked(log.path)
+    for n in range(20):
+        log.record("cli", None, f"问题{n}", answer(), 1.0)
+    threading.Timer(0.5, other.execute, ["rollback"]).start()  # the lock goes while close() waits
+    log.close()
+    assert other.execute("select count(*) from queries").fetchone() == (21,)
+    other.execute("begin exclusive")  # now it stays locked through close()
+    with pytest.raises(QueryLogError) as info:  # close() gave its ids back: none can be reserved now
+        log.record("cli", None, "最后", answer(), 1.0)
+    assert info.value.reason == "database is locked (the question is queued without a query id)"
+    with caplog.at_level(logging.ERROR, logger="retrieval.querylog"):
+        log.close(timeout=1.0)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["1 questions were not written to the query log before it closed: database is locked"]
+    other.execute("rollback")
+    other.close()
+    log.record("cli", None, "重新开始", answer(), 1.0)  # the same log used again: the count is written with it
+    log.close()
+    assert QueryLog(log.path, "k").dropped() == 1
+
+
+def test_a_process_that_exits_without_closing_still_writes_its_queue(tmp_path):
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        "from retrieval.answer import Answer\n"
+        "from retrieval.querylog import QueryLog\n"
+        "log = QueryLog(sys.argv[1], 'k')\n"
+        "for n in range(300):\n"
+        "    log.record('cli', None, f'问题{n}', Answer(question='q', text='t', kind='answer'), 1.0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "log.db"), str(ROOT)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert QueryLog(tmp_path / "log.db", "k").counts()["queries"] == 300
+
+
+def test_a_deletion_comes_after_the_users_questions_still_in_the_queue(tmp_path, monkeypatch):
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log.record("wechat", "oStays", "别人的问题", answer(), 1.0)
+    assert log.flush()
+    other = locked(log.path)
+    for n in range(3):
+        log.record("wechat", "oGone", f"要删的问题{n}", answer(), 1.0)  # queued: the log is locked
+    assert log.forget("wechat", "oGone") is None  # deferred
+    later = log.record("wechat", "oGone", "退订之后又问", answer(), 1.0)  # after the deletion: kept
+    other.execute("rollback")
+    assert log.flush()
+    assert [r["question"] for r in log.db["queries"].rows] == ["别人的问题", "退订之后又问"]
+    assert log.pending_deletions() == [] and later == 5
+    other.close()
+    # Without a lock, a deletion right behind the user's questions still finds them all.
+    for n in range(3):
+        log.record("wechat", "oQuick", f"问题{n}", answer(), 1.0)
+    assert log.forget("wechat", "oQuick") == 3
+
+
+# -- issue 14 item 16: a long first purge, private files, the key away from the log -----------
+def test_the_first_purge_of_a_large_log_never_holds_the_log_for_long(tmp_path):
+    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    kept = log.record("cli", None, "新问题", answer("not_found"), 1.0)
+    assert log.flush()
+    other = sqlite3.connect(log.path, isolation_level=None)
+    other.execute("begin")
+    other.executemany(
+        "insert into queries (time, channel, question, kind, outcome, source_ids, latency_ms) values ('2020-01-01T00:00:00', 'cli', ?, 'answer', 'passages', '[]', 1.0)",
+        [(f"旧问题{n}" * 5,) for n in range(300_000)],
+    )
+    other.execute("commit")
+    waits, done = [], threading.Event()
+
+    def admin_page():  # another thread reading the log while it is purged
+        while not done.is_set():
+            started = time.monotonic()
+            log.recent_declined(1)
+            waits.append(time.monotonic() - started)
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=admin_page)
+    reader.start()
+    started = time.monotonic()
+    deleted = log.purge(30)
+    took = time.monotonic() - started
+    done.set()
+    reader.join()
+    assert deleted == 300_000 and [r["id"] for r in log.db["queries"].rows] == [kept]
+    assert took > 0.3 and len(waits) > 10
+    assert max(waits) < min(0.3, took / 3)  # it waited for the whole purge before (over a second here)
+    other.close()
+
+
+def test_the_log_is_private_and_its_generated_key_lives_in_a_private_folder_of_its_own(tmp_path):
+    log = QueryLog(tmp_path / "var" / "log.db", masker=None)
+    log.record("wechat", "oUser", "问题", answer(), 1.0)
+    log.forget("wechat", "oSomeone")
+    assert log.flush()
+    var = tmp_path / "var"
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in var.iterdir()}
+    assert {name: mode for name, mode in modes.items() if name.startswith("log.")} == {"log.db": 0o600, "log.db-wal": 0o600, "log.db-shm": 0o600, "log.pending": 0o600}
+    assert modes["keys"] == 0o700 and not (var / "log.key").exists()  # never beside the log
+    assert log.key_path == var / "keys" / "log.key" and stat.S_IMODE(log.key_path.stat().st_mode) == 0o600
+    elsewhere = QueryLog(tmp_path / "other" / "log.db", key_dir=tmp_path / "secrets")  # MINZHENG_LOG_KEY_DIR
+    elsewhere.user_hash("wechat", "oUser")
+    assert elsewhere.key_path.exists() and stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
+    assert not (tmp_path / "other" / "keys").exists()
+    configured = QueryLog(tmp_path / "env" / "log.db", key="from-the-environment")  # MINZHENG_LOG_KEY
+    configured.record("wechat", "oUser", "问题", answer(), 1.0)
+    assert configured.flush() and not (tmp_path / "env" / "keys").exists()
+
+
+def test_a_log_and_key_of_an_earlier_version_are_made_private_and_the_key_moved_keeping_every_hash(tmp_path):
+    var = tmp_path / "var"
+    var.mkdir()
+    db = sqlite3.connect(var / "log.db")
+    db.execute("create table t (x)")
+    db.close()
+    (var / "log.key").write_text("an-old-key\n")
+    os.chmod(var / "log.db", 0o644)
+    os.chmod(var / "log.key", 0o644)
+    log = QueryLog(var / "log.db", masker=None)
+    old_hash = QueryLog(var / "log.db", key="an-old-key").user_hash("wechat", "oUser")
+    assert log.user_hash("wechat", "oUser") == old_hash  # pending deletions and one-vote rules still match
+    log.record("wechat", "oUser", "问题", answer(), 1.0)
+    assert log.flush()
+    assert stat.S_IMODE((var / "log.db").stat().st_mode) == 0o600
+    assert not (var / "log.key").exists() and (var / "keys" / "log.key").read_text() == "an-old-key"
+    assert stat.S_IMODE((var / "keys" / "log.key").stat().st_mode) == 0o600

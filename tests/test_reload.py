@@ -5,6 +5,7 @@ built once for the module, so a reload only re-tokenizes what the test changed.
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import builds, store
 from retrieval import reload as reloading
 from retrieval.assistant import Assistant
 from retrieval.errors import DataFileError, NoPreviousBuildError, QualityDropError
@@ -20,6 +22,9 @@ from retrieval.errors import DataFileError, NoPreviousBuildError, QualityDropErr
 from .conftest import DATA, ROOT
 
 from .workspace import ARTICLE, CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY, drop_faq_entries_citing
+
+SIXTY = "之日起六十日内，任何一方不愿意离婚"
+REMOVED_REGULATIONS = ("民法典-婚姻家庭编(2020-05-28)", "婚姻登记条例(2025-04-06)", "社会救助暂行办法(2019-03-02)")
 
 
 def first_source_text(assistant, question=QUESTION):
@@ -52,7 +57,8 @@ def test_reload_swaps_in_the_edit_and_reports_the_diff_and_quality(ws):
     assert 0 < quality.before - quality.after <= quality.margin and not quality.dropped and quality.after >= 0.9
     assert report.quality.questions == str(DATA / "golden_questions.jsonl")
     assert report.previous_input_hash != report.input_hash
-    assert reloading.previous_path(ws.settings.store_path).exists()
+    previous = reloading.previous_path(ws.settings.store_path)
+    assert store.read_metadata(previous)["input_hash"] == report.previous_input_hash  # the rollback point
     assert "civil-code-marriage-family" in assistant.render("admin_reload.txt.j2", report=report, refused=False, limit=10)
 
 
@@ -87,7 +93,7 @@ def test_a_broken_file_fails_with_file_and_line_and_the_old_answers_keep_coming(
     assert info.value.path.endswith("殡葬管理条例(2025-12-12).toml") and info.value.line == 9
     assert first_source_text(assistant) == before
     assert reloading.signature(ws.settings.store_path) == signature
-    assert not reloading.previous_path(ws.settings.store_path).exists()
+    assert reloading.previous_path(ws.settings.store_path) is None and len(builds.entries(ws.settings.store_path)) == 1
     assert sorted(p.name for p in ws.settings.store_path.parent.iterdir() if p.name.startswith(".")) == []
 
 
@@ -155,15 +161,125 @@ def test_rollback_restores_the_previous_answers_and_survives_a_restart(ws):
     assert report.pinned  # knowledge/ still has the edit
     restarted = Assistant(ws.settings)
     assert THIRTY in first_source_text(restarted)  # not silently rebuilt from the edited files
-    assistant.rollback()  # the replaced build was kept: rolling back again restores it
-    assert FORTY_FIVE in first_source_text(assistant)
+    with pytest.raises(NoPreviousBuildError):  # rollback steps back; it does not swap back and forth
+        assistant.rollback()
     assistant.reload()
+    assert FORTY_FIVE in first_source_text(assistant)
     assert not (ws.settings.store_path.parent / "store.db.pin").exists()
 
 
 def test_rollback_without_a_previous_build_is_a_named_error(ws):
     with pytest.raises(NoPreviousBuildError):
         Assistant(ws.settings).rollback()
+
+
+# -- what a start serves (issue 14 item 8) and the history rollback walks (item 15) -------------
+def remove_three_regulations(ws):
+    """An edit the quality gate refuses: the question index and the rest no longer make up for it."""
+    docs = ws.root / "knowledge" / "documents"
+    for name in REMOVED_REGULATIONS:
+        for suffix in (".md", ".toml"):
+            (docs / (name + suffix)).unlink()
+    drop_faq_entries_citing(ws, ("civil-code-marriage-family#", "marriage-registration-2025#", "social-assistance-interim-2019#"))
+
+
+def test_a_restart_serves_the_last_accepted_build_never_an_edit_the_gate_refused(ws):
+    assistant = Assistant(ws.settings)
+    remove_three_regulations(ws)
+    with pytest.raises(QualityDropError):
+        assistant.reload()
+    restarted = Assistant(ws.settings)  # after a crash or a restart: the tree still holds the refused edit
+    assert restarted.ask(QUESTION).answer.sources[0].passage["id"] == ARTICLE
+    result = bot(ws, "ask", "--json", QUESTION)  # another process starting the same way
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sources"][0]["id"] == ARTICLE
+    assert len(builds.entries(ws.settings.store_path)) == 1  # nothing was accepted
+    # Only the gate adopts a changed tree: forced here, the admin's explicit decision.
+    assert restarted.reload(force=True).quality.forced
+    assert Assistant(ws.settings).ask(QUESTION).answer.sources[0].document["id"] != "civil-code-marriage-family"
+
+
+def test_a_damaged_live_store_is_replaced_by_the_last_accepted_build_not_by_the_tree(ws):
+    assistant = Assistant(ws.settings)
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)
+    assistant.reload()
+    ws.edit(CIVIL_CODE, FORTY_FIVE, SIXTY)  # edited again, never reloaded
+    path = ws.settings.store_path
+    path.unlink()
+    path.write_bytes(b"SQLite format 3\0" + bytes(4096))  # a new, broken file where the store was
+    restarted = Assistant(ws.settings)
+    assert FORTY_FIVE in first_source_text(restarted)
+    assert store.read_metadata(path)["input_hash"] == store.read_metadata(builds.entries(path)[-1])["input_hash"]
+
+
+def test_the_first_start_builds_the_tree_and_records_it_as_accepted(ws):
+    path = ws.settings.store_path
+    path.unlink()
+    for entry in builds.entries(path):
+        entry.unlink()
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)
+    assert FORTY_FIVE in first_source_text(Assistant(ws.settings))  # nothing accepted yet: the tree is it
+    assert [store.read_metadata(e)["input_hash"] for e in builds.entries(path)] == [store.read_metadata(path)["input_hash"]]
+
+
+def test_bot_py_build_is_an_admins_explicit_acceptance(ws):
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)
+    assert THIRTY in first_source_text(Assistant(ws.settings))
+    result = bot(ws, "build")
+    assert result.returncode == 0, result.stderr
+    assert FORTY_FIVE in first_source_text(Assistant(ws.settings))
+    assert len(builds.entries(ws.settings.store_path)) == 2
+    service = Assistant(ws.settings)
+    service.rollback()  # an accepted build like any other: rollback goes back to the one before it
+    assert THIRTY in first_source_text(service)
+
+
+def test_two_reloads_in_a_row_keep_the_rollback_point_before_the_current_build(ws):
+    assistant = Assistant(ws.settings)
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)
+    assistant.reload()
+    second = assistant.reload()  # a double click, or two admins: the same tree again
+    assert second.input_hash == second.previous_input_hash
+    report = assistant.rollback()
+    assert report.restored["input_hash"] != second.input_hash  # not the build being served
+    assert THIRTY in first_source_text(assistant)
+
+
+def test_rollback_steps_back_through_the_last_accepted_builds_repeatedly(ws, monkeypatch):
+    monkeypatch.setattr(builds, "KEEP", 3)
+    assistant = Assistant(ws.settings)
+    hashes = [assistant.stats()["input_hash"]]
+    for old, new in ((THIRTY, FORTY_FIVE), (FORTY_FIVE, SIXTY), (SIXTY, THIRTY)):
+        ws.edit(CIVIL_CODE, old, new)
+        hashes.append(assistant.reload().input_hash)
+    path = ws.settings.store_path
+    assert [store.read_metadata(e)["input_hash"] for e in builds.entries(path)] == hashes[1:]  # the last 3
+    report = assistant.rollback()
+    assert (report.restored["input_hash"], report.replaced["input_hash"], report.earlier) == (hashes[2], hashes[3], 1)
+    assert SIXTY in first_source_text(assistant)
+    assert assistant.rollback().restored["input_hash"] == hashes[1]
+    assert FORTY_FIVE in first_source_text(assistant)
+    assert FORTY_FIVE in first_source_text(Assistant(ws.settings))  # a restart keeps the rolled-back build
+    with pytest.raises(NoPreviousBuildError):
+        assistant.rollback()
+
+
+def test_a_store_folder_of_an_earlier_version_keeps_its_live_and_previous_build(ws):
+    path = ws.settings.store_path
+    assistant = Assistant(ws.settings)
+    ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)
+    assistant.reload()
+    entries = builds.entries(path)
+    os.link(entries[0], path.with_name("store.db.prev"))  # the layout before: store.db and store.db.prev
+    for entry in entries:
+        entry.unlink()
+    builds.folder(path).rmdir()
+    ws.edit(CIVIL_CODE, FORTY_FIVE, SIXTY)
+    restarted = Assistant(ws.settings)
+    assert FORTY_FIVE in first_source_text(restarted)  # the live store, not the tree
+    restarted.rollback()
+    assert THIRTY in first_source_text(restarted)  # its previous build
+    assert not path.with_name("store.db.prev").exists()
 
 
 # -- concurrency -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import uvicorn
 from retrieval.assistant import Assistant
 from retrieval.compose import Composer
 
+from . import slow_clients
 from .app import check_settings, create_app
 from .credentials import with_local_credentials
 from .telegram_hook import telegram_service
@@ -64,10 +65,19 @@ def trusted_proxies(settings):
 
 def uvicorn_config(app, settings, host, port, **kwargs):
     """uvicorn's Config: X-Forwarded-* believed only from MINZHENG_TRUSTED_PROXIES (a client
-    naming its own address would otherwise get a fresh rate bucket per request), and an access
-    log without query strings."""
+    naming its own address would otherwise get a fresh rate bucket per request), a deadline for
+    each request's head (MINZHENG_HEADER_TIMEOUT), and an access log without query strings."""
     proxies = trusted_proxies(settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, **kwargs)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        http=slow_clients.protocol(settings.header_timeout),  # a slow-loris client cannot hold a connection
+        **kwargs,
+    )
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, NoQueryStrings) for f in access.filters):
         access.addFilter(NoQueryStrings())

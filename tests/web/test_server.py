@@ -84,3 +84,41 @@ def test_x_forwarded_for_from_a_configured_proxy_names_the_client(assistant, web
     with running(assistant, replace(web_settings, trusted_proxies="127.0.0.1")) as base:
         assert guesses(base, forwarded=True) == [401] * 11  # eleven different clients behind the proxy
         assert guesses(base, forwarded=False)[-1] == 429  # one client behind it is still limited
+
+
+# -- slow clients (issue 14 item 16) -------------------------------------------------------------
+def closed_within(sock, seconds, dribble=None):
+    """Seconds until the server closes `sock` (None if it stays open for `seconds`), sending
+    one byte of `dribble` every 0.2 s meanwhile."""
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    pending = list(dribble or b"")
+    while time.monotonic() - started < seconds:
+        try:
+            if pending:
+                sock.send(bytes([pending.pop(0)]))
+            if sock.recv(1024) == b"":
+                return time.monotonic() - started
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - started
+    return None
+
+
+def test_a_client_that_sends_its_headers_too_slowly_is_disconnected(assistant, web_settings, log):
+    settings = replace(web_settings, header_timeout=1.0)
+    with running(assistant, settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        silent = socket.create_connection(("127.0.0.1", port))
+        loris = socket.create_connection(("127.0.0.1", port))
+        loris.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        waited = closed_within(loris, 4.0, dribble=b"X-Slow: " + b"a" * 100)  # never ends its head
+        assert waited is not None and 0.9 < waited < 2.0
+        assert closed_within(silent, 1.0) is not None  # connected at the same time, sent nothing
+        with httpx.Client() as client:  # a normal client, and its kept-alive connection, are unaffected
+            assert client.get(base + "/healthz").status_code == 200
+            time.sleep(1.5)
+            assert client.get(base + "/healthz").json() == {"status": "ok"}
+        silent.close()
+        loris.close()

@@ -390,3 +390,80 @@ def test_an_impossible_wechat_mode_refuses_to_start(assistant, web_settings, cha
     with pytest.raises(SettingsError) as info:
         make_client(assistant, replace(web_settings, **changes))
     assert str(info.value) == message
+
+
+# -- the query log locked (issue 14 item 6) ---------------------------------------------------
+LOCKED_LOG_QUESTIONS = ("结婚登记要带什么材料", "低保怎么申请", "离婚冷静期多久", "特困人员供养", "临时救助找哪里",
+                        "火化证明怎么开", "高龄津贴怎么领", "老年助餐", "社会组织登记", "领证需要带哪些材料")
+
+
+def test_a_locked_query_log_costs_no_wechat_answer(assistant, web_settings, log, platform):
+    """Another connection holds the log's write lock (an open transaction in a sqlite3 shell):
+    ten pushes arriving together all get the real answer inside WeChat's 5 s, none `success`."""
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from .test_server import running
+
+    expected = [expected_answer(assistant, q) for q in LOCKED_LOG_QUESTIONS]
+    pushes = [platform.push(wx.text_xml(q, 900 + n, user=f"oLocked{n}")) for n, q in enumerate(LOCKED_LOG_QUESTIONS)]
+    with running(assistant, web_settings) as base:
+        params, body = platform.push(wx.text_xml("低保怎么申请", 899, user="oBefore"))
+        assert httpx.post(base + "/wechat", params=params, content=body).status_code == 200
+        assert log.db["queries"].count == 1  # the log exists (WAL mode) before it is locked
+        locker = sqlite3.connect(log.path, isolation_level=None)
+        locker.execute("begin exclusive")
+        try:
+            with ThreadPoolExecutor(len(pushes)) as pool:
+                started = time.monotonic()
+                responses = list(pool.map(lambda push: httpx.post(base + "/wechat", params=push[0], content=push[1], timeout=30), pushes))
+                took = time.monotonic() - started
+        finally:
+            locker.execute("rollback")
+            locker.close()
+    contents = []
+    for (params, _), response in zip(pushes, responses):
+        assert response.status_code == 200
+        assert response.text != "success"
+        contents.append(platform.open_reply(response.content, params).content)
+    assert contents == expected  # 10 of 10: the real answer, not `success` (8 of 10 were before)
+    assert took < 4.5
+    assert log.db["queries"].count == 11  # once the lock is gone the writer catches up: every question is logged
+    assert log.dropped() == 0
+
+
+# -- memory bounded by size (issue 14 item 9) --------------------------------------------------
+def test_3000_pushes_with_huge_fields_are_refused_at_parse_time_and_grow_no_table(assistant, web_settings, log, platform):
+    """The attack: 20 KB FromUserName, 40 KB MsgId (60 KB, under the body cap) took RSS 241 -> 428 MB."""
+    with make_client(assistant, web_settings) as c:
+        endpoint = c.app.state.wechat
+        for n in range(3000):
+            params, body = platform.push(wx.text_xml("低保怎么申请", f"{n:040000d}", user=f"o{n:020000d}"))
+            assert len(body) > 60_000
+            r = c.post("/wechat", params=params, content=body)
+            assert (r.status_code, r.text) == (400, "bad request")
+        assert (len(endpoint.pending), endpoint.pending._bytes) == (0, 0)  # no MsgId kept
+        assert endpoint.last_sources._by_user == {} and endpoint.asker.limiter._buckets == {}
+        # Only the (timestamp, nonce) pairs of the signatures are remembered: bytes, not the bodies.
+        per_pair = wechat.ENTRY_OVERHEAD + len(str(NOW)) + 4
+        assert len(endpoint.replays) == 3000 and endpoint.replays._bytes == 3000 * per_pair < 1_000_000
+    assert log.db["queries"].count == 0
+
+
+def test_the_dedup_and_replay_tables_stay_within_their_byte_budget_with_the_longest_allowed_fields():
+    clock = lambda: NOW  # noqa: E731
+    limits = wechat.FIELD_LIMITS
+    pending = wechat.Deduplicator(window=300, max_bytes=200_000, clock=clock)
+    replays = wechat.ReplayGuard(window=300, max_bytes=200_000, clock=clock)
+    for n in range(3000):
+        pending.put(f"msg:{n:0{limits['MsgId']}d}", object(), NOW)
+        event = f"ev:{n:0{limits['FromUserName']}d}:{NOW}:CLICK:{'k' * limits['EventKey']}"
+        pending.put(event, object(), NOW)
+        assert replays.check(str(NOW), f"{n:0{wechat.MAX_NONCE_CHARS}d}", b"<xml/>") == wechat.NEW
+        assert pending._bytes <= 200_000 and replays._bytes <= 200_000
+    assert pending._bytes == sum(wechat._size(k) for k in pending._entries)
+    assert replays._bytes == sum(wechat._size(k) for k in replays._entries)
+    assert 0 < len(pending) < 3000 and 0 < len(replays) < 3000
+    assert pending.get(f"msg:{2999:0{limits['MsgId']}d}") is not None and pending.get(f"msg:{0:0{limits['MsgId']}d}") is None  # the oldest went first
