@@ -7,7 +7,7 @@ import datetime
 import re
 import shutil
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
