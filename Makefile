@@ -1,7 +1,7 @@
 # make run  - create .venv, install, start the web service (bot.py serve; the first start builds the store)
 # make test - create .venv, install, run the tests
 # make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines), then the two-turn conversations
-# make calibrate - fit the answer/suggest/decline model on the fit half
+# make calibrate - fit the ranking, the reranker and the answer/suggest/decline model on dev + tune + fit
 # make bench - speed and memory at 1k/10k/100k passages, cold start, reload; PASS/FAIL per target
 PYTHON ?= python3
 VENV := .venv
@@ -38,7 +38,7 @@ eval: $(STAMP)
 	@echo "two-turn conversations, scored on the second turn:"
 	$(BIN)/python bot.py eval $(CONVERSATION_SETS) --misses eval/conversations_fit.jsonl
 
-# Fit the answer/suggest/decline model on the fit half (+ dev, tune) and write faq/calibration.toml [decision]
+# Fit [ranking], [rerank] and [decision] of faq/calibration.toml on the fit half (+ dev, tune)
 calibrate: $(STAMP)
 	$(BIN)/python bot.py calibrate $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl
 

@@ -146,7 +146,7 @@ def measure(size, library, pool, qs, seed=0, repeats=3, reference=True):
     ]
     bigrams, _ = build_streamed(pool, size, seed, "bigrams")
     no_questions = BM25Index.build([] for _ in range(size))
-    big = Snapshot({}, list(snapshot.documents.values()), passages, {}, analyzer, snapshot.regions, snapshot.ranking, indexes=(ours, bigrams, no_questions, no_questions))
+    big = Snapshot({}, list(snapshot.documents.values()), passages, {}, analyzer, snapshot.regions, snapshot.ranking, indexes=(ours, bigrams, no_questions, no_questions), reranker=snapshot.reranker)
     # The Query is parsed against the real knowledge base (repairs, lexicon), timed with the search.
     parser = Answerer(library, library.settings).parser(snapshot)
     samples, _ = timed(lambda q: big.search(parser.parse(q), k=library.settings.top_k), qs, repeats)

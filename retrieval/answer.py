@@ -32,23 +32,22 @@ from .followup import FollowupRules
 from .intent import Intents
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 from .library import Hit, SearchResult
+from .rerank import Candidate
+from .rerank import features as rerank_features
 from .query import QueryParser, load_question_types
 
 __all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
 
 # What Answerer.features computes: the names the fitted model in faq/calibration.toml may use.
 FEATURES = (
-    "coverage",
-    "focus_coverage",
-    "uncovered_idf",
-    "log_word_score",
-    "log_question_score",
-    "top_score",
-    "margin",
-    "faq_score",
-    "civil",
-    "unknown_share",
-    "index_similarity",
+    "coverage",  # idf share of the question's words the top passage covers (text, index questions, lexicon)
+    "focus_coverage",  # the same for its focus terms, a focus term no passage contains counting as the rarest
+    "log_question_score",  # ln(1 + raw BM25 of the top passage's index questions)
+    "top_score",  # the reranker's share of the pool for the top passage
+    "unknown_share",  # share of the focus terms that no passage contains
+    "index_bigrams",  # character-bigram Dice with the top passage's closest index question
+    "type_asked",  # the question names a kind of content (faq/question_types.toml)
+    "type_content",  # the top passage has the content of that kind
 )
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
@@ -71,6 +70,10 @@ class Thresholds:
     evidence_ratio: float = 0.5
     evidence_pool: int = 3
     faq_extra_sources: int = 2
+    faq_lead_share: float = 0.5
+    fact_ratio: float = 0.1
+    answer_share: float = 0.0
+    first_article_chars: int = 220
 
     @classmethod
     def load(cls, path):
@@ -279,10 +282,10 @@ class Answerer:
         if chosen is not None:
             return self._faq_answer(snapshot, query, chosen, result)
         features = self.features(snapshot, query, result, matches)
-        confidence = dict(features, p=round(self.calibration.probability(features), 3))
+        p = self.calibration.probability(features)  # compared unrounded; shown rounded
+        confidence = dict(features, p=round(p, 3))
         if not result.hits:
             return self._decline(query, suggestions, confidence)
-        p = confidence["p"]
         if p < self.calibration.answer_at:
             if p >= self.calibration.suggest_at and query.civil:
                 hits = self._related(result.hits)
@@ -293,7 +296,10 @@ class Answerer:
                 return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
         hits = self._related(result.hits)
-        return self._cited(snapshot, query, hits, ANSWER, suggestions, confidence)
+        # Answerable, but no passage the reranker would bet on (a share of the pool below
+        # answer_share): offered as related, not as the answer.
+        kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
+        return self._cited(snapshot, query, hits, kind, suggestions, confidence)
 
     def candidates(self, snapshot, query):
         """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
@@ -324,7 +330,10 @@ class Answerer:
         """An answer (or suggestion) quoting `hits`, or a fact-missing decline."""
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
-        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(hits, terms, f)]
+        # The asked fact must come from a passage likely to answer, not from further reading: an
+        # FAQ entry's own passages, or those at least `fact_ratio` as likely as the top one.
+        stating = hits if faq is not None else tuple(h for h in hits if h.score >= hits[0].score * self.thresholds.fact_ratio)
+        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, terms, f)]
         # An FAQ entry's own answer explains; its passages are quoted by their best sentence.
         quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query, whole=faq is None)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
@@ -336,10 +345,12 @@ class Answerer:
     def features(self, snapshot, query, result, matches):
         """What the calibrated model reads (names as in faq/calibration.toml [decision]).
 
-        Absolute signals, not shares of the best passage: how much of the question's focus the
-        top passage (its text, its index questions, the lexicon's terms) covers, how rare the
-        focus word it misses is, raw BM25 of the text and question fields, and how many focus
-        words no passage contains at all.
+        Absolute signals, not shares of the best passage: how much of the question and its
+        focus the top passage covers (its text, its index questions, the lexicon's terms), the
+        raw BM25 of its index questions, how many focus words no passage contains at all; and
+        what the reranker read of it: its share of the pool, the closest index question, whether
+        it has the content the question's type asks for. (`matches`, the FAQ matches, are not
+        read: an FAQ entry that answers was chosen before the gate.)
         """
         index = snapshot.words
         top = result.hits[0] if result.hits else None
@@ -347,10 +358,11 @@ class Answerer:
         idf = {t: index.plain_idf(t) for t in focus}
         own = [t for t in dict.fromkeys(query.words) if index.document_frequency(t) > 0]
         own_total = sum(index.plain_idf(t) for t in own)
-        coverage = focus_coverage = word_score = q_score = uncovered = asked_like = 0.0
+        coverage = focus_coverage = q_score = 0.0
+        read = {}
         if top is not None:
             row = snapshot.by_id[top.passage["id"]]
-            text = snapshot.analyzer.normalize(top.passage["text"] + "\n" + "\n".join(top.passage.get("questions") or ()))
+            text = snapshot.normalized(row) + "\n" + snapshot.normalized_questions(row)
             expanded = set(index.matched_terms(list(result.words), row))
             analyzer = snapshot.analyzer
 
@@ -366,43 +378,24 @@ class Answerer:
             rarest = math.log(index.n_docs + 1)
             total_focus = sum(idf.values()) + rarest * len(query.unknown)
             focus_coverage = covered_focus / total_focus if total_focus else 0.0
-            uncovered = max(missed, default=0.0) / max(1.0, math.log(index.n_docs + 1))
-            word_score = index.score_of(result.words, row)
             q_score = snapshot.q_words.score_of(result.words, row)
-            asked_like = self._closest_index_question(snapshot, query, top.passage)
-        second = result.hits[1].score if len(result.hits) > 1 else 0.0
+            # What the reranker computed for it (once more only when the reranker is off).
+            read = top.features or rerank_features(snapshot, query, [Candidate(row, top.score, dict(top.fields))], result.region)[0]
         n_focus = len(query.focus) or 1
         return {
             "coverage": round(coverage, 4),
             "focus_coverage": round(focus_coverage, 4),
-            "uncovered_idf": round(uncovered, 4),
-            "log_word_score": round(math.log1p(word_score), 4),
             "log_question_score": round(math.log1p(q_score), 4),
             "top_score": round(top.score if top else 0.0, 4),
-            "margin": round((top.score - second) if top else 0.0, 4),
-            "faq_score": round(matches[0].score if matches else 0.0, 4),
-            "civil": 1.0 if query.civil else 0.0,
             "unknown_share": round(len(query.unknown) / n_focus, 4),
-            "index_similarity": round(asked_like, 4),
+            "index_bigrams": round(read.get("index_bigrams", 0.0), 4),
+            "type_asked": 1.0 if query.qtype is not None else 0.0,
+            "type_content": read.get("type_first", 0.0),
         }
 
-    def _closest_index_question(self, snapshot, query, passage):
-        """idf-weighted Dice similarity of the question's words to the passage's closest index
-        question: near 1 when a citizen asked what the passage is known to answer."""
-        index, analyzer = snapshot.words, snapshot.analyzer
-        weight = {t: index.plain_idf(t) for t in set(query.words) | set(query.expansion_words) if index.document_frequency(t)}
-        total = sum(weight.values())
-        best = 0.0
-        for asked in passage.get("questions") or ():
-            words = {t for t in analyzer.words(snapshot.prepare_question(asked)) if index.document_frequency(t)}
-            own = sum(index.plain_idf(t) for t in words)
-            shared = sum(w for t, w in weight.items() if t in words)
-            if total + own:
-                best = max(best, 2 * shared / (total + own))
-        return best
-
     def _related(self, hits):
-        """The top hit and those close enough to it to be cited too."""
+        """The top hit and those close enough to it to be cited too (scores are the reranker's
+        shares: a passage at least `related_ratio` as likely as the top one to be the answer)."""
         best = hits[0].score
         return tuple(h for h in hits[: self.thresholds.max_sources] if h.score >= best * self.thresholds.related_ratio)
 
@@ -418,7 +411,8 @@ class Answerer:
                 return entry_region in ranking.unplaced_regions
             return regions.affinity(region, entry_region) > 0
 
-        ranks = {hit.passage["id"]: n for n, hit in enumerate(result.hits, 1)}
+        # The FAQ's passage bonus was calibrated on the fused order (faq/calibration.toml [faq]).
+        ranks = {hit.passage["id"]: hit.fused_rank or n for n, hit in enumerate(result.hits, 1)}
         return faq.match(query, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
 
     def _faq_choice(self, snapshot, query, matches, result):
@@ -478,7 +472,8 @@ class Answerer:
 
     def _faq_answer(self, snapshot, query, match, result):
         """The entry's answer over its sources: those among the search's top_k first, in the
-        entry's own order (the curator's order among the relevant ones), then the rest."""
+        search's order (the one that answers this wording of the question first), then the rest
+        in the entry's own order."""
         entry = match.entry
         ranks = {hit.passage["id"]: (n, hit.score) for n, hit in enumerate(result.hits)}
         words = list(result.words)
@@ -488,20 +483,22 @@ class Answerer:
             passage = snapshot.passages[row]
             rank, score = ranks.get(passage_id, (len(ranks), 0.0))
             matched = tuple(snapshot.words.matched_terms(words, row))
-            hits.append(((rank >= self.settings.top_k, order, rank), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
+            ranked = rank < self.settings.top_k
+            sure = ranked and score >= self.thresholds.faq_lead_share
+            hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, query)
         promoted = tuple(f for f in query.asked if f.promote)
         if promoted:  # the entry's sources are all about it: any that states the asked age goes first
             hits = self._prefer_evidence(hits, terms, promoted, floor=0.0)
-        # The passages the search ranks first follow the entry's own, cited as further reading:
-        # an entry written for a neighbouring question must not hide the article that answers.
-        # Only passages the search ranks above every one of the entry's own are added.
+        # The passages the search ranks above every one of the entry's own are cited too, first:
+        # an entry written for a neighbouring question ("临时救助怎么申请" for "临时救助谁审批")
+        # must not push down the article that answers this wording.
         own = {h.passage["id"] for h in hits}
         best_own = min((ranks[p][0] for p in own if p in ranks), default=len(result.hits))
         extra = tuple(h for h in result.hits[: min(best_own, self.thresholds.faq_extra_sources)] if h.passage["id"] not in own)
-        # Quoted and numbered first: the entry's first max_sources passages and the extras; the
-        # entry's further sources are listed after them.
+        # Quoted and numbered first: the extras and the entry's first max_sources passages, in the
+        # search's order (an asked age's passage first); the entry's further sources follow.
         first = self.thresholds.max_sources
         quoted = min(len(hits), first) + len(extra)
         hits = hits[:first] + extra + hits[first:]
@@ -551,7 +548,8 @@ class Answerer:
         limits = self.thresholds
         for number, hit in enumerate(hits, 1):
             text = hit.passage["text"].strip()
-            if whole and len(text) <= limits.whole_article_chars:
+            longest = limits.first_article_chars if number == 1 else limits.whole_article_chars
+            if whole and len(text) <= longest:
                 quotes.append(Quote(number, text))
                 continue
             sentences = self._sentences(text)

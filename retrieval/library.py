@@ -26,6 +26,8 @@ from .index import BM25Index, top_k_of
 from .ingest import load_documents
 from .questions import by_passage, load_questions
 from .regions import Regions
+from .rerank import Candidate, Reranker
+from .rerank import features as rerank_features
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
 
@@ -62,6 +64,8 @@ class Hit:
     score: float
     matched: tuple  # query words found in the passage
     fields: tuple = ()  # ((field, share of that field's best score), ...) before reranking
+    features: dict = None  # what the reranker read (rerank.FEATURES), when it ran
+    fused_rank: int = None  # 1-based place in the fused order, before the reranker
 
     def as_source(self):
         """The JSON shape of one source in `ask --json` / `search --json`."""
@@ -90,16 +94,25 @@ class SearchResult:
 class Snapshot:
     """One build of the knowledge base, indexed; never mutated after construction."""
 
-    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None, question_tokens=None, homophones=None):
+    def __init__(self, metadata, documents, passages, tokens, analyzer, regions, ranking, faq_entries=(), faq_ranking=None, indexes=None, faq_tokens=None, question_tokens=None, homophones=None, reranker=None, index_questions=None):
         self.metadata = metadata
         self.documents = {d["id"]: d for d in documents}
         self.passages = passages
         self.analyzer = analyzer
         self.regions = regions
         self.ranking = ranking
+        self.reranker = reranker or Reranker()
         self.by_id = {p["id"]: i for i, p in enumerate(passages)}
         self._tokens = tokens
         self.homophones = homophones
+        # Per passage, filled as questions need them (a dict item is set atomically, so two
+        # threads at worst compute the same value twice).
+        self._normalized = {}
+        self._asked = {}
+        # Per passage, [its index questions normalised and joined, [[words, bigrams] per
+        # question]] as the build prepared them (JSON from the store, parsed on first use), so no
+        # index question is tokenised again to answer a question. None: prepared when needed.
+        self._index_questions_json = index_questions
         self.words, self.bigrams, self.q_words, self.q_bigrams = indexes or build_indexes(passages, tokens, question_tokens)
         self.doc_regions = np.array([self.documents[p["doc_id"]]["region"] for p in passages])
         sources = resolve_faq(faq_entries, passages, self.documents)
@@ -107,7 +120,47 @@ class Snapshot:
 
     @functools.cached_property
     def _text(self):
-        return "\n".join(self.analyzer.normalize(p["text"]) for p in self.passages)
+        return "\n".join(self.normalized(i) for i in range(len(self.passages)))
+
+    def normalized(self, i):
+        """Passage number i's text normalised as questions are (NFKC, simplified, lower case)."""
+        text = self._normalized.get(i)
+        if text is None:
+            text = self._normalized[i] = self.analyzer.normalize(self.passages[i]["text"])
+        return text
+
+    def normalized_questions(self, i):
+        """Passage number i's index questions, normalised, one per line."""
+        return self._index_questions(i)[0]
+
+    def question_tokens(self, i):
+        """(({word: idf} of its knowledge-base words, their idf sum, bigram set), ...) of passage
+        number i's index questions, prepared as a citizen's question is (the closest-question
+        similarity of the reranker and the decision)."""
+        return self._index_questions(i)[1]
+
+    @functools.cached_property
+    def _prepared_questions(self):
+        raw = self._index_questions_json
+        return json.loads(raw) if raw else None
+
+    def _index_questions(self, i):
+        asked = self._asked.get(i)
+        if asked is None:
+            prepared = self._prepared_questions
+            if prepared is not None:
+                text, tokens = prepared[i]
+            else:  # a snapshot built without them (benchmarks' synthetic corpora)
+                questions = self.passages[i].get("questions") or ()
+                text = normalized_questions(self.analyzer, questions)
+                tokens = index_question_tokens(self.analyzer, self.regions, questions)
+            index = self.words
+            sets = []
+            for words, grams in tokens:
+                weights = {t: index.plain_idf(t) for t in dict.fromkeys(words) if index.document_frequency(t)}
+                sets.append((weights, sum(weights.values()), frozenset(grams)))
+            asked = self._asked[i] = (text, tuple(sets))
+        return asked
 
     def mentions(self, term):
         """Whether any passage contains `term` (normalised text) as written."""
@@ -125,7 +178,8 @@ class Snapshot:
 
     def search(self, query, k=5, region=None):
         """Passages ranked for a Query: fused BM25 of text and question-index fields, filtered
-        and reranked by region and question type."""
+        and weighed by region and question type, then the first `pool` reordered by the fitted
+        reranker (retrieval/rerank.py), whose softmax share becomes each hit's score."""
         ranking = self.ranking
         region = query.region if region is None else region
         words, word_weights = query.field_tokens("words", ranking.synonym_weight)
@@ -166,12 +220,22 @@ class Snapshot:
                 score *= ranking.type_boost
             hits.append((score, i))
         hits.sort(key=lambda pair: (-pair[0], pair[1]))
+        reranker = self.reranker
+        rows = [None] * len(hits)
+        fused_rank = {i: n for n, (_, i) in enumerate(hits[: max(k, reranker.pool)], 1)}
+        if reranker.active and hits:
+            hits = hits[: max(k, reranker.pool)]
+            rows = rerank_features(self, query, [Candidate(i, score, parts.get(i, {})) for score, i in hits], region)
+            shares = reranker.scores(rows)
+            order = sorted(range(len(hits)), key=lambda n: (-shares[n], n))
+            hits = [(float(shares[n]), hits[n][1]) for n in order]
+            rows = [rows[n] for n in order]
         out = []
-        for score, i in hits[:k]:
+        for (score, i), row in zip(hits[:k], rows):
             passage = self.passages[i]
             matched = tuple(self.words.matched_terms(words, i))
             field_shares = tuple(sorted(parts.get(i, {}).items()))
-            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares))
+            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i]))
         return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
 
     def words_tokens(self, i):
@@ -217,10 +281,11 @@ class Library:
         return TextAnalyzer(self.settings.faq_dir, cache_dir=Path(self.settings.store_path).parent)
 
     def _read_config(self):
-        """(regions, ranking, FAQ ranking) from faq/, read afresh for each build or load."""
+        """(regions, ranking, FAQ ranking, reranker) from faq/, read afresh for each build or load."""
         faq = Path(self.settings.faq_dir)
         calibration = faq / "calibration.toml"
-        return Regions.load(faq / "regions.toml"), Ranking.load(calibration), FaqRanking.load(calibration)
+        reranker = Reranker.load(calibration, faq / "question_types.toml")
+        return Regions.load(faq / "regions.toml"), Ranking.load(calibration), FaqRanking.load(calibration), reranker
 
     def input_hash(self):
         """Hash of everything a build depends on: data files and the code that reads them."""
@@ -255,7 +320,7 @@ class Library:
                 return report
         with self._lock:
             analyzer = self._new_analyzer()
-            regions, ranking, faq_ranking = self._read_config()
+            regions, ranking, faq_ranking, reranker = self._read_config()
             input_hash = self.input_hash()
             docs = load_documents(self.settings.knowledge_dir, regions.names)
             entries = load_entries(self.settings.faq_dir, regions.names)
@@ -292,7 +357,10 @@ class Library:
             asked = by_passage(load_questions(self.settings.knowledge_dir), (p["id"] for p in passages))
             for p in passages:
                 p["questions"] = asked.get(p["id"], [])
-            question_tokens = [_question_tokens(analyzer, regions, p["questions"]) for p in passages]
+            asked_tokens = [index_question_tokens(analyzer, regions, p["questions"]) for p in passages]
+            # The index fields hold each passage's questions together.
+            question_fields = [([t for w, _ in q for t in w], [t for _, b in q for t in b]) for q in asked_tokens]
+            index_questions = json.dumps([[normalized_questions(analyzer, p["questions"]), q] for p, q in zip(passages, asked_tokens)], ensure_ascii=False)
             metadata = {
                 "input_hash": input_hash,
                 "documents": len(documents),
@@ -300,14 +368,14 @@ class Library:
                 "faq_entries": len(entries),
                 "index_questions": sum(len(q) for q in asked.values()),
             }
-            indexes = build_indexes(passages, tokens, question_tokens)
+            indexes = build_indexes(passages, tokens, question_fields)
             domain = analyzer.domain_terms()
             homophones = Homophones.build({t: indexes[0].document_frequency(t) for t in indexes[0].vocabulary if t in domain})
             # Index (and check the FAQ's sources) before writing: a bad file changes nothing.
-            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes, homophones=homophones)
+            snapshot = Snapshot(metadata, documents, passages, tokens, analyzer, regions, ranking, entries, faq_ranking, indexes, homophones=homophones, reranker=reranker, index_questions=index_questions)
             saved = {name: index.parts() for name, index in zip(INDEX_FIELDS, indexes)}
             faq_rows = [dict(faq_row(e), tokens=snapshot.faq.tokens[e.id]) for e in entries]
-            extras = {"homophones": homophones.dumps()}
+            extras = {"homophones": homophones.dumps(), "index_questions": index_questions}
             rows = [dict(p, questions=json.dumps(p["questions"], ensure_ascii=False)) for p in passages]
             snapshot.metadata.update(store.write(self.settings.store_path, documents, rows, tokens, metadata, saved, faq_rows, extras))
             self._analyzer = analyzer
@@ -345,12 +413,13 @@ class Library:
         for p in passages:
             p["section"] = _json_list(p["section"])
             p["questions"] = _json_list(p["questions"])
-        regions, ranking, faq_ranking = self._read_config()
+        regions, ranking, faq_ranking, reranker = self._read_config()
         entries = [faq_entry(row) for row in faq_rows]  # the FAQ this store was built with
         faq_tokens = {row["id"]: row["tokens"] for row in faq_rows}
         extras = store.read_extras(self.settings.store_path)
         homophones = Homophones.loads(extras["homophones"]) if "homophones" in extras else None
-        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens, homophones=homophones)
+        index_questions = extras.get("index_questions")
+        self._snapshot = Snapshot(metadata, documents, passages, tokens, self.analyzer, regions, ranking, entries, faq_ranking, indexes, faq_tokens, homophones=homophones, reranker=reranker, index_questions=index_questions)
         return self._snapshot
 
     def install(self, snapshot):
@@ -374,14 +443,18 @@ def prepare(analyzer, regions, question):
     return regions.strip(analyzer.query(question)[0])
 
 
-def _question_tokens(analyzer, regions, questions):
-    """(words, bigrams) of a passage's index questions, prepared as a citizen's question is."""
-    words, bigrams = [], []
+def index_question_tokens(analyzer, regions, questions):
+    """[[words, bigrams] of each of a passage's index questions], prepared as a citizen's question is."""
+    out = []
     for q in questions:
         text = prepare(analyzer, regions, q)
-        words.extend(analyzer.words(text))
-        bigrams.extend(analyzer.bigrams(text))
-    return words, bigrams
+        out.append([analyzer.words(text), analyzer.bigrams(text)])
+    return out
+
+
+def normalized_questions(analyzer, questions):
+    """A passage's index questions normalised, one per line (what coverage looks for terms in)."""
+    return "\n".join(analyzer.normalize(q) for q in questions)
 
 
 def _document_row(doc):

@@ -15,6 +15,11 @@ from .datafiles import read_toml, table_lines
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 
 _WORD_CHAR = re.compile(r"\w")
+# A count or measure ("一万个", "几十年", "七十多岁", "好几项"): it names no subject.
+_QUANTITY = re.compile(r"^[0-9几一二两三四五六七八九十百千万多好半每]+[个年岁项条家天户张次位名座场届级样号周月日]?$")
+# jieba's dictionary count at or above which a word is among the ~1,000 commonest of general
+# Chinese ("这样", "开始", "看看"): too general to be what the sources lack.
+COMMON_WORD_COUNT = 5000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -63,6 +68,7 @@ class Query:
     expansions: str  # the official terms as text
     focus: tuple  # words a passage must cover (no filler, no question-kind cue, no place)
     unknown: tuple  # focus words no passage contains, even through the lexicon
+    qtypes: tuple = ()  # every type whose phrases the question contains, in file order (qtype first)
     followup: object = None  # followup.Reading: what it borrowed from the previous question
 
     def field_tokens(self, field, weight):
@@ -107,6 +113,7 @@ class QueryParser:
             region=reading.region,
             topic=reading.topic,
             qtype=reading.qtype,
+            qtypes=merged.qtypes or ((reading.qtype,) if reading.qtype is not None else ()),
             asked=reading.asked,
             out_of_scope=None,  # the question itself was not out of scope
             civil=merged.civil or reading.civil,
@@ -128,7 +135,8 @@ class QueryParser:
             text, repairs = self.homophones.repair(normalized, analyzer.cut(normalized), self._needs_no_repair)
         intents = self.intents
         region = self.regions.detect(text)
-        qtype = next((t for t in self.types if any(a in text for a in t.asks)), None)
+        qtypes = tuple(t for t in self.types if any(a in text for a in t.asks))
+        qtype = qtypes[0] if qtypes else None
         searched = self.regions.strip(analyzer.without_fillers(text))
         words = tuple(analyzer.words(searched))
         bigrams = tuple(analyzer.bigrams(searched))
@@ -148,6 +156,8 @@ class QueryParser:
             and not analyzer.stand_ins(w, text)  # a lexicon phrase containing it stands in
             and w not in covered_by_lexicon
             and (analyzer.is_dictionary_word(w) or len(w) >= 3)
+            and analyzer.dictionary_frequency(w) < COMMON_WORD_COUNT
+            and not _QUANTITY.match(w)
         )
         return Query(
             question=question,
@@ -168,6 +178,7 @@ class QueryParser:
             expansions=expansions,
             focus=focus,
             unknown=unknown,
+            qtypes=qtypes,
         )
 
     def _needs_no_repair(self, piece):

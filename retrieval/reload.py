@@ -32,6 +32,7 @@ from .intent import Intents
 from .library import Library, Ranking
 from .privacy import Masker
 from .regions import Regions
+from .rerank import Reranker
 from .segment import segment
 from .settings import ROOT
 from .tokenize import TextAnalyzer
@@ -78,6 +79,7 @@ def _check_config(settings):
     yield faq / "calibration.toml", lambda: Ranking.load(faq / "calibration.toml")
     yield faq / "calibration.toml", lambda: Thresholds.load(faq / "calibration.toml")
     yield faq / "calibration.toml", lambda: Calibration.load(faq / "calibration.toml")
+    yield faq / "calibration.toml", lambda: Reranker.load(faq / "calibration.toml", faq / "question_types.toml")
     yield faq / "question_types.toml", lambda: load_question_types(faq / "question_types.toml", TextAnalyzer(faq).normalize)
     yield faq, lambda: Intents.load(faq, TextAnalyzer(faq).normalize)
     yield faq / "privacy.toml", lambda: Masker.load(faq / "privacy.toml")

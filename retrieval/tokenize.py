@@ -34,7 +34,9 @@ class TextAnalyzer:
         self._stopwords = frozenset(self.normalize(w) for _, w in read_lines(data_dir / "stopwords.txt"))
         self._synonyms = _read_synonyms((data_dir / "synonyms.txt", data_dir / "lexicon.txt"), self.normalize)
         fillers = (self.normalize(w) for _, w in read_lines(data_dir / "query_fillers.txt"))
-        self._fillers = tuple(sorted(set(fillers), key=len, reverse=True))
+        # Longest first, then by text: a set's order would change from process to process which of
+        # two overlapping fillers of one length goes ("市民来电" or "来电咨询").
+        self._fillers = tuple(sorted(set(fillers), key=lambda f: (-len(f), f)))
         self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
         self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
         self._cache_dir = Path(cache_dir) if cache_dir else None
@@ -86,6 +88,14 @@ class TextAnalyzer:
         if isinstance(tokenizer, ShardedTokenizer):
             tokenizer.get_DAG(word[:1])  # loads the shard of its first character
         return bool(tokenizer.FREQ.get(word))
+
+    def dictionary_frequency(self, word):
+        """jieba's dictionary count of `word` (0 when it is not a word there): how common it is in
+        general Chinese."""
+        tokenizer = self._tokenizer()
+        if isinstance(tokenizer, ShardedTokenizer):
+            tokenizer.get_DAG(word[:1])
+        return tokenizer.FREQ.get(word) or 0
 
     def expansions(self, text):
         """The official terms of the colloquial phrases in (normalised) `text`, in order."""

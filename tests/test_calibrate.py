@@ -35,3 +35,48 @@ def test_the_fitted_model_in_the_repository_reads_every_feature_it_names(answere
     features = answerer.features(snapshot, query, result, [])
     assert set(model.features) <= set(features) and len(model.weights) == len(model.features)
     assert 0 < model.suggest_at <= model.answer_at < 1
+
+
+def _pools():
+    """Three questions' pools: feature 0 marks the answering passage, feature 1 is noise that
+    the fused order (row order) follows."""
+    x1 = np.array([[0.0, 0.9], [1.0, 0.1], [0.0, 0.5]])
+    x2 = np.array([[0.0, 0.8], [0.0, 0.7], [1.0, 0.2]])
+    x3 = np.array([[1.0, 0.3], [0.0, 0.9], [0.0, 0.1]])
+    return [(x1, np.array([0.0, 1.0, 0.0])), (x2, np.array([0.0, 0.0, 1.0])), (x3, np.array([1.0, 0.0, 0.0]))]
+
+
+def test_the_conditional_logit_learns_what_marks_the_answering_passage():
+    groups = _pools() * 4
+    weights = calibrate.fit_softmax(groups, l2=0.1)
+    assert weights[0] > 0 > weights[1]
+    assert calibrate._hits(groups, lambda x: x @ weights) == (1.0, 1.0)
+    assert calibrate._hits(groups, lambda x: -np.arange(len(x))) == (1 / 3, 1.0)  # the fused order
+
+
+def test_cross_validation_predicts_each_question_from_the_other_folds():
+    groups = _pools() * 4
+    assert calibrate.cross_validate_rerank(groups, l2=0.1, folds=4) == (1.0, 1.0)
+
+
+def test_each_wrong_answer_costs_what_the_targets_allow():
+    questions = [{"kind": "grounded"}] * 374 + [{"kind": "not_in_corpus"}] * 59 + [{"kind": "out_of_scope"}] * 60
+    costs = calibrate.wrong_answer_costs(questions)
+    # 5% of 374 answerable declined weighs as much as 15% of 59 not-in-corpus or 5% of 60
+    # out-of-scope questions answered
+    assert round(costs["not_in_corpus"], 2) == 2.11 and round(costs["out_of_scope"], 2) == 6.23
+
+
+def test_the_threshold_answers_only_where_the_answerable_questions_outweigh_the_cost():
+    # (features, label, kind): the bias alone gives p; weights are zero.
+    def sample(p, kind):
+        return ([float(np.log(p / (1 - p)))], 1 if kind == "grounded" else 0, kind)
+
+    samples = [sample(0.9, "grounded")] * 10 + [sample(0.8, "grounded")] * 3 + [sample(0.8, "not_in_corpus")]
+    # answering the four at 0.8 gains 3 answerable questions and costs 2 x 1 unanswerable: worth it
+    answer_at, _ = calibrate.thresholds(samples, np.array([1.0]), 0.0, (13, 1), {"not_in_corpus": 2.0})
+    assert answer_at == 0.8
+    # one answerable question is not worth one unanswerable one answered
+    samples = [sample(0.9, "grounded")] * 10 + [sample(0.8, "grounded")] + [sample(0.8, "not_in_corpus")]
+    answer_at, suggest_at = calibrate.thresholds(samples, np.array([1.0]), 0.0, (11, 1), {"not_in_corpus": 2.0})
+    assert answer_at == 0.9 and suggest_at == calibrate.SUGGEST_AT_MOST

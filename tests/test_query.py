@@ -44,6 +44,17 @@ def test_question_type_focus_and_unknown_terms(answerer):
     assert "保健品" in q.unknown
 
 
+def test_every_question_type_the_question_names_is_kept_first_match_first(answerer):
+    q = answerer.parse("来电人投诉：养老院不签合同怎么处罚")
+    assert [t.name for t in q.qtypes] == ["refused", "penalty", "how"] and q.qtype.name == "refused"
+
+
+def test_counts_and_the_commonest_words_are_never_what_the_sources_lack(answerer):
+    q = answerer.parse("民政局卖的保健品一万个人都说好")
+    assert "保健品" in q.unknown and not {"一万个", "万个", "一万"} & set(q.unknown)
+    assert answerer.parse("我想看看保健品").unknown == ("保健品",)
+
+
 def test_generic_words_are_never_focus_terms(answerer):
     q = answerer.parse("我爸以前一直住在老家,现在低保怎么办")
     assert "我爸" not in q.focus and "老家" not in q.focus and "以前" not in q.focus

@@ -359,6 +359,14 @@ def test_check_exits_2_with_file_and_line_for_each_broken_file(ws):
     assert f"{ws.root}/knowledge/documents/殡葬管理条例(2025-12-12).toml:9: kind 'rumour' must be one of" in result.stderr
 
 
+def test_check_refuses_a_reranker_that_names_a_feature_nobody_computes(ws):
+    ws.edit("faq/calibration.toml", 'features = ["fused", ', 'features = ["colour", ')
+    lines = (ws.root / "faq" / "calibration.toml").read_text(encoding="utf-8").splitlines()
+    result = bot(ws, "check")
+    assert result.returncode == 2
+    assert f"{ws.root}/faq/calibration.toml:{lines.index('[rerank]') + 1}: [rerank] names unknown features ['colour']" in result.stderr
+
+
 def test_reload_refused_for_quality_exits_3_and_rollback_without_previous_exits_4(ws):
     result = bot(ws, "rollback")
     assert (result.returncode, result.stdout) == (4, "")
