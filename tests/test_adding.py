@@ -286,6 +286,9 @@ def test_add_then_check_then_ask_answers_from_the_new_document(ws, tmp_path, nam
     assert result.returncode == 0, result.stderr
     assert "knowledge/ 和 faq/ 检查通过。" in result.stdout
     doc_id = passage.split(":")[0]
+    assert "bot.py reload" in result.stdout
+    # ask and search serve the last accepted build (docs/operations.md): reload adopts the new file.
+    assert run(ws, "reload").returncode == 0
     # Without index questions the new passage is among the passages found by its own words ...
     found = json.loads(run(ws, "search", "--json", "-k", "10", question).stdout)
     assert passage in [r["id"] for r in found["results"]]
@@ -294,6 +297,7 @@ def test_add_then_check_then_ask_answers_from_the_new_document(ws, tmp_path, nam
         f'[[passage]]\nid = "{passage}"\nquestions = {json.dumps(index_questions, ensure_ascii=False)}\n', encoding="utf-8")
     check = run(ws, "check")
     assert (check.returncode, check.stdout.strip()) == (0, "knowledge/ 和 faq/ 检查通过。")
+    assert run(ws, "reload").returncode == 0
     answer = json.loads(run(ws, "ask", "--json", question).stdout)
     assert answer["kind"] == "answer"
     assert answer["sources"][0]["id"] == passage
@@ -302,6 +306,7 @@ def test_add_then_check_then_ask_answers_from_the_new_document(ws, tmp_path, nam
 
 def test_the_web_page_answers_next_to_the_district_plan_without_index_questions(ws, tmp_path):
     assert run(ws, "add", str(files.make_html(tmp_path / "助餐通知.html"))).returncode == 0
+    assert run(ws, "reload").returncode == 0
     answer = json.loads(run(ws, "ask", "--json", "余杭区户籍60周岁以上老年人在助餐点用餐每餐补助多少").stdout)
     assert answer["kind"] == "answer"
     new = [s for s in answer["sources"] if s["doc_id"] == "gyzh2024nlnzcfwgzdtz-2024"]

@@ -185,7 +185,7 @@ def test_nul_and_other_control_characters_are_stripped_at_ingest_and_named_by_ch
     assert passage["text"].startswith("第一千零七十七条 自婚姻登记[31m机关收到离婚登记申请之日起三十日内")
     assert document["title"] == "中华人民共和国民法典·婚姻家庭编"
     answer = assistant.ask(QUESTION).answer
-    telegram = Replies(ROOT / "templates", Menu.load(ws.settings.faq_dir)).answer(answer)
+    telegram = Replies(ROOT / "templates", Menu.load(ws.settings.faq_dir)).answer(assistant.compose, answer)
     settings = replace(ws.settings, staff_token="staff-secret-0001-lookup")
     with TestClient(create_app(assistant, settings), base_url="http://testserver") as client:
         headers = {"Authorization": f"Bearer {settings.staff_token}"}

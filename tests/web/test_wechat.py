@@ -445,7 +445,7 @@ def test_3000_pushes_with_huge_fields_are_refused_at_parse_time_and_grow_no_tabl
             r = c.post("/wechat", params=params, content=body)
             assert (r.status_code, r.text) == (400, "bad request")
         assert (len(endpoint.pending), endpoint.pending._bytes) == (0, 0)  # no MsgId kept
-        assert endpoint.last_sources._by_user == {} and endpoint.asker.limiter._buckets == {}
+        assert endpoint.last_sources._by_user == {} and endpoint.asker.edge.limiter._buckets == {}
         # Only the (timestamp, nonce) pairs of the signatures are remembered: bytes, not the bodies.
         per_pair = wechat.ENTRY_OVERHEAD + len(str(NOW)) + 4
         assert len(endpoint.replays) == 3000 and endpoint.replays._bytes == 3000 * per_pair < 1_000_000
