@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .compose import Composer
-from .datafiles import read_section
+from .datafiles import read_section, read_toml
 from .decision import (
     ANSWER,
     FACT_MISSING,
@@ -38,6 +38,7 @@ from .query import QueryParser, load_question_types
 
 __all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
 
+UNASKED_SECTION = "decision_unasked"
 # What Answerer.features computes: the names the fitted model in faq/calibration.toml may use.
 FEATURES = (
     "coverage",  # idf share of the question's words the top passage covers (text, index questions, lexicon)
@@ -48,6 +49,7 @@ FEATURES = (
     "index_bigrams",  # character-bigram Dice with the top passage's closest index question
     "type_asked",  # the question names a kind of content (faq/question_types.toml)
     "type_content",  # the top passage has the content of that kind
+    "unasked",  # the top passage's document has no index questions yet (as a newly added one)
 )
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
@@ -93,24 +95,34 @@ class Calibration:
     bias: float = 0.0
     answer_at: float = 0.5
     suggest_at: float = 0.3
+    # [decision_unasked]: the model for a top passage whose document has no index questions yet
+    # (a newly added one), fitted on the knowledge base without its question index; None: this one.
+    unasked: object = None
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, section="decision"):
         """The fitted model; refused (DataFileError) when missing, or when it names a feature
         the core does not compute or its weights do not match: it never fails open."""
-        c = read_section(path, "decision", cls)
-        c = replace(c, features=tuple(c.features), weights=tuple(c.weights))
-        line = next((n for n, text in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1) if text.strip() == "[decision]"), None)
+        c = read_section(path, section, cls)
+        c = replace(c, features=tuple(c.features), weights=tuple(c.weights), unasked=None)
+        line = next((n for n, text in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1) if text.strip() == f"[{section}]"), None)
         if not c.features:
-            raise DataFileError(path, line, "[decision] has no fitted model: run `make calibrate`")
+            raise DataFileError(path, line, f"[{section}] has no fitted model: run `make calibrate`")
         unknown = [f for f in c.features if f not in FEATURES]
         if unknown:
-            raise DataFileError(path, line, f"[decision] names unknown features {unknown}; known: {list(FEATURES)}")
+            raise DataFileError(path, line, f"[{section}] names unknown features {unknown}; known: {list(FEATURES)}")
         if len(c.weights) != len(c.features):
-            raise DataFileError(path, line, f"[decision] has {len(c.weights)} weights for {len(c.features)} features")
+            raise DataFileError(path, line, f"[{section}] has {len(c.weights)} weights for {len(c.features)} features")
         if not 0 < c.suggest_at <= c.answer_at < 1:
-            raise DataFileError(path, line, "[decision] needs 0 < suggest_at <= answer_at < 1")
+            raise DataFileError(path, line, f"[{section}] needs 0 < suggest_at <= answer_at < 1")
+        if section == "decision" and UNASKED_SECTION in read_toml(path):
+            c = replace(c, unasked=cls.load(path, UNASKED_SECTION))
         return c
+
+    def model_for(self, values):
+        """The model that decides for these features: the unasked one when the top passage's
+        document has no index questions and such a model was fitted."""
+        return self.unasked if values.get("unasked") and self.unasked is not None else self
 
     def probability(self, values):
         z = self.bias + sum(w * values[f] for f, w in zip(self.features, self.weights))
@@ -282,12 +294,13 @@ class Answerer:
         if chosen is not None:
             return self._faq_answer(snapshot, query, chosen, result)
         features = self.features(snapshot, query, result, matches)
-        p = self.calibration.probability(features)  # compared unrounded; shown rounded
+        model = self.calibration.model_for(features)
+        p = model.probability(features)  # compared unrounded; shown rounded
         confidence = dict(features, p=round(p, 3))
         if not result.hits:
             return self._decline(query, suggestions, confidence)
-        if p < self.calibration.answer_at:
-            if p >= self.calibration.suggest_at and query.civil:
+        if p < model.answer_at:
+            if p >= model.suggest_at and query.civil:
                 hits = self._related(result.hits)
                 return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
             if query.asked and query.civil:
@@ -359,6 +372,7 @@ class Answerer:
         own = [t for t in dict.fromkeys(query.words) if index.document_frequency(t) > 0]
         own_total = sum(index.plain_idf(t) for t in own)
         coverage = focus_coverage = q_score = 0.0
+        unasked = 0.0
         read = {}
         if top is not None:
             row = snapshot.by_id[top.passage["id"]]
@@ -379,6 +393,7 @@ class Answerer:
             total_focus = sum(idf.values()) + rarest * len(query.unknown)
             focus_coverage = covered_focus / total_focus if total_focus else 0.0
             q_score = snapshot.q_words.score_of(result.words, row)
+            unasked = 0.0 if top.passage["doc_id"] in snapshot.asked_documents else 1.0
             # What the reranker computed for it (once more only when the reranker is off).
             read = top.features or rerank_features(snapshot, query, [Candidate(row, top.score, dict(top.fields))], result.region)[0]
         n_focus = len(query.focus) or 1
@@ -391,6 +406,7 @@ class Answerer:
             "index_bigrams": round(read.get("index_bigrams", 0.0), 4),
             "type_asked": 1.0 if query.qtype is not None else 0.0,
             "type_content": read.get("type_first", 0.0),
+            "unasked": unasked,
         }
 
     def _related(self, hits):

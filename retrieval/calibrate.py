@@ -19,17 +19,21 @@
 Never run it on a held-out set: the point of the held-out half is that nothing was fitted on it.
 """
 
+import contextlib
 import copy
 import math
 import re
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .answer import FEATURES, Answerer
+from .answer import FEATURES, UNASKED_SECTION, Answerer
 from .evaluation import ANSWERABLE, MAX_ANSWERABLE_DECLINED, TARGETS, UNANSWERABLE, load_questions
 from .library import Library
+from .questions import QUESTION_DIR
 from .rerank import FEATURES as RERANK_FEATURES
 from .rerank import TYPE_PREFIX, Candidate, Reranker
 from .rerank import features as rerank_features
@@ -208,10 +212,10 @@ def fit_reranker(answerer, questions, pool, out=print):
 
 
 def gate_samples(answerer, questions):
-    """(features, label, kind) for each question that reaches the calibrated gate."""
+    """(features, label, kind, question number) for each question that reaches the calibrated gate."""
     snapshot = answerer.library.snapshot
     out = []
-    for item in questions:
+    for number, item in enumerate(questions):
         query = answerer.parse(item["q"], snapshot)
         if query.out_of_scope is not None:
             continue
@@ -229,8 +233,23 @@ def gate_samples(answerer, questions):
             label = 0
         else:
             continue
-        out.append(([features[f] for f in FEATURES], label, item["kind"]))
+        out.append(([features[f] for f in FEATURES], label, item["kind"], number))
     return out
+
+
+@contextlib.contextmanager
+def unasked_library(settings):
+    """The knowledge base as it would be with no index questions at all: built in a temporary
+    directory (knowledge/ copied without questions/, its own store). Every newly added document
+    starts like this, so the decision model is fitted on both: an answer must not depend on a
+    passage having index questions."""
+    with tempfile.TemporaryDirectory(prefix="minzheng-unasked-") as tmp:
+        knowledge = Path(tmp) / "knowledge"
+        shutil.copytree(settings.knowledge_dir, knowledge, ignore=shutil.ignore_patterns(QUESTION_DIR))
+        cold = replace(settings, knowledge_dir=knowledge, store_path=Path(tmp) / "store.db")
+        library = Library(cold)
+        library.build()
+        yield library
 
 
 def fit_logistic(x, y, l2=L2, steps=50):
@@ -259,11 +278,12 @@ def fit_logistic(x, y, l2=L2, steps=50):
 L2_CHOICES = (0.3, 1.0, 3.0, 10.0, 30.0)
 
 
-def choose_l2(x, y, folds=5):
-    """The ridge penalty with the lowest cross-validated log loss (fixed fold assignment)."""
+def choose_l2(x, y, folds=5, groups=None):
+    """The ridge penalty with the lowest cross-validated log loss (fixed fold assignment; the
+    samples of one question, `groups`, in one fold)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    fold = np.arange(len(y)) % folds
+    fold = (np.asarray(groups) if groups is not None else np.arange(len(y))) % folds
     best = None
     for l2 in L2_CHOICES:
         loss = 0.0
@@ -275,6 +295,33 @@ def choose_l2(x, y, folds=5):
         if best is None or loss < best[0]:
             best = (loss, l2)
     return best[1]
+
+
+# Constant within each model: which model decides (Answerer.features, Calibration.model_for).
+GATE_FEATURES = tuple(f for f in FEATURES if f != "unasked")
+
+
+def fit_gate(samples, totals, costs, name, out=print):
+    """A [decision] model: logistic regression on the samples at the gate, its thresholds, and
+    the cross-validated figures printed."""
+    x = [[f[FEATURES.index(g)] for g in GATE_FEATURES] for f, _, _, _ in samples]
+    samples = [(row, label, kind, n) for row, (_, label, kind, n) in zip(x, samples)]
+    y = [label for _, label, _, _ in samples]
+    l2 = choose_l2(x, y, groups=[n for _, _, _, n in samples])
+    weights, bias = fit_logistic(x, y, l2=l2)
+    answer_at, suggest_at = thresholds(samples, weights, bias, totals, costs)
+    decision = {
+        "features": list(GATE_FEATURES),
+        "weights": [round(float(w), 4) for w in weights],
+        "bias": round(float(bias), 4),
+        "answer_at": answer_at,
+        "suggest_at": suggest_at,
+    }
+    ok, n_ok, declined, n_declined = cross_validate_gate(samples, totals, costs, l2)
+    out(f"decision {name}: ridge penalty {l2} (5-fold cross-validated log loss); {RERANK_FOLDS}-fold cross-validated at the gate: "
+        f"{ok} of {n_ok} answerable answered, {declined} of {n_declined} unanswerable declined")
+    out(f"decision {name}: model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
+    return decision
 
 
 def wrong_answer_costs(questions):
@@ -297,10 +344,10 @@ def thresholds(samples, weights, bias, totals, costs):
     counted per question; suggest_at keeps answerable questions declined without their passages
     at or below MAX_DECLINED_WITHOUT_PASSAGES of all of them, and never above SUGGEST_AT_MOST
     (`totals`: answerable and unanswerable counts, including those decided before the gate)."""
-    probs = np.array([1 / (1 + np.exp(-(bias + float(np.dot(weights, f))))) for f, _, _ in samples])
-    answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
+    probs = np.array([1 / (1 + np.exp(-(bias + float(np.dot(weights, f))))) for f, _, _, _ in samples])
+    answerable = np.array([kind in ANSWERABLE for _, _, kind, _ in samples])
     n_answerable, n_unanswerable = totals
-    cost = np.array([0.0 if kind in ANSWERABLE else costs[kind] for _, _, kind in samples])
+    cost = np.array([0.0 if kind in ANSWERABLE else costs[kind] for _, _, kind, _ in samples])
     best, answer_at = None, 0.5
     for t in np.unique(probs):
         answered = probs >= t
@@ -317,12 +364,16 @@ def thresholds(samples, weights, bias, totals, costs):
 
 def cross_validate_gate(samples, totals, costs, l2, folds=RERANK_FOLDS, seed=FOLD_SEED):
     """(answerable answered, answerable, unanswerable declined, unanswerable) at the gate, each
-    question decided by a model and thresholds fitted on the other folds."""
-    x = np.array([f for f, _, _ in samples], dtype=float)
-    y = np.array([label for _, label, _ in samples], dtype=float)
-    answerable = np.array([kind in ANSWERABLE for _, _, kind in samples])
-    fold = np.empty(len(samples), dtype=int)
-    fold[np.random.RandomState(seed).permutation(len(samples))] = np.arange(len(samples)) % folds
+    question decided by a model and thresholds fitted on the other folds (all samples of one
+    question in one fold)."""
+    x = np.array([f for f, _, _, _ in samples], dtype=float)
+    y = np.array([label for _, label, _, _ in samples], dtype=float)
+    answerable = np.array([kind in ANSWERABLE for _, _, kind, _ in samples])
+    numbers = sorted({n for _, _, _, n in samples})
+    of_question = np.empty(len(numbers), dtype=int)
+    of_question[np.random.RandomState(seed).permutation(len(numbers))] = np.arange(len(numbers)) % folds
+    fold_of = dict(zip(numbers, of_question))
+    fold = np.array([fold_of[n] for _, _, _, n in samples], dtype=int)
     answered = np.zeros(len(samples), dtype=bool)
     for k in range(folds):
         train, test = fold != k, fold == k
@@ -386,27 +437,15 @@ def run(settings, files, dry_run=False, out=print):
         library.build()
     else:
         library.snapshot.reranker = Reranker(tuple(rerank["features"]), tuple(rerank["weights"]), rerank["pool"])
-    samples = gate_samples(answerer, questions)
-    x = [f for f, _, _ in samples]
-    y = [label for _, label, _ in samples]
-    l2 = choose_l2(x, y)
-    weights, bias = fit_logistic(x, y, l2=l2)
-    totals = (sum(q["kind"] in ANSWERABLE for q in questions), sum(q["kind"] in UNANSWERABLE for q in questions))
     costs = wrong_answer_costs(questions)
     out("cost of a wrong answer, in answerable questions declined: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
-    answer_at, suggest_at = thresholds(samples, weights, bias, totals, costs)
-    decision = {
-        "features": list(FEATURES),
-        "weights": [round(float(w), 4) for w in weights],
-        "bias": round(float(bias), 4),
-        "answer_at": answer_at,
-        "suggest_at": suggest_at,
-    }
-    out(f"ridge penalty {l2} (5-fold cross-validated log loss)")
-    ok, n_ok, declined, n_declined = cross_validate_gate(samples, totals, costs, l2)
-    out(f"decision at the gate, {RERANK_FOLDS}-fold cross-validated: {ok} of {n_ok} answerable answered, {declined} of {n_declined} unanswerable declined")
-    out(f"decision model on {len(samples)} questions ({sum(y)} answerable and found): {decision}")
+    totals = (sum(q["kind"] in ANSWERABLE for q in questions), sum(q["kind"] in UNANSWERABLE for q in questions))
+    decision = fit_gate(gate_samples(answerer, questions), totals, costs, "with the question index", out)
+    with unasked_library(settings) as cold:
+        cold.snapshot.ranking, cold.snapshot.reranker = library.snapshot.ranking, library.snapshot.reranker
+        unasked = fit_gate(gate_samples(Answerer(cold, cold.settings), questions), totals, costs, "without index questions", out)
     if not dry_run:
         write_section(path, "decision", decision)
-        out(f"wrote {path} [ranking] and [decision]")
+        write_section(path, UNASKED_SECTION, unasked)
+        out(f"wrote {path} [ranking], [rerank], [decision] and [{UNASKED_SECTION}]")
     return decision

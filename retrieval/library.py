@@ -119,6 +119,11 @@ class Snapshot:
         self.faq = FaqIndex(faq_entries, sources, analyzer, self.prepare_question, self._kb_weight, faq_ranking or FaqRanking(), faq_tokens)
 
     @functools.cached_property
+    def asked_documents(self):
+        """The documents with at least one index question (a newly added one has none yet)."""
+        return frozenset(p["doc_id"] for p in self.passages if p.get("questions"))
+
+    @functools.cached_property
     def _text(self):
         return "\n".join(self.normalized(i) for i in range(len(self.passages)))
 

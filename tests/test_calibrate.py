@@ -4,6 +4,10 @@ import numpy as np
 import pytest
 
 from retrieval import calibrate
+from retrieval.answer import Calibration
+from retrieval.errors import DataFileError
+
+from .conftest import ROOT
 
 
 def test_logistic_regression_separates_separable_data():
@@ -35,6 +39,31 @@ def test_the_fitted_model_in_the_repository_reads_every_feature_it_names(answere
     features = answerer.features(snapshot, query, result, [])
     assert set(model.features) <= set(features) and len(model.weights) == len(model.features)
     assert 0 < model.suggest_at <= model.answer_at < 1
+    # Every document in the repository has index questions: the model with them decides.
+    assert features["unasked"] == 0.0 and model.model_for(features) is model
+
+
+def test_a_document_without_index_questions_is_decided_by_the_model_fitted_without_them(answerer):
+    model = answerer.calibration
+    unasked = model.unasked
+    assert unasked is not None and unasked.unasked is None
+    assert set(unasked.features) == set(model.features) and 0 < unasked.suggest_at <= unasked.answer_at < 1
+    # No index questions: their features carry no weight (they were 0 for every question fitted).
+    weights = dict(zip(unasked.features, unasked.weights))
+    assert (weights["log_question_score"], weights["index_bigrams"]) == (0.0, 0.0)
+    assert model.model_for({"unasked": 1.0}) is unasked and model.model_for({"unasked": 0.0}) is model
+
+
+def test_a_decision_unasked_section_without_a_model_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "calibration.toml"
+    text = (ROOT / "faq" / "calibration.toml").read_text(encoding="utf-8")
+    start = text.index("[decision_unasked]")
+    end = text.index("[faq]")
+    path.write_text(text[:start] + "[decision_unasked]\nfeatures = []\n\n" + text[end:], encoding="utf-8")
+    with pytest.raises(DataFileError) as error:
+        Calibration.load(path)
+    line = text[:start].count("\n") + 1
+    assert (error.value.line, "[decision_unasked] has no fitted model" in str(error.value)) == (line, True)
 
 
 def _pools():
@@ -68,9 +97,9 @@ def test_each_wrong_answer_costs_what_the_targets_allow():
 
 
 def test_the_threshold_answers_only_where_the_answerable_questions_outweigh_the_cost():
-    # (features, label, kind): the bias alone gives p; weights are zero.
+    # (features, label, kind, question number): the bias alone gives p; weights are zero.
     def sample(p, kind):
-        return ([float(np.log(p / (1 - p)))], 1 if kind == "grounded" else 0, kind)
+        return ([float(np.log(p / (1 - p)))], 1 if kind == "grounded" else 0, kind, 0)
 
     samples = [sample(0.9, "grounded")] * 10 + [sample(0.8, "grounded")] * 3 + [sample(0.8, "not_in_corpus")]
     # answering the four at 0.8 gains 3 answerable questions and costs 2 x 1 unanswerable: worth it
