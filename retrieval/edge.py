@@ -43,10 +43,13 @@ class Outcome:
 class Edge:
     """Asks the core for every channel; holds the conversations and the per-user limiter."""
 
-    def __init__(self, core, conversations, limiter, mask, rules, render, normalize):
+    def __init__(self, core, conversations, limiter, mask, rules, render, normalize, address_limiter=None):
         self.core = core  # .ask(question, channel=, user=, context=) -> assistant.Reply
         self.conversations = conversations  # conversation.Conversations (or the shared one)
         self.limiter = limiter  # ratelimit.RateLimiter
+        # Per client address, for channels whose user ids the client chooses (a /chat cookie):
+        # making up a new id per question must not lift the limit. None: not limited by address.
+        self.address_limiter = address_limiter
         self.mask = mask  # text -> masked text, None when the masking rules cannot be read
         self.rules = rules  # () -> followup.FollowupRules of the served build
         self.render = render  # template name, **context -> core wording
@@ -59,9 +62,10 @@ class Edge:
         return cls(_Unlogged(answerer), Conversations(window), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render, lambda text: answerer.library.analyzer.normalize(text))
 
     @classmethod
-    def over(cls, assistant, limiter):
+    def over(cls, assistant, limiter, address_limiter=None):
         """The edge a channel asks through: `assistant` (an Assistant, or anything that answers
-        like one), its conversations, and the channel's per-user `limiter`."""
+        like one), its conversations, the channel's per-user `limiter` and, where user ids are
+        the client's choice, a per-address one."""
         return cls(
             assistant,
             assistant.conversations,
@@ -70,10 +74,14 @@ class Edge:
             lambda: assistant.answerer.followup_rules,
             assistant.render,
             lambda text: assistant.library.analyzer.normalize(text),
+            address_limiter,
         )
 
-    def ask(self, channel, user, text, conversation=None, follow=True):
-        """One message to an Outcome. `follow=False`: a button or menu pick, never a follow-up."""
+    def ask(self, channel, user, text, conversation=None, follow=True, address=None):
+        """One message to an Outcome. `follow=False`: a button or menu pick, never a follow-up.
+        `address`: the client's address, limited too when the user id is the client's choice."""
+        if address is not None and self.address_limiter is not None and not self.address_limiter.allow((channel, address)):
+            return Outcome(RATE_LIMITED, "", retry_after=self.address_limiter.retry_after((channel, address)))
         if not self.limiter.allow((channel, user)):
             return Outcome(RATE_LIMITED, "", retry_after=self.limiter.retry_after((channel, user)))
         key = (channel, user if conversation is None else conversation)

@@ -34,6 +34,8 @@ class Settings:
     log_retention_days: int = 180
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
+    # questions a minute from one address on /chat, whatever user ids it presents (ids are the client's to choose)
+    address_rate_limit_per_minute: int = 60
     followup_seconds: int = 600  # a question this long after the previous one stands on its own
     feedback_per_minute: int = 6  # 👍/👎 per user per minute (one vote per answer in any case)
     # web service (WeChat, /lookup, /chat, /admin)

@@ -45,7 +45,9 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     credentials = CredentialLimiter.from_settings(settings, clock=clock)  # one limit for /lookup and /admin
     if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
         wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
-    edge = Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute))  # /wechat and /chat
+    # /wechat and /chat; /chat's user ids are cookies the client could make up, so its
+    # addresses are limited too.
+    edge = Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute), RateLimiter(settings.address_rate_limit_per_minute))
     wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock)
     lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials)
     chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir))

@@ -27,10 +27,10 @@ class Asker:
         self.channel = channel
         self.templates = templates  # {'rate_limited': name, 'error': name}
 
-    async def ask(self, question, user, conversation=None, follow=True):
+    async def ask(self, question, user, conversation=None, follow=True, address=None):
         """An edge.Outcome; RATE_LIMITED and ERROR carry this channel's wording."""
         try:
-            outcome = await run_in_threadpool(self.edge.ask, self.channel, user, question, conversation, follow)
+            outcome = await run_in_threadpool(self.edge.ask, self.channel, user, question, conversation, follow, address)
         except Exception:
             # The outermost edge: the citizen gets an honest "try later / call 12345", the log the cause.
             log.exception("answering failed on %s", self.channel)

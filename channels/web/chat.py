@@ -14,7 +14,7 @@ from retrieval.errors import AlreadyVotedError, FeedbackRateLimitedError
 from retrieval.segment import SECTION_SEPARATOR
 
 from .asking import RATE_LIMITED, Asker
-from .auth import same_origin
+from .auth import client_address, same_origin
 from .limits import BodyTooLarge, read_body
 
 CHANNEL = "web"
@@ -41,7 +41,7 @@ class Chat:
     async def page(self, request):
         response = self.templates.TemplateResponse(request, "chat.html", self._page_context())
         if not _valid_id(request.cookies.get(COOKIE, "")):
-            response.set_cookie(COOKIE, secrets.token_hex(16), max_age=30 * 86400, path="/chat", httponly=True, samesite="strict", secure=request.url.scheme == "https")
+            _set_cookie(response, request, secrets.token_hex(16))
         return response
 
     def _page_context(self):
@@ -51,10 +51,9 @@ class Chat:
         return {"topics": self.topics, "topic_intros": intros, "handoff": handoff}
 
     def _user(self, request):
+        """The visitor's id from its cookie, or None when it has none (a new visitor)."""
         cookie = request.cookies.get(COOKIE, "")
-        if _valid_id(cookie):
-            return cookie
-        return "ip:" + (request.client.host if request.client else "?")
+        return cookie if _valid_id(cookie) else None
 
     def _token(self, query_id, user):
         return hmac.new(self._key, f"{query_id}:{user}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
@@ -83,8 +82,13 @@ class Chat:
         if not isinstance(question, str):
             return JSONResponse({"error": "question"}, status_code=400)
         user = self._user(request)
+        new = user is None
+        if new:
+            # A client without our cookie is a new visitor with a conversation of its own (never
+            # one keyed on its address: everyone behind one proxy or NAT would share it).
+            user = secrets.token_hex(16)
         # One conversation per visitor; a suggestion button asks with follow=False.
-        outcome = await self.asker.ask(question, user, conversation=user, follow=data.get("follow") is not False)
+        outcome = await self.asker.ask(question, user, conversation=user, follow=data.get("follow") is not False, address=client_address(request))
         payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
         if outcome.answer is not None:
             answer = outcome.answer
@@ -98,7 +102,13 @@ class Chat:
             payload["query_id"] = outcome.query_id
             # No query id when the log could not be written: then there is nothing to rate.
             payload["feedback_token"] = self._token(outcome.query_id, user) if outcome.query_id is not None else None
-        return JSONResponse(payload, status_code=429 if outcome.kind == RATE_LIMITED else 200)
+        if outcome.kind == RATE_LIMITED:
+            response = JSONResponse(payload, status_code=429, headers={"Retry-After": str(max(1, round(outcome.retry_after)))})
+        else:
+            response = JSONResponse(payload)
+        if new:
+            _set_cookie(response, request, user)
+        return response
 
     async def feedback(self, request):
         data, error = await self._json(request)
@@ -107,12 +117,13 @@ class Chat:
         query_id, value, token = data.get("query_id"), data.get("value"), data.get("token")
         if not isinstance(query_id, int) or value not in (1, -1) or not isinstance(token, str):
             return JSONResponse({"error": "fields"}, status_code=400)
-        if not hmac.compare_digest(self._token(query_id, self._user(request)), token):
+        user = self._user(request)
+        if user is None or not hmac.compare_digest(self._token(query_id, user), token):
             return JSONResponse({"error": "token"}, status_code=403)
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
         try:
-            ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment, CHANNEL, self._user(request))
+            ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment, CHANNEL, user)
         except AlreadyVotedError:
             return JSONResponse({"error": "already rated", "message": self.assistant.render("web/text/feedback_again.txt.j2")}, status_code=409)
         except FeedbackRateLimitedError as exc:
@@ -135,6 +146,10 @@ def _source(number, hit):
         "status": document["status"],
         "text": hit.passage["text"],
     }
+
+
+def _set_cookie(response, request, value):
+    response.set_cookie(COOKIE, value, max_age=30 * 86400, path="/chat", httponly=True, samesite="strict", secure=request.url.scheme == "https")
 
 
 def _valid_id(value):

@@ -95,9 +95,41 @@ def test_rate_limit_answers_429_with_the_wait(assistant, web_settings, log):
         assert ask(c, "低保怎么申请").status_code == 200
         assert ask(c, "低保怎么申请").status_code == 200
         r = ask(c, "低保怎么申请")
-    assert r.status_code == 429
+    assert (r.status_code, r.headers["retry-after"]) == (429, "30")
     assert r.json()["text"] == "您的提问有点频繁,请30秒后再试。如需人工帮助,请拨打12345政务服务便民热线。"
     assert log.db["queries"].count == 2
+
+
+def test_two_visitors_without_cookies_on_one_address_never_share_a_conversation(client):
+    """The attack: B, cookieless from A's address, got A's question back as its follow-up."""
+    client.cookies.clear()
+    first = client.post("/chat/api/ask", json={"question": "我住翠苑一区,想申请低保"})
+    cookie = first.headers["set-cookie"]
+    assert re.match(r"mz_chat=[0-9a-f]{32}; HttpOnly; Max-Age=2592000; Path=/chat; SameSite=strict", cookie)
+    client.cookies.clear()
+    second = client.post("/chat/api/ask", json={"question": "那要带什么材料"})
+    data = second.json()
+    assert data["followup"] is None and "翠苑" not in data["text"] and "低保" not in data["text"]
+    assert second.headers["set-cookie"].split(";")[0] != cookie.split(";")[0]  # a visitor of its own
+    # A visitor that keeps the cookie it was given has its own conversation as before.
+    client.cookies.set("mz_chat", cookie.split(";")[0].split("=")[1], path="/chat")
+    third = client.post("/chat/api/ask", json={"question": "那要带什么材料"}).json()
+    assert third["followup"] == "我住翠苑一区,想申请低保"
+
+
+def test_made_up_cookies_do_not_lift_the_limit_of_one_address(assistant, web_settings, log):
+    """The attack: a fresh random mz_chat per question sent 20,000 questions without a 429."""
+    import secrets
+
+    with make_client(assistant, replace(web_settings, rate_limit_per_minute=2, address_rate_limit_per_minute=5)) as c:
+        codes = []
+        for _ in range(8):
+            c.cookies.set("mz_chat", secrets.token_hex(16), path="/chat")
+            codes.append(ask(c, "低保怎么申请").status_code)
+        r = ask(c, "低保怎么申请")
+    assert codes == [200] * 5 + [429] * 3
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert log.db["queries"].count == 5
 
 
 def test_home_redirects_to_chat_and_health_answers(client):
