@@ -17,6 +17,7 @@ import hmac
 import logging
 import math
 import secrets
+import threading
 import time
 from urllib.parse import parse_qs
 
@@ -61,6 +62,12 @@ class CredentialLimiter:
         self._locked = {}  # client -> locked until
         self._all = collections.deque(maxlen=max(total, 1))
         self._all_locked = float("-inf")
+        # Presentations being checked right now, per client and in all: they count against the
+        # limits until they are known good or bad, so concurrent guesses cannot all slip in
+        # before the first failure is counted (the attack: 91 of 200 parallel guesses checked).
+        self._pending = collections.Counter()
+        self._pending_all = 0
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings, clock=time.monotonic):
@@ -74,8 +81,39 @@ class CredentialLimiter:
             until = max(until, self._all_locked)
         return max(0.0, until - now)
 
+    def reserve(self, client, password=True):
+        """0 with one presentation of `client` reserved (to be ended by `release`), or the
+        seconds to wait: a lock-out, or as many checks in flight as failures the limits allow."""
+        with self._lock:
+            wait = self.retry_after(client, password)
+            if wait > 0:
+                return wait
+            now = self.clock()
+            recent = [t for t in self._failures.get(client, ()) if t > now - self.window]
+            if self.per_client and len(recent) + self._pending[client] >= self.per_client:
+                return 1.0
+            if password and self.total and len([t for t in self._all if t > now - self.window]) + self._pending_all >= self.total:
+                return 1.0
+            self._pending[client] += 1
+            self._pending_all += 1
+            return 0.0
+
+    def release(self, client, failed):
+        """End a reserved presentation: counted as a failure when it failed."""
+        with self._lock:
+            self._pending[client] -= 1
+            if self._pending[client] <= 0:
+                del self._pending[client]
+            self._pending_all -= 1
+            if failed:
+                self._failed_locked(client)
+
     def failed(self, client):
         """Count one failure of `client`; may start a lock-out."""
+        with self._lock:
+            self._failed_locked(client)
+
+    def _failed_locked(self, client):
         now = self.clock()
         recent = self._failures.pop(client, None) or collections.deque(maxlen=max(self.per_client, 1))
         recent.append(now)
@@ -210,12 +248,16 @@ class Gate:
         return response
 
     def _locked_out(self, request, client, password):
-        wait = self.limiter.retry_after(client, password=password)
+        """The 429 page, or None with one presentation reserved (end it with `_checked`)."""
+        wait = self.limiter.reserve(client, password=password)
         return self.login_page(request, "too_many", 429, retry_after=wait) if wait > 0 else None
 
-    def _failed(self, client, how):
-        self.limiter.failed(client)
-        log.warning("failed %s sign-in (%s) from %s", self.realm.name, how, client)
+    def _checked(self, client, ok, how):
+        """The reserved presentation was checked: a failure is counted and logged."""
+        self.limiter.release(client, failed=not ok)
+        if not ok:
+            log.warning("failed %s sign-in (%s) from %s", self.realm.name, how, client)
+        return ok
 
     def session(self, request):
         """(session, None) for a request with a valid Bearer token or cookie, else (None, the
@@ -230,9 +272,8 @@ class Gate:
             refused = self._locked_out(request, client, password=True)
             if refused is not None:
                 return None, refused
-            if self.realm.token_ok(given):
+            if self._checked(client, self.realm.token_ok(given), "bearer"):
                 return "bearer", None
-            self._failed(client, "bearer")
             return None, self.login_page(request)
         raw = request.cookies.get(self.realm.cookie, "")
         if not raw:
@@ -241,10 +282,9 @@ class Gate:
         if refused is not None:
             return None, refused
         state = self.realm.cookie_state(raw)
+        self._checked(client, state != "forged", "cookie")
         if state == "valid":
             return raw, None
-        if state == "forged":
-            self._failed(client, "cookie")
         return None, self.login_page(request)
 
     def _link_sign_in(self, request, client, given):
@@ -254,8 +294,7 @@ class Gate:
         refused = self._locked_out(request, client, password=True)
         if refused is not None:
             return refused
-        if not self.realm.token_ok(given):
-            self._failed(client, "link")
+        if not self._checked(client, self.realm.token_ok(given), "link"):
             return self.login_page(request)
         rest = request.url.remove_query_params("token")
         response = RedirectResponse(rest.path + (f"?{rest.query}" if rest.query else ""), status_code=303)
@@ -273,11 +312,15 @@ class Gate:
         try:
             form = await read_form(request)
         except BodyTooLarge:
+            self._checked(client, True, "form")  # nothing was presented
             return self.login_page(request, "bad", 413)
+        except BaseException:  # the client went away (or the server is stopping): nothing checked
+            self._checked(client, True, "form")
+            raise
         if not self.realm.enabled:
+            self._checked(client, True, "form")
             return self.login_page(request)
-        if not self.realm.token_ok(form.get("token", "")):
-            self._failed(client, "form")
+        if not self._checked(client, self.realm.token_ok(form.get("token", "")), "form"):
             return self.login_page(request, "wrong")
         response = RedirectResponse(self.home, status_code=303)
         self.realm.set_cookie(response, request, self.realm.new_session())

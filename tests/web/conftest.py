@@ -33,6 +33,7 @@ def web_settings(tmp_path_factory):
         wechat_appid=APPID,
         wechat_mode="compat",  # the tests push both plaintext and safe-mode messages
         rate_limit_per_minute=1000,
+        address_rate_limit_per_minute=1000,
     )
 
 

@@ -35,7 +35,7 @@ INJECTIONS = [
 
 @pytest.fixture(scope="module")
 def web(assistant, web_settings, tmp_path_factory):
-    with own_log(assistant, tmp_path_factory.mktemp("web-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
+    with own_log(assistant, tmp_path_factory.mktemp("web-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0, address_rate_limit_per_minute=0)) as c:
         c.get("/chat")  # the anonymous cookie
         yield c
 

@@ -26,7 +26,7 @@ _ids = itertools.count(1_000_000)
 @pytest.fixture(scope="module")
 def wechat_client(assistant, web_settings, tmp_path_factory):
     """One client for the whole module (no per-user limit, so every example reaches the core)."""
-    with own_log(assistant, tmp_path_factory.mktemp("wechat-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0)) as c:
+    with own_log(assistant, tmp_path_factory.mktemp("wechat-fuzz") / "log.db"), make_client(assistant, replace(web_settings, rate_limit_per_minute=0, address_rate_limit_per_minute=0)) as c:
         yield c
 
 

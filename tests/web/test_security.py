@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from urllib.parse import unquote
 
@@ -122,6 +123,43 @@ def test_the_lockout_ends_after_its_time_and_a_correct_guess_inside_it_does_not_
         assert c.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
 
 
+def test_guesses_in_flight_count_against_the_limit_so_parallel_guesses_cannot_slip_in(assistant, web_settings, log, monkeypatch):
+    """The attack: 200 Bearer guesses sent at once from one client, 91 were checked (limit 10)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from channels.web.auth import Realm
+
+    checked, lock = [], threading.Lock()
+    slow = Realm.token_ok
+
+    def token_ok(self, given):
+        with lock:
+            checked.append(given)
+        time.sleep(0.05)  # every guess is in flight together
+        return slow(self, given)
+
+    monkeypatch.setattr(Realm, "token_ok", token_ok)
+    with make_client(assistant, web_settings) as c:
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            codes = list(pool.map(lambda n: GUESSES["bearer"](c, n).status_code, range(80)))
+        assert sorted(set(codes)) == [401, 429] and codes.count(401) == len(checked) <= 10
+        r = GUESSES["bearer"](c, 99)
+        assert (r.status_code, r.headers["retry-after"]) == (429, "900")
+
+
+def test_a_reserved_check_counts_until_released_and_a_good_one_costs_nothing():
+    from channels.web.auth import CredentialLimiter
+
+    limiter = CredentialLimiter(per_client=3, total=100, clock=lambda: NOW)
+    assert [limiter.reserve("a") for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+    limiter.release("a", failed=False)
+    assert limiter.reserve("a") == 0.0  # a good presentation gave its place back
+    for _ in range(3):
+        limiter.release("a", failed=True)
+    assert limiter.reserve("a") == 900.0 and limiter.reserve("b") == 0.0
+
+
 def test_guesses_spread_over_many_clients_meet_the_overall_limit_but_sessions_keep_working(assistant, web_settings, log):
     settings = replace(web_settings, login_failures_total=25)
     app = create_app(assistant, settings, clock=lambda: NOW)
@@ -207,6 +245,7 @@ def test_every_secret_is_compared_with_hmac_compare_digest(client, spies):
     params = wx.Platform(WECHAT_TOKEN).params()
     client.get("/wechat", params={**params, "signature": "d" * 40, "echostr": "x"})
     assert any(b == b"d" * 40 for _, b in spies["wechat"].calls)  # the WeChat signature
+    client.get("/chat")  # a visitor with its cookie: a token without one is refused unread
     client.post("/chat/api/feedback", json={"query_id": 1, "value": 1, "token": "e" * 32})
     assert any(b == "e" * 32 for _, b in spies["chat"].calls)  # the feedback token
 
