@@ -43,6 +43,7 @@ class Condition:
     cites: tuple  # passage ids
     options: tuple  # Option
     note: str = ""  # said with the question (where the local standard is published, etc.)
+    short: str = ""  # the condition named in the final list of answers
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Check:
 class Row:
     """One answered condition in the final message."""
 
-    question: str
+    condition: str  # its short name
     answer: str
     numbers: tuple  # citation numbers of its articles
 
@@ -142,7 +143,7 @@ class Walk:
         for condition, index in zip(check.conditions, self.answers):
             for pid in condition.cites:
                 numbers.setdefault(pid, len(numbers) + 1)
-            rows.append(Row(condition.question, condition.options[index].label, tuple(numbers[p] for p in condition.cites)))
+            rows.append(Row(condition.short, condition.options[index].label, tuple(numbers[p] for p in condition.cites)))
         for pid in ending.cites:
             numbers.setdefault(pid, len(numbers) + 1)
         citations = tuple(cite(n, pid) for pid, n in numbers.items())
@@ -253,8 +254,9 @@ def _problems(path, data, known):
         elif cid in seen_conditions:
             problem(line, f"condition id {cid!r} used twice")
         seen_conditions.add(cid)
-        if not isinstance(condition.get("question"), str) or not condition["question"].strip():
-            problem(line, f"condition {cid!r} needs a question")
+        for key in ("question", "short"):
+            if not isinstance(condition.get(key), str) or not condition[key].strip():
+                problem(line, f"condition {cid!r} needs a {key!r} string")
         out.extend(_cite_problems(path, line, condition.get("cites"), known, f"condition {cid!r}"))
         options = condition.get("option")
         if not isinstance(options, list) or len(options) < 2:
@@ -347,6 +349,7 @@ def _check(path, data, normalize):
             tuple(c["cites"]),
             tuple(Option(o["label"], o.get("then", ""), o.get("outcome", "")) for o in c["option"]),
             c.get("note", "").strip(),
+            c["short"].strip(),
         )
         for c in data["condition"]
     )
