@@ -10,7 +10,7 @@ import sys
 
 from retrieval.answer import Answerer
 from retrieval.assistant import Assistant
-from retrieval.edge import EMPTY, Edge
+from retrieval.edge import CHECK, EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
     DocumentError,
@@ -315,8 +315,9 @@ class Cli:
         if outcome.answer is not None:
             payload = outcome.answer.as_json()
         else:  # EMPTY or TOO_LONG: the question as received (cut to the limit), the core's wording
-            asked = question if outcome.kind == EMPTY else question[: outcome.limit]
+            asked = question if outcome.kind in (EMPTY, CHECK) else question[: outcome.limit]
             payload = self._refusal(asked, outcome.kind, outcome.text)
+            payload["declined"] = outcome.kind != CHECK  # a guided check's step is not a decline
         if conversation is not None:
             payload["conversation"] = conversation
         if as_json:
