@@ -138,6 +138,25 @@ class Cli:
             print(f"   {source['text'][:120]}", file=self.out)
         return 0
 
+    def cmd_explain(self, args):
+        """Why a question gets its passages and its decision (retrieval/explain.py); nothing logged."""
+        from retrieval.errors import EmptyQuestionError, QuestionTooLongError
+        from retrieval.explain import explain
+
+        try:
+            found = explain(self.answerer, " ".join(args.question), args.passage)
+        except KeyError:
+            print(f"错误: 没有编号为 {args.passage} 的段落(`bot.py search --json` 列出段落编号)", file=self.err)
+            return EXIT_DATA_ERROR
+        except (EmptyQuestionError, QuestionTooLongError) as exc:
+            print(f"错误: {exc}", file=self.err)
+            return EXIT_DATA_ERROR
+        if args.json:
+            print(json_line(found.as_json()), file=self.out)
+        else:
+            print(self.answerer.render("explain.txt.j2", e=found, full=True), file=self.out)
+        return 0
+
     def cmd_build(self, args):
         report = self.library.build()
         print(
