@@ -20,6 +20,11 @@ def parser():
     search.add_argument("-k", type=int, default=10, help="number of passages (default 10)")
     search.add_argument("query", nargs="+")
 
+    explain = sub.add_parser("explain", help="why a question gets its passages and its answer/suggest/decline decision")
+    explain.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
+    explain.add_argument("--passage", metavar="ID", help="also explain this passage: why it did not rank first")
+    explain.add_argument("question", nargs="+")
+
     sub.add_parser("build", help="build or refresh the store from knowledge/ and faq/")
     sub.add_parser("chat", help="chat in the terminal")
     sub.add_parser("telegram", help="run the Telegram bot alone (TELEGRAM_BOT_TOKEN, polling or webhook)")

@@ -10,7 +10,7 @@ import sys
 
 from retrieval.answer import Answerer
 from retrieval.assistant import Assistant
-from retrieval.edge import EMPTY, Edge
+from retrieval.edge import CHECK, EMPTY, Edge
 from retrieval.errors import (
     DataFileError,
     DocumentError,
@@ -136,6 +136,25 @@ class Cli:
             print(f"{n}. [{source['score']:.3f}] {source['id']}", file=self.out)
             print(f"   《{source['title']}》 {source['date']} › {source['section']}", file=self.out)
             print(f"   {source['text'][:120]}", file=self.out)
+        return 0
+
+    def cmd_explain(self, args):
+        """Why a question gets its passages and its decision (retrieval/explain.py); nothing logged."""
+        from retrieval.errors import EmptyQuestionError, QuestionTooLongError
+        from retrieval.explain import explain
+
+        try:
+            found = explain(self.answerer, " ".join(args.question), args.passage)
+        except KeyError:
+            print(f"错误: 没有编号为 {args.passage} 的段落(`bot.py search --json` 列出段落编号)", file=self.err)
+            return EXIT_DATA_ERROR
+        except (EmptyQuestionError, QuestionTooLongError) as exc:
+            print(f"错误: {exc}", file=self.err)
+            return EXIT_DATA_ERROR
+        if args.json:
+            print(json_line(found.as_json()), file=self.out)
+        else:
+            print(self.answerer.render("explain.txt.j2", e=found, full=True), file=self.out)
         return 0
 
     def cmd_build(self, args):
@@ -315,8 +334,9 @@ class Cli:
         if outcome.answer is not None:
             payload = outcome.answer.as_json()
         else:  # EMPTY or TOO_LONG: the question as received (cut to the limit), the core's wording
-            asked = question if outcome.kind == EMPTY else question[: outcome.limit]
+            asked = question if outcome.kind in (EMPTY, CHECK) else question[: outcome.limit]
             payload = self._refusal(asked, outcome.kind, outcome.text)
+            payload["declined"] = outcome.kind != CHECK  # a guided check's step is not a decline
         if conversation is not None:
             payload["conversation"] = conversation
         if as_json:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import checks as guided
 from .compose import Composer
 from .datafiles import read_section, read_toml
 from .decision import (
@@ -188,6 +189,7 @@ class Answerer:
         self._thresholds = None
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
+        self._checks = (None, None)  # (snapshot, (checks.CheckSet, cite)) of faq/checks/
 
     # -- configuration read from faq/ once ------------------------------------------------------
     @property
@@ -219,6 +221,18 @@ class Answerer:
         if self._calibration is None:
             self._calibration = Calibration.load(Path(self.settings.faq_dir) / "calibration.toml")
         return self._calibration
+
+    @property
+    def checks(self):
+        """(checks.CheckSet, cite(number, passage id) -> Citation) of the served build: the
+        guided checks of faq/checks/, their cited passages resolved against it."""
+        snapshot = self.library.snapshot
+        cached_snapshot, value = self._checks
+        if cached_snapshot is not snapshot:
+            loaded = guided.load(self.settings.faq_dir, snapshot.by_id, snapshot.analyzer.normalize)
+            value = (loaded, lambda number, passage_id: guided.citation(snapshot, number, passage_id))
+            self._checks = (snapshot, value)
+        return value
 
     def parser(self, snapshot):
         cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile

@@ -71,6 +71,7 @@ def _prime(answerer):
     answerer.library.snapshot.mentions("民政")
     answerer.intents
     answerer.thresholds
+    answerer.checks
 
 
 class Assistant:

@@ -2,7 +2,11 @@
 
 Rate limit per (channel, user) -> a numbered pick of the previous answer's suggestions ("1",
 "第一个", "2号") -> the previous question's context (a follow-up is read in its light) -> the
-core answers and logs -> the context this question leaves, masked as the query log masks. The
+core answers and logs -> the context this question leaves, masked as the query log masks. An
+eligibility question ("我能不能申请低保") starts a guided check instead (retrieval/checks.py):
+its Walk waits in the conversation in place of the context, each reply that picks an option
+(a number or the option's words) is the next step, and anything else ends the check and is
+answered as a question. Check steps are not logged (they are answers about a household). The
 terminal, Telegram, WeChat and the web chat only translate their protocol to and from it, so a
 conversation reads the same wherever it happens. Wording stays with the channels: an Outcome
 carries the core's plain text and the Answer (its Decision) for channel templates.
@@ -11,6 +15,7 @@ carries the core's plain text and the Answer (its Decision) for channel template
 from dataclasses import dataclass
 
 from .answer import valid_unicode
+from .checks import Walk
 from .conversation import Conversations
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .followup import Context
@@ -19,11 +24,12 @@ from .ratelimit import RateLimiter
 EMPTY = "empty"
 TOO_LONG = "too_long"
 RATE_LIMITED = "rate_limited"
+CHECK = "check"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # an Answer kind ('answer', 'suggest', 'not_found'...) or EMPTY / TOO_LONG / RATE_LIMITED
+    kind: str  # an Answer kind ('answer', 'suggest', 'not_found'...) or EMPTY / TOO_LONG / RATE_LIMITED / CHECK
     text: str  # the core's plain-text reply ("" for RATE_LIMITED: the channel words the wait)
     answer: object = None  # answer.Answer when the core answered
     query_id: int = None  # id in the query log, for feedback (None: not logged)
@@ -32,6 +38,7 @@ class Outcome:
     retry_after: float = 0.0  # RATE_LIMITED: seconds to wait
     length: int = 0  # TOO_LONG: characters sent
     limit: int = 0  # TOO_LONG: characters allowed
+    check: object = None  # CHECK: the checks.Step to show (text: it worded with numbered options)
 
     @property
     def followup(self):
@@ -43,7 +50,7 @@ class Outcome:
 class Edge:
     """Asks the core for every channel; holds the conversations and the per-user limiter."""
 
-    def __init__(self, core, conversations, limiter, mask, rules, render, normalize, address_limiter=None):
+    def __init__(self, core, conversations, limiter, mask, rules, render, normalize, checks=None, address_limiter=None):
         self.core = core  # .ask(question, channel=, user=, context=) -> assistant.Reply
         self.conversations = conversations  # conversation.Conversations (or the shared one)
         self.limiter = limiter  # ratelimit.RateLimiter
@@ -54,6 +61,7 @@ class Edge:
         self.rules = rules  # () -> followup.FollowupRules of the served build
         self.render = render  # template name, **context -> core wording
         self.normalize = normalize  # text -> normalised as a Query is (simplified, lower case)
+        self.checks = checks  # () -> (checks.CheckSet, cite) of the served build; None: no guided checks
 
     @classmethod
     def unlogged(cls, answerer, window):
@@ -74,6 +82,7 @@ class Edge:
             lambda: assistant.answerer.followup_rules,
             assistant.render,
             lambda text: assistant.library.analyzer.normalize(text),
+            lambda: assistant.answerer.checks,
             address_limiter,
         )
 
@@ -87,6 +96,18 @@ class Edge:
         key = (channel, user if conversation is None else conversation)
         context = self.conversations.get(key)
         question, picked = valid_unicode(text or "").strip(), None  # lone surrogates never reach a context
+        walk = context if isinstance(context, Walk) else None
+        if walk is not None:
+            context = walk.previous
+            index = walk.reply(question, self.rules().pick)
+            if index is not None:
+                return self._check(key, walk.answered(index), question)
+            # Anything else ends the check: the message is a question of its own.
+            self.conversations.put(key, context)
+        if self.checks is not None:
+            check = self.checks()[0].started_by(self.normalize(question))
+            if check is not None:
+                return self._check(key, Walk(check, (), context), question)
         number = self.rules().pick(question) if context is not None and context.suggestions else None
         if number is not None and 1 <= number <= len(context.suggestions):
             question, picked, context = context.suggestions[number - 1], number, None
@@ -107,6 +128,13 @@ class Edge:
         context = Context.of(query, masked, answer.suggestions, evidence, self.normalize)
         self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
+
+    def _check(self, key, walk, question):
+        """The next step of a guided check; the walk waits in the conversation until it ends,
+        then the context from before it is back."""
+        step = walk.step(self.checks()[1])
+        self.conversations.put(key, walk.previous if step.done else walk)
+        return Outcome(CHECK, self.render("check.txt.j2", step=step, numbered=True), asked=question, check=step)
 
 
 class _Unlogged:

@@ -185,19 +185,46 @@ class Snapshot:
         """Passages ranked for a Query: fused BM25 of text and question-index fields, filtered
         and weighed by region and question type, then the first `pool` reordered by the fitted
         reranker (retrieval/rerank.py), whose softmax share becomes each hit's score."""
-        ranking = self.ranking
         region = query.region if region is None else region
+        words = self.field_weights(query)[0][2]
+        hits, parts = self.fused(query, region)
+        reranker = self.reranker
+        rows = [None] * len(hits)
+        fused_rank = {i: n for n, (_, i) in enumerate(hits[: max(k, reranker.pool)], 1)}
+        if reranker.active and hits:
+            hits = hits[: max(k, reranker.pool)]
+            rows = rerank_features(self, query, [Candidate(i, score, parts.get(i, {})) for score, i in hits], region)
+            shares = reranker.scores(rows)
+            order = sorted(range(len(hits)), key=lambda n: (-shares[n], n))
+            hits = [(float(shares[n]), hits[n][1]) for n in order]
+            rows = [rows[n] for n in order]
+        out = []
+        for (score, i), row in zip(hits[:k], rows):
+            passage = self.passages[i]
+            matched = tuple(self.words.matched_terms(words, i))
+            field_shares = tuple(sorted(parts.get(i, {}).items()))
+            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i]))
+        return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
+
+    def field_weights(self, query):
+        """((field, index, tokens, token weights, weight in the fusion), ...) of the four BM25 fields."""
+        ranking = self.ranking
         words, word_weights = query.field_tokens("words", ranking.synonym_weight)
         bigrams, bigram_weights = query.field_tokens("bigrams", ranking.synonym_weight)
         text_share = 1 - ranking.question_weight
-        fields = (
+        return (
             ("words", self.words, words, word_weights, text_share * ranking.word_weight),
             ("bigrams", self.bigrams, bigrams, bigram_weights, text_share * (1 - ranking.word_weight)),
             ("q_words", self.q_words, words, word_weights, ranking.question_weight * ranking.word_weight),
             ("q_bigrams", self.q_bigrams, bigrams, bigram_weights, ranking.question_weight * (1 - ranking.word_weight)),
         )
+
+    def fused(self, query, region):
+        """The fused order before reranking: ([(score, passage number)] best first, {passage
+        number: {field: share of that field's best}}), region and question type applied."""
+        ranking = self.ranking
         fused, parts = {}, {}
-        for name, index, tokens, token_weights, weight in fields:
+        for name, index, tokens, token_weights, weight in self.field_weights(query):
             if not weight:
                 continue
             ids, scores = index.sparse_scores(tokens, token_weights)
@@ -225,23 +252,7 @@ class Snapshot:
                 score *= ranking.type_boost
             hits.append((score, i))
         hits.sort(key=lambda pair: (-pair[0], pair[1]))
-        reranker = self.reranker
-        rows = [None] * len(hits)
-        fused_rank = {i: n for n, (_, i) in enumerate(hits[: max(k, reranker.pool)], 1)}
-        if reranker.active and hits:
-            hits = hits[: max(k, reranker.pool)]
-            rows = rerank_features(self, query, [Candidate(i, score, parts.get(i, {})) for score, i in hits], region)
-            shares = reranker.scores(rows)
-            order = sorted(range(len(hits)), key=lambda n: (-shares[n], n))
-            hits = [(float(shares[n]), hits[n][1]) for n in order]
-            rows = [rows[n] for n in order]
-        out = []
-        for (score, i), row in zip(hits[:k], rows):
-            passage = self.passages[i]
-            matched = tuple(self.words.matched_terms(words, i))
-            field_shares = tuple(sorted(parts.get(i, {}).items()))
-            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i]))
-        return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
+        return hits, parts
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""

@@ -127,8 +127,22 @@ def _check_faq(settings):
     yield faq / "entries", lambda: load_entries(faq, Regions.load(faq / "regions.toml").names)
 
 
+def _check_guided(settings):
+    """The guided checks (faq/checks/*.toml): every cited passage in the build, every outcome
+    reached, no answer leading nowhere; one error per problem, with file and line."""
+    from .checks import problems
+
+    try:
+        regions = Regions.load(Path(settings.faq_dir) / "regions.toml")
+        ids = {p.id for doc in load_documents(settings.knowledge_dir, regions.names) for p in segment(doc)}
+    except DataFileError:
+        return  # named by _check_documents
+    for problem in problems(settings.faq_dir, ids):
+        yield Path(problem.path), lambda problem=problem: _raise(problem)
+
+
 # Each entry yields (path, check); a check raises DataFileError.
-VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_control_characters, _check_adding, _check_faq]
+VALIDATORS = [_check_tree, _check_syntax, _check_config, _check_documents, _check_control_characters, _check_adding, _check_faq, _check_guided]
 
 
 def validate(settings):

@@ -105,7 +105,7 @@ def test_deep_link_opens_its_topic_and_an_example_button_asks_it(bot):
         sent = [p for m, p in calls if m == "sendMessage"]
         assert len(sent) == 2 and sent[0]["text"].startswith("您好,小王!")
         assert sent[1]["text"].startswith("<b>社会救助</b>\n最低生活保障(低保)")
-        assert buttons(sent[1]) == [[("低保怎么申请?", "ex:aid:0")], [("特困人员有哪些救助?", "ex:aid:1")], [("临时救助找哪里申请?", "ex:aid:2")], [("« 返回主题", "menu")]]
+        assert buttons(sent[1]) == [[("低保怎么申请?", "ex:aid:0")], [("特困人员有哪些救助?", "ex:aid:1")], [("临时救助找哪里申请?", "ex:aid:2")], [("我能不能申请低保?", "ex:aid:3")], [("« 返回主题", "menu")]]
         calls = await h.send(fake.callback("ex:aid:0", user_id=CITIZEN))
         assert [m for m, _ in calls] == ["answerCallbackQuery", "sendMessage"]
         assert "<b>出处:</b>" in calls[-1][1]["text"]

@@ -51,8 +51,13 @@ def workspace_settings(root):
 
 
 def drop_faq_entries_citing(ws, prefixes):
-    """Remove the FAQ entries that cite any of these documents (they would no longer resolve)."""
+    """Remove the FAQ entries and the guided checks that cite any of these documents (they would
+    no longer resolve)."""
     for path in (ws.root / "faq" / "entries").glob("*.toml"):
         blocks = path.read_text(encoding="utf-8").split("[[faq]]")
         kept = [blocks[0]] + [b for b in blocks[1:] if not any(p in b for p in prefixes)]
         path.write_text("[[faq]]".join(kept), encoding="utf-8")
+    documents = tuple('"' + p.rstrip("#") + ":" for p in prefixes)
+    for path in (ws.root / "faq" / "checks").glob("*.toml"):
+        if any(d in path.read_text(encoding="utf-8") for d in documents):
+            path.unlink()

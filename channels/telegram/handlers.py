@@ -13,10 +13,10 @@ from telegram import Chat, MessageEntity, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from retrieval.answer import valid_unicode
-from retrieval.edge import RATE_LIMITED
+from retrieval.edge import CHECK, RATE_LIMITED
 from retrieval.errors import AlreadyVotedError, AssistantError, FeedbackRateLimitedError
 
-from .keyboards import answer_keyboard, examples_keyboard, parse_callback, topics_keyboard
+from .keyboards import answer_keyboard, check_keyboard, examples_keyboard, parse_callback, topics_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Handlers:
         await self._send(update.effective_chat.id, context, [self.replies.render("not_text.html.j2", voice=voice)], topics_keyboard(self.menu))
 
     async def button(self, update: Update, context) -> None:
-        """Inline buttons: topics, examples, 查看原文, 👍 / 👎, 转人工, suggestions."""
+        """Inline buttons: topics, examples, 查看原文, 👍 / 👎, 转人工, suggestions, check answers."""
         query = update.callback_query
         callback = parse_callback(query.data)
         if callback is None:
@@ -165,6 +165,16 @@ class Handlers:
             return
         await query.answer(self.replies.render("feedback_thanks.txt.j2", value=callback.value))
 
+    async def _on_check(self, update, context, callback):
+        """An answer button of a guided check: its words go through the edge like a typed answer."""
+        query = update.callback_query
+        options = context.chat_data.get("check") or ()
+        if callback.number >= len(options):
+            await query.answer(self.replies.render("expired.txt.j2"))
+            return
+        await query.answer()
+        await self._answer(update.effective_chat, update.effective_user, options[callback.number], context, follow=True)
+
     async def _on_human(self, update, context, callback):
         await update.callback_query.answer()
         await self._send(update.effective_chat.id, context, [self.replies.render("handoff.html.j2")])
@@ -231,6 +241,12 @@ class Handlers:
                 await self._send(chat.id, context, [self.replies.render("rate_limited.html.j2", seconds=seconds)], reply_to=reply_to)
             return
         context.user_data["warned"] = False
+        if outcome.kind == CHECK:  # a guided check's question (answered by its buttons) or its result
+            step = outcome.check
+            context.chat_data["check"] = [] if step.done else list(step.options)
+            text = self.assistant.render("check.txt.j2", step=step, numbered=False)
+            await self._send(chat.id, context, self.replies.plain(text), None if step.done else check_keyboard(step.options), reply_to=reply_to)
+            return
         if outcome.answer is None:  # empty or too long: the core's wording
             await self._send(chat.id, context, self.replies.plain(outcome.text), reply_to=reply_to)
             return

@@ -2,7 +2,8 @@
 
 Codes: `topic:<key>`, `menu`, `ex:<key>:<n>` (example question n of a topic), `src:<query_id>`
 (show cited passages), `fb:+:<query_id>` / `fb:-:<query_id>`, `human`, `sug:<query_id>:<n>`
-(suggestion n of an answer). What a query id refers to is looked up in the chat's data.
+(suggestion n of an answer), `chk:<n>` (option n of the guided check's current question). What a
+query id or a check option refers to is looked up in the chat's data.
 """
 
 import re
@@ -20,8 +21,9 @@ _PATTERNS = {
     "feedback": re.compile(r"^fb:([+-]):(\d{1,18})$"),
     "human": re.compile(r"^human$"),
     "suggestion": re.compile(r"^sug:(\d{1,18}):(\d{1,2})$"),
+    "check": re.compile(r"^chk:(\d{1,2})$"),
 }
-CALLBACK_PATTERN = r"^(topic:|menu$|ex:|src:|fb:|human$|sug:)"
+CALLBACK_PATTERN = r"^(topic:|menu$|ex:|src:|fb:|human$|sug:|chk:)"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def parse_callback(data):
             return Callback(kind, query_id=int(match.group(1)))
         if kind == "feedback":
             return Callback(kind, query_id=int(match.group(2)), value=1 if match.group(1) == "+" else -1)
+        if kind == "check":
+            return Callback(kind, number=int(match.group(1)))
         if kind == "suggestion":
             return Callback(kind, query_id=int(match.group(1)), number=int(match.group(2)))
         return Callback(kind)
@@ -84,3 +88,8 @@ def answer_keyboard(menu, query_id, has_sources, suggestions=()):
     rows.append(first + [_button(b["helpful"], f"fb:+:{query_id}"), _button(b["not_helpful"], f"fb:-:{query_id}")])
     rows.append([_button(b["handoff"], "human")])
     return InlineKeyboardMarkup(rows)
+
+
+def check_keyboard(options):
+    """A guided check's answer options, one button each (the citizen may also type one)."""
+    return InlineKeyboardMarkup([[_button(label, f"chk:{n}")] for n, label in enumerate(options)])

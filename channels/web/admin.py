@@ -51,9 +51,16 @@ class Admin:
             Route("/admin/reload", self.reload, methods=["POST"]),
             Route("/admin/rollback/confirm", self.confirm_rollback, methods=["GET"]),
             Route("/admin/rollback", self.rollback, methods=["POST"]),
+            Route("/admin/explain", self.explain, methods=["GET"]),
             *self.dashboard.routes(),
             *self.faq.routes(),
         ]
+
+    async def explain(self, request):
+        """Why a question gets its passages and its decision, in full, with the files that would change it."""
+        from .explaining import page
+
+        return await page(request, self.assistant, self.templates, self.gate, full=True, back="/admin")
 
     @property
     def can_rollback(self):

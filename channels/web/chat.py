@@ -13,7 +13,7 @@ from starlette.routing import Route
 from retrieval.errors import AlreadyVotedError, FeedbackRateLimitedError
 from retrieval.segment import SECTION_SEPARATOR
 
-from .asking import RATE_LIMITED, Asker
+from .asking import CHECK, RATE_LIMITED, Asker
 from .auth import client_address, same_origin
 from .limits import BodyTooLarge, read_body
 
@@ -89,7 +89,11 @@ class Chat:
             user = secrets.token_hex(16)
         # One conversation per visitor; a suggestion button asks with follow=False.
         outcome = await self.asker.ask(question, user, conversation=user, follow=data.get("follow") is not False, address=client_address(request))
-        payload = {"kind": outcome.kind, "declined": outcome.kind != "answer", "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
+        payload = {"kind": outcome.kind, "declined": outcome.kind not in ("answer", CHECK), "text": outcome.text, "sources": [], "suggestions": [], "query_id": None, "feedback_token": None, "followup": None, "asked": None}
+        if outcome.kind == CHECK:  # a guided check: its answers are buttons here, so the text leaves the numbers out
+            step = outcome.check
+            payload["text"] = self.assistant.render("check.txt.j2", step=step, numbered=False)
+            payload["check"] = {"id": step.check.id, "title": step.check.title, "number": step.number, "total": step.total, "done": step.done, "options": list(step.options), "outcome": step.ending.kind if step.done else None}
         if outcome.answer is not None:
             answer = outcome.answer
             # The suggestions are buttons and the sources are listed under the answer here, so

@@ -115,7 +115,14 @@ class Lookup:
             Route("/lookup", self.page, methods=["GET"]),
             *self.gate.routes(),
             Route("/lookup/doc/{doc_id}", self.document, methods=["GET"]),
+            Route("/lookup/explain", self.explain, methods=["GET"]),
         ]
+
+    async def explain(self, request):
+        """Why a question gets its passages and its decision, compact (staff)."""
+        from .explaining import page
+
+        return await page(request, self.assistant, self.templates, self.gate, full=False, back="/lookup")
 
     async def page(self, request):
         session, refused = self.gate.session(request)

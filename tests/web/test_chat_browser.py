@@ -209,7 +209,7 @@ def test_a_topic_chip_offers_its_questions_and_the_handoff_shows_12345(server, b
     page.click("button.chip[data-topic=aid]")
     card = page.locator("#messages .msg.topic")
     assert card.locator(".text").inner_text() == "社会救助\n最低生活保障(低保)、低保边缘、特困人员供养、临时救助的申请条件和办理流程。\n\n您可以直接输入问题,或点下面的常见问题。"
-    assert card.locator("button.suggestion").all_inner_texts() == ["低保怎么申请?", "特困人员有哪些救助?", "临时救助找哪里申请?"]
+    assert card.locator("button.suggestion").all_inner_texts() == ["低保怎么申请?", "特困人员有哪些救助?", "临时救助找哪里申请?", "我能不能申请低保?"]
     assert page.evaluate("document.activeElement.classList.contains('topic')")  # focus follows the tap
     card.locator("button.suggestion").nth(0).click()
     answer = page.locator(".msg.answer").first

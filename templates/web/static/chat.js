@@ -230,6 +230,17 @@
       data.suggestions.forEach(function (q) { sug.appendChild(suggestionButton(q)); });
       msg.querySelector(".suggestions").hidden = false;
     }
+    if (data.check && Array.isArray(data.check.options) && data.check.options.length) {  // a guided check's answers
+      var opts = msg.querySelector(".check-options .option-list");
+      data.check.options.forEach(function (label) {
+        var li = el("li");
+        var b = el("button", "check-option", label);
+        b.type = "button";
+        li.appendChild(b);
+        opts.appendChild(li);
+      });
+      msg.querySelector(".check-options").hidden = false;
+    }
     if (item.rated) {
       rated(item, msg, item.rated, false);
     } else if (!data.query_id || !data.feedback_token) {
@@ -306,6 +317,7 @@
     var target = e.target.closest("button");
     if (!target) return;
     if (target.classList.contains("suggestion")) ask(target.textContent, false);
+    else if (target.classList.contains("check-option")) ask(target.textContent, true);  // answers the check's question
     else if (target.classList.contains("handoff-button")) card({ t: "handoff" });
     else if (target.classList.contains("chip")) card({ t: "topic", key: target.dataset.topic });
   });
