@@ -110,8 +110,8 @@ def explain(answerer, question, passage_id=None):
         else:
             features, share = _as_if_in_pool(snapshot, query, row, fused, parts, fused_rank, result.region)
             asked = _passage(snapshot, query, row, None, share, features, parts, fused_rank, fused_score, questions)
-    calibration = answerer.calibration
     confidence = decision.confidence or {}
+    calibration = answerer.calibration.model_for(confidence)  # [decision_unasked] for a document without index questions
     p = confidence.get("p") if "faq_score" not in confidence else None
     contributions = ()
     if p is not None:
@@ -238,7 +238,7 @@ def _reason(answerer, query, decision, result, p):
         return "no_hits"
     if p is None:
         return kind
-    calibration = answerer.calibration
+    calibration = answerer.calibration.model_for(decision.confidence or {})
     if p >= calibration.answer_at:
         if kind == SUGGEST:
             return "low_share"
