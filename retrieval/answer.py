@@ -10,6 +10,7 @@ decline) -> a fact asked for that the passages do not give -> answer with quotes
 """
 
 import datetime
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,8 @@ from pathlib import Path
 from . import checks as guided
 from .compose import Composer
 from .datafiles import read_section, read_toml
+from .privacy import Masker
+from .redact import QuestionRedactor
 from .decision import (
     ANSWER,
     FACT_MISSING,
@@ -234,6 +237,12 @@ class Answerer:
             self._checks = (snapshot, value)
         return value
 
+    @functools.cached_property
+    def redactor(self):
+        """What takes the asker's personal data out of a question (faq/privacy.toml)."""
+        path = Path(self.settings.faq_dir) / "privacy.toml"
+        return QuestionRedactor.load(path, Masker.load(path))
+
     def parser(self, snapshot):
         cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile
         if cached_snapshot is not snapshot:
@@ -247,6 +256,7 @@ class Answerer:
                 snapshot.kb_df,
                 self.settings.max_question_chars,
                 self.followup_rules,
+                self.redactor.redact,
             )
             self._parser = (snapshot, parser)
         return parser

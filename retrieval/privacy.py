@@ -201,6 +201,13 @@ class Masker:
                 ends.extend([end] * len(piece))
         return "".join(reading), starts, ends
 
+    def replacements(self):
+        """Every text an item may be replaced with ("[电话]", "[姓名]"...)."""
+        out = [rule.replacement for rule in self._rules]
+        if self._names is not None:
+            out.append(self._names.replacement)
+        return tuple(dict.fromkeys(out))
+
     def warm(self):
         """Load the name tagger now rather than on the first question."""
         if self._names is not None:

@@ -80,8 +80,9 @@ class Query:
 class QueryParser:
     """Builds the Query of a question against one build of the knowledge base."""
 
-    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None):
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, redact=None):
         self.analyzer = analyzer
+        self.redact = redact  # question -> the question without the asker's personal data (retrieval/redact.py), or None
         self.regions = regions
         self.intents = intents
         self.types = types
@@ -125,7 +126,8 @@ class QueryParser:
         if len(question) > self.max_chars:
             raise QuestionTooLongError(len(question), self.max_chars)
         analyzer = self.analyzer
-        normalized = analyzer.normalize(question)
+        # The asker's own phone number, address or name is not part of what is asked.
+        normalized = analyzer.normalize(self.redact(question) if self.redact is not None else question)
         if len(normalized) > self.max_chars:  # NFKC can expand a character ("㍿" -> "株式会社")
             raise QuestionTooLongError(len(normalized), self.max_chars)
         if not _WORD_CHAR.search(normalized):
