@@ -74,3 +74,52 @@ def test_homophones_round_trip_and_need_one_character_in_common():
     assert table.repair("心见", ["心", "见"], lambda w: False) == ("心见", ())
     # a word the dictionary knows is left alone
     assert table.repair("底保", ["底保"], lambda w: w == "底保") == ("底保", ())
+
+
+# -- tokenizing work per answered question --------------------------------------------------
+TOKENIZING = ("normalize", "words", "bigrams")
+
+
+def tokenizing_counts(monkeypatch, answerer, questions):
+    """How often each tokenizing step runs while the edge answers each question (calls made
+    inside another step, such as the normalising inside `words`, count too); warmed up first,
+    so per-build work (a passage normalised once, the config read) is not counted."""
+    from collections import Counter
+
+    from retrieval.edge import Edge
+    from retrieval.tokenize import TextAnalyzer
+
+    edge = Edge.unlogged(answerer, 600)
+    for n, question in enumerate(questions):
+        edge.ask("test", f"warm{n}", question)
+    counts = Counter()
+    for name in TOKENIZING:
+        real = getattr(TextAnalyzer, name)
+
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            counts[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(TextAnalyzer, name, counted)
+    out = []
+    for n, question in enumerate(questions):
+        counts.clear()
+        edge.ask("test", f"user{n}", question)  # a user of its own: every question stands alone
+        out.append(tuple(counts[name] for name in TOKENIZING))
+    return out
+
+
+def dev_questions():
+    import json
+
+    from .conftest import SHARED_DEV
+
+    return [json.loads(line)["q"] for line in SHARED_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_tokenizing_steps_per_answered_dev_question(monkeypatch, answerer):
+    counts = tokenizing_counts(monkeypatch, answerer, dev_questions())
+    assert len(counts) == 52
+    totals = tuple(sum(c[n] for c in counts) for n in range(len(TOKENIZING)))
+    # Today: normalize 11.3, words 2.1, bigrams 1.5 times per question (issue 17).
+    assert totals == (587, 111, 78)
