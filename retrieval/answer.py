@@ -483,7 +483,7 @@ class Answerer:
             if not asked or any(snapshot.mentions(k) for k in asked):
                 continue
             if chosen is not None:
-                written = snapshot.analyzer.normalize("\n".join((*chosen.entry.questions, chosen.entry.answer)))
+                written = snapshot.faq.written(chosen.entry.id)
                 if any(k in written for k in asked):
                     continue
             return matter

@@ -218,13 +218,16 @@ class FaqIndex:
         self.tokens = tokens if tokens is not None else {e.id: self._tokenize(e) for e in entries}
         self._owner = []  # question number -> entry id
         self._questions = []
+        self._question_words = {}  # (entry id, question) -> its words, as prepared and indexed
         words, bigrams = [], []
         for entry in entries:
             for q, (w, b) in zip(entry.questions, self.tokens[entry.id]["questions"]):
                 self._owner.append(entry.id)
                 self._questions.append(q)
+                self._question_words.setdefault((entry.id, q), w)
                 words.append(w)
                 bigrams.append(b)
+        self._written = {}  # entry id -> its questions and answer normalised, when first asked for
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
         self._token_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
@@ -235,12 +238,21 @@ class FaqIndex:
         question's most distinctive word (结婚证 in "结婚证丢了能补吗"), as written or through the
         lexicon's official terms. "我身份证丢了能结婚吗" does not name 结婚证, so the
         replacement-certificate entry is only a suggestion for it."""
-        words = [w for w in self.analyzer.words(self.prepare(match.question)) if len(w) >= 2 and self.word_weight(w) > 0 and not self.analyzer.is_generic(w)]
+        asked = self._question_words[(match.entry.id, match.question)]
+        words = [w for w in asked if len(w) >= 2 and self.word_weight(w) > 0 and not self.analyzer.is_generic(w)]
         if not words:
             return True
         key = max(words, key=lambda w: (self.word_weight(w), len(w)))  # rarest in the knowledge base
         present = set(query.words) | set(query.expansion_words)
         return key in present or key in query.text or key in query.normalized or key in query.expansions
+
+    def written(self, entry_id):
+        """An entry's questions and answer, normalised, one per line."""
+        text = self._written.get(entry_id)
+        if text is None:
+            entry = self.entries[entry_id]
+            text = self._written[entry_id] = self.analyzer.normalize("\n".join((*entry.questions, entry.answer)))
+        return text
 
     def _tokenize(self, entry):
         """{"questions": [[words, bigrams] per question], "words": words of questions + answer}."""
@@ -266,7 +278,7 @@ class FaqIndex:
         question's `region`. `region_ok(entry_region)` filters entries.
         """
         words, bigrams = list(query.words), list(query.bigrams)
-        expansions = query.expansions
+        expansion_words = query.expansion_words
         query = self._weights(words, bigrams)
         if not query:
             return []
@@ -278,9 +290,9 @@ class FaqIndex:
         query_total = sum(query.values())
         kb_words = {t: self.word_weight(t) for t in dict.fromkeys(words)}
         # The official terms of the question's colloquial phrases (去世 -> 死亡), at less weight:
-        # the share counts them when that raises it.
+        # the share counts them when that raises it (the question's own words keep theirs).
         expanded = dict(kb_words)
-        for t in self.analyzer.words(expansions) if expansions else ():
+        for t in expansion_words:
             expanded.setdefault(t, self.ranking.synonym_weight * self.word_weight(t))
         ranking = self.ranking
         best = {}

@@ -45,7 +45,11 @@ class Context:
         chat words ("签好了", "当天") do not dilute the next question's search."""
         if query is None or masked is None:
             return None
-        shown, masked = masked, normalize(masked) if normalize is not None else masked
+        # Masking mostly leaves a question as it was: then the Query's normalised text is it.
+        if masked == query.question and normalize is not None:
+            shown, masked = masked, query.normalized
+        else:
+            shown, masked = masked, normalize(masked) if normalize is not None else masked
         borrowed = query.followup.subject if query.followup is not None else ()
         kept = tuple(w for w in query.focus if w in masked or w in borrowed)
         covered = tuple(w for w in kept if w in evidence)

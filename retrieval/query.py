@@ -145,13 +145,14 @@ class QueryParser:
         qtypes = tuple(t for t in self.types if any(a in text for a in t.asks))
         qtype = qtypes[0] if qtypes else None
         searched = self.regions.strip(analyzer.without_fillers(text))
-        words = tuple(analyzer.words(searched))
-        bigrams = tuple(analyzer.bigrams(searched))
+        # `searched` is normalised text with pieces replaced by spaces: not normalised again.
+        words = tuple(analyzer.words(searched, normalized=True))
+        bigrams = tuple(analyzer.bigrams(searched, normalized=True))
         expansions = analyzer.expansions(text)
-        lexicon_words = analyzer.words(expansions) if expansions else []
+        lexicon_words, lexicon_bigrams = analyzer.expansion_tokens(expansions)
         seen_w, seen_b = set(words), set(bigrams)
         expansion_words = tuple(dict.fromkeys(t for t in lexicon_words if t not in seen_w))
-        expansion_bigrams = tuple(dict.fromkeys(t for t in analyzer.bigrams(expansions) if t not in seen_b)) if expansions else ()
+        expansion_bigrams = tuple(dict.fromkeys(t for t in lexicon_bigrams if t not in seen_b))
         focus = self._focus(words, qtype)
         covered_by_lexicon = set(lexicon_words)
         # A word no passage contains, not even through the lexicon; jieba's guesses at unknown
@@ -196,7 +197,7 @@ class QueryParser:
         cues = self.cues
         out = []
         for w in dict.fromkeys(words):
-            if len(w) < 2 or not _CJK.search(w) or w in cues or self.analyzer.is_stopword(w) or self.analyzer.is_generic(w):
+            if len(w) < 2 or not _CJK.search(w) or w in cues or self.analyzer.is_stopword(w, normalized=True) or self.analyzer.is_generic(w):
                 continue
             if any(w in a for a in cues) and self.kb_df(w) == 0:
                 continue  # part of a cue phrase ("多长" of "多长时间")

@@ -22,18 +22,24 @@ from .errors import StoreError, StoreWriteError
 # `faq` table (the FAQ entries this build was made with).
 # 4: the question-index fields (q_words, q_bigrams), passages' `questions`, and `extras`
 # (the homophone table of the build).
-SCHEMA_VERSION = "4"
-TABLES = ("build", "documents", "passages", "tokens", "indexes", "faq", "extras")
+# 5: index arrays and extras in bounded chunks (`index_chunks`, `extras`), so no row holds a
+# whole field: one row per field passed SQLite's 1 GB limit at ~0.9M passages.
+SCHEMA_VERSION = "5"
+TABLES = ("build", "documents", "passages", "tokens", "indexes", "index_chunks", "faq", "extras")
 # Saved index arrays: explicit little-endian dtypes so a store reads the same on any machine.
 _INDEX_DTYPES = {"indptr": "<i8", "indices": "<i4", "data": "<f8"}
+# Bytes per saved chunk of an index array or extra: far below SQLite's 1 GB row limit, large
+# enough that a field at 1M passages is a few dozen rows.
+CHUNK_BYTES = 16 << 20
 
 
-def write(path, documents, passages, tokens, metadata, indexes=None, faq=(), extras=None):
+def write(path, documents, passages, tokens, metadata, indexes=None, faq=(), extras=None, chunk_bytes=CHUNK_BYTES):
     """Write a complete store to `path` atomically (temp file + rename).
 
     `indexes`: {field: (terms, indptr, indices, data, n_docs)}, as `BM25Index.parts()` gives.
     `faq`: the FAQ entries of this build as plain dicts, so a store serves the FAQ it was built
     with (a rollback, or another process loading it, never mixes builds).
+    `chunk_bytes`: the most bytes one row of an index array or an extra holds.
     """
     import sqlite_utils  # only building needs it; reading uses sqlite3 and starts faster
 
@@ -52,11 +58,10 @@ def write(path, documents, passages, tokens, metadata, indexes=None, faq=(), ext
             ({"content_hash": h, "words": json.dumps(w, ensure_ascii=False), "bigrams": json.dumps(b, ensure_ascii=False)} for h, (w, b) in tokens.items()),
             pk="content_hash",
         )
-        _write_indexes(db.conn, indexes or {})
+        _write_indexes(db.conn, indexes or {}, chunk_bytes)
         db["faq"].create({"seq": int, "id": str, "entry": str}, pk="seq")
         db["faq"].insert_all({"seq": n, "id": e["id"], "entry": json.dumps(e, ensure_ascii=False)} for n, e in enumerate(faq))
-        db["extras"].create({"key": str, "value": str}, pk="key")
-        db["extras"].insert_all({"key": k, "value": v} for k, v in (extras or {}).items())
+        _write_extras(db.conn, extras or {}, chunk_bytes)
         meta = dict(metadata, schema_version=SCHEMA_VERSION, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         db["build"].insert_all(({"key": k, "value": str(v)} for k, v in meta.items()), pk="key")
         db.conn.commit()
@@ -120,38 +125,71 @@ def _alive(pid):
 
 
 def read(path):
-    """Everything in the store: (metadata, documents, passages, tokens by content hash, FAQ dicts).
+    """What a serving process needs of the store: (metadata, documents, passages, tokens by
+    content hash, FAQ dicts).
 
-    Tokens come as a read-only mapping that decodes a passage's JSON token lists only when
-    asked for: loading a built store needs the saved indexes, not the tokens.
+    Tokens are not read: they come as a mapping that fetches one passage's token lists from the
+    store when asked for (only tests and tools ask; a build reuses them through `cached_tokens`).
     """
     with _open(path) as (db, metadata):
         documents = _rows(db, "select * from documents")
         passages = _rows(db, "select * from passages order by doc_id, seq")
-        raw = {h: (w, b) for h, w, b in db.execute("select content_hash, words, bigrams from tokens")}
         faq = [json.loads(entry) for (entry,) in db.execute("select entry from faq order by seq")]
-    return metadata, documents, passages, StoredTokens(raw), faq
+    return metadata, documents, passages, LazyTokens(path), faq
 
 
 def read_extras(path):
-    """{key: text} of the build's extra tables (the homophone table)."""
+    """{key: text} of the build's extra tables (the homophone table, the prepared index questions)."""
     with _open(path) as (db, _):
-        return dict(db.execute("select key, value from extras"))
+        keys = [key for (key,) in db.execute("select distinct key from extras order by key")]
+        return {key: _read_chunks(db, path, "select value from extras where key = ? order by seq", (key,), None, f"extra {key!r}").decode("utf-8") for key in keys}
 
 
 def read_indexes(path):
     """The saved BM25 indexes: {field: (terms, indptr, indices, data, n_docs)}."""
-    out = {}
     with _open(path) as (db, _):
-        for field, n_docs, terms, *blobs in db.execute("select field, n_docs, terms, indptr, indices, data from indexes"):
-            terms = terms.split("\n") if terms else []
-            try:
-                arrays = [np.frombuffer(blob, dtype=dtype) for blob, dtype in zip(blobs, _INDEX_DTYPES.values())]
-            except (TypeError, ValueError) as exc:  # a blob cut short or not a blob at all
-                raise StoreError(f"store {path}: index {field!r} is damaged: {exc}") from exc
-            _check_index(path, field, terms, *arrays, n_docs)
-            out[field] = (terms, *arrays, n_docs)
+        return _read_indexes(db, path)
+
+
+def _read_indexes(db, path):
+    out = {}
+    for field, n_docs, n_terms, n_postings, terms_bytes in db.execute("select field, n_docs, n_terms, n_postings, terms_bytes from indexes").fetchall():
+        sizes = {"terms": terms_bytes, "indptr": (n_terms + 1) * 8, "indices": n_postings * 4, "data": n_postings * 8}
+        sql = "select bytes from index_chunks where field = ? and part = ? order by seq"
+        parts = {part: _read_chunks(db, path, sql, (field, part), size, f"index {field!r}") for part, size in sizes.items()}
+        terms = parts.pop("terms").decode("utf-8")
+        terms = terms.split("\n") if n_terms else []
+        arrays = [np.frombuffer(parts[name], dtype=dtype) for name, dtype in _INDEX_DTYPES.items()]
+        for a in arrays:
+            a.flags.writeable = False  # a snapshot's index is never changed after loading
+        _check_index(path, field, terms, *arrays, n_docs)
+        out[field] = (terms, *arrays, n_docs)
     return out
+
+
+def _read_chunks(db, path, sql, args, size, what):
+    """The chunks a query gives, joined into one buffer of `size` bytes (None: any size) without
+    holding the chunks and the whole at once; StoreError when they do not add up."""
+    if size is None:
+        return b"".join(_blob(chunk, path, what) for (chunk,) in db.execute(sql, args))
+    out = bytearray(size)
+    at = 0
+    for (chunk,) in db.execute(sql, args):
+        chunk = _blob(chunk, path, what)
+        if at + len(chunk) > size:
+            break
+        out[at : at + len(chunk)] = chunk
+        at += len(chunk)
+    else:
+        if at == size:
+            return out
+    raise StoreError(f"store {path}: {what} is damaged: its chunks do not add up to {size} bytes")
+
+
+def _blob(value, path, what):
+    if not isinstance(value, bytes):
+        raise StoreError(f"store {path}: {what} is damaged: a chunk is not a blob")
+    return value
 
 
 def _check_index(path, field, terms, indptr, indices, data, n_docs):
@@ -167,6 +205,36 @@ def _check_index(path, field, terms, indptr, indices, data, n_docs):
     )
     if not ok:
         raise StoreError(f"store {path}: index {field!r} is damaged")
+
+
+class LazyTokens(Mapping):
+    """(words, bigrams) token lists by content hash, read from the store one passage at a time.
+
+    A content hash names its tokens in any build, so a lookup after the store was swapped still
+    gives the passage's tokens (or KeyError when the newer build no longer has it)."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def _query(self, sql, args=()):
+        with _open(self._path) as (db, _):
+            return db.execute(sql, args).fetchall()
+
+    def __getitem__(self, content_hash):
+        rows = self._query("select words, bigrams from tokens where content_hash = ?", (content_hash,))
+        if not rows:
+            raise KeyError(content_hash)
+        words, bigrams = rows[0]
+        return json.loads(words), json.loads(bigrams)
+
+    def __contains__(self, content_hash):
+        return bool(self._query("select 1 from tokens where content_hash = ?", (content_hash,)))
+
+    def __iter__(self):
+        return iter([h for (h,) in self._query("select content_hash from tokens")])
+
+    def __len__(self):
+        return self._query("select count(*) from tokens")[0][0]
 
 
 class StoredTokens(Mapping):
@@ -223,13 +291,33 @@ def _rows(db, sql):
     return [dict(zip(names, row)) for row in cursor]
 
 
-def _write_indexes(conn, indexes):
-    conn.execute("create table indexes (field text primary key, n_docs integer, terms text, indptr blob, indices blob, data blob)")
+def _write_indexes(conn, indexes, chunk_bytes=CHUNK_BYTES):
+    """One `indexes` row of sizes per field; its terms and arrays as rows of `chunk_bytes` in `index_chunks`."""
+    conn.execute("create table indexes (field text primary key, n_docs integer, n_terms integer, n_postings integer, terms_bytes integer)")
+    conn.execute("create table index_chunks (field text, part text, seq integer, bytes blob, primary key (field, part, seq))")
     for field, (terms, indptr, indices, data, n_docs) in indexes.items():
         if any("\n" in term for term in terms):
             raise ValueError(f"index {field!r} has a term containing a newline")
-        blobs = [np.ascontiguousarray(a, dtype=_INDEX_DTYPES[name]).tobytes() for name, a in (("indptr", indptr), ("indices", indices), ("data", data))]
-        conn.execute("insert into indexes values (?, ?, ?, ?, ?, ?)", (field, int(n_docs), "\n".join(terms), *blobs))
+        parts = {"terms": memoryview("\n".join(terms).encode("utf-8"))}
+        for name, a in (("indptr", indptr), ("indices", indices), ("data", data)):
+            parts[name] = memoryview(np.ascontiguousarray(a, dtype=_INDEX_DTYPES[name])).cast("B")
+        conn.execute("insert into indexes values (?, ?, ?, ?, ?)", (field, int(n_docs), len(terms), len(parts["data"]) // 8, len(parts["terms"])))
+        for part, buffer in parts.items():
+            conn.executemany("insert into index_chunks values (?, ?, ?, ?)", ((field, part, seq, chunk) for seq, chunk in _chunks(buffer, chunk_bytes)))
+
+
+def _write_extras(conn, extras, chunk_bytes):
+    conn.execute("create table extras (key text, seq integer, value blob, primary key (key, seq))")
+    for key, value in extras.items():
+        conn.executemany("insert into extras values (?, ?, ?)", ((key, seq, chunk) for seq, chunk in _chunks(memoryview(value.encode("utf-8")), chunk_bytes)))
+
+
+def _chunks(buffer, size):
+    """(seq, bytes) of consecutive pieces of at most `size` bytes; an empty buffer is one empty
+    piece, so an empty extra is still there."""
+    if size < 1:
+        raise ValueError("chunk_bytes must be at least 1")
+    return ((seq, bytes(buffer[at : at + size])) for seq, at in enumerate(range(0, max(len(buffer), 1), size)))
 
 
 def read_metadata(path):
@@ -249,9 +337,11 @@ def read_metadata(path):
 def cached_tokens(path):
     """Tokens of a previous build, to avoid re-tokenizing unchanged passages; {} if none."""
     try:
-        return read(path)[3]
+        with _open(path) as (db, _):
+            raw = {h: (w, b) for h, w, b in db.execute("select content_hash, words, bigrams from tokens")}
     except StoreError:
         return {}
+    return StoredTokens(raw)
 
 
 def pin_path(path):

@@ -41,6 +41,7 @@ class TextAnalyzer:
         self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._jieba = None
+        self._term_tokens = {}  # lexicon term -> (words, bigrams); set item by item, thread-safe
         self.fingerprint = _fingerprint(data_dir, self.DATA_FILES)
 
     # -- normalisation ---------------------------------------------------------------------
@@ -54,20 +55,22 @@ class TextAnalyzer:
         return self._t2s.convert(text).lower()
 
     # -- tokens ----------------------------------------------------------------------------
-    def words(self, text):
-        """jieba search-mode tokens of the normalised text, stopwords and punctuation removed."""
+    def words(self, text, normalized=False):
+        """jieba search-mode tokens of the normalised text, stopwords and punctuation removed.
+
+        `normalized`: the text is normalised already (a Query's), so it is not done again."""
         tokenizer = self._tokenizer()
         out = []
-        for token in tokenizer.cut_for_search(self.normalize(text), HMM=True):
+        for token in tokenizer.cut_for_search(text if normalized else self.normalize(text), HMM=True):
             token = token.strip()
             if token and token not in self._stopwords and _HAS_WORD_CHAR.search(token):
                 out.append(token)
         return out
 
-    def bigrams(self, text):
+    def bigrams(self, text, normalized=False):
         """Overlapping character bigrams of each CJK run; Latin words and numbers whole."""
         out = []
-        for run in _RUN.findall(self.normalize(text)):
+        for run in _RUN.findall(text if normalized else self.normalize(text)):
             if not ("\u3400" <= run[0] <= "\ufaff"):
                 out.append(run)
             elif len(run) == 1:
@@ -105,6 +108,19 @@ class TextAnalyzer:
                 added.append(canonical)
         return " ".join(dict.fromkeys(added))
 
+    def expansion_tokens(self, expansions):
+        """(words, bigrams) of `expansions` (what `expansions` gave), as `words` and `bigrams`
+        of it would be. Each lexicon term is tokenised once per analyzer and kept: the terms
+        are data, and whitespace separates them, so their tokens simply follow one another."""
+        words, bigrams = [], []
+        for term in expansions.split():
+            tokens = self._term_tokens.get(term)
+            if tokens is None:
+                tokens = self._term_tokens[term] = (tuple(self.words(term)), tuple(self.bigrams(term)))
+            words.extend(tokens[0])
+            bigrams.extend(tokens[1])
+        return words, bigrams
+
     def cut(self, text):
         """jieba's plain cut of normalised text (no search-mode sub-words), for typo repair."""
         return list(self._tokenizer().cut(text, HMM=True))
@@ -135,8 +151,8 @@ class TextAnalyzer:
         """A word that names no subject (faq/generic_words.txt): never a focus term."""
         return word in self._generic
 
-    def is_stopword(self, token):
-        return self.normalize(token) in self._stopwords
+    def is_stopword(self, token, normalized=False):
+        return (token if normalized else self.normalize(token)) in self._stopwords
 
     def warm(self):
         """Load jieba's dictionary now rather than on the first question."""

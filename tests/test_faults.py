@@ -91,8 +91,9 @@ def _set_schema(path):
 def _damage_index(path):
     # Valid SQLite, right schema, but the saved index points past the last passage.
     with sqlite3.connect(path) as db:
-        (indices,) = db.execute("select indices from indexes where field = 'words'").fetchone()
-        db.execute("update indexes set indices = ? where field = 'words'", (b"\xff\xff\xff\x7f" + indices[4:],))
+        where = "where field = 'words' and part = 'indices' and seq = 0"
+        (indices,) = db.execute(f"select bytes from index_chunks {where}").fetchone()
+        db.execute(f"update index_chunks set bytes = ? {where}", (b"\xff\xff\xff\x7f" + indices[4:],))
 
 
 def _half_written_temp(path):
@@ -284,7 +285,7 @@ def test_a_reload_interrupted_midway_leaves_the_old_build_and_no_trace(ws, monke
     written = []
     real = store._write_indexes
 
-    def interrupted(conn, indexes):  # documents, passages and tokens are already in the staging file
+    def interrupted(conn, indexes, chunk_bytes):  # documents, passages and tokens are already in the staging file
         written.append(conn.execute("select count(*) from passages").fetchone()[0])
         raise interruption
 
@@ -306,7 +307,7 @@ KILLED_RELOAD = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {root!r})
     from retrieval import store
-    def stall(conn, indexes):
+    def stall(conn, indexes, chunk_bytes):
         open({marker!r}, "w").close()
         time.sleep(600)
     store._write_indexes = stall

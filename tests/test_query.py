@@ -74,3 +74,73 @@ def test_homophones_round_trip_and_need_one_character_in_common():
     assert table.repair("心见", ["心", "见"], lambda w: False) == ("心见", ())
     # a word the dictionary knows is left alone
     assert table.repair("底保", ["底保"], lambda w: w == "底保") == ("底保", ())
+
+
+# -- tokenizing work per answered question --------------------------------------------------
+TOKENIZING = ("normalize", "words", "bigrams")
+
+
+def tokenizing_counts(monkeypatch, answerer, questions):
+    """How often each tokenizing step runs while the edge answers each question (calls made
+    inside another step, such as the normalising inside `words`, count too); warmed up first,
+    so per-build work (a passage normalised once, the config read) is not counted."""
+    from collections import Counter
+
+    from retrieval.edge import Edge
+    from retrieval.tokenize import TextAnalyzer
+
+    edge = Edge.unlogged(answerer, 600)
+    for n, question in enumerate(questions):
+        edge.ask("test", f"warm{n}", question)
+    counts = Counter()
+    for name in TOKENIZING:
+        real = getattr(TextAnalyzer, name)
+
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            counts[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(TextAnalyzer, name, counted)
+    out = []
+    for n, question in enumerate(questions):
+        counts.clear()
+        edge.ask("test", f"user{n}", question)  # a user of its own: every question stands alone
+        out.append(tuple(counts[name] for name in TOKENIZING))
+    return out
+
+
+def dev_questions():
+    import json
+
+    from .conftest import SHARED_DEV
+
+    return [json.loads(line)["q"] for line in SHARED_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_each_tokenizing_step_runs_once_per_answered_dev_question(monkeypatch, answerer):
+    counts = tokenizing_counts(monkeypatch, answerer, dev_questions())
+    # Before: normalize 587, words 111, bigrams 78 times for the 52 (issue 17: 10, 3.3 and 2.4
+    # per answer on the path before the core was rebuilt). Now the Query's normalised text and
+    # tokens are the only ones made; later stages read them from it.
+    assert counts == [(1, 1, 1)] * 52
+
+
+def test_lexicon_terms_tokenised_one_by_one_give_the_tokens_of_them_all_together(answerer):
+    analyzer = answerer.library.analyzer
+    terms = " ".join(dict.fromkeys(canonical for _, canonical in analyzer._synonyms))
+    assert len(terms.split()) > 100
+    assert analyzer.expansion_tokens(terms) == (analyzer.words(terms), analyzer.bigrams(terms))
+    assert analyzer.expansion_tokens("") == ([], [])
+
+
+def test_the_searched_text_is_normalised_already_so_its_tokens_need_no_second_pass(answerer):
+    import json
+
+    from .conftest import DATA
+
+    analyzer = answerer.library.analyzer
+    golden = [json.loads(line)["q"] for line in (DATA / "golden_questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    for question in dev_questions() + golden + ["結婚證丟了怎麼補辦", "ＡＢＣ低保ＸＹＺ申請", "萧山區老人食堂"]:
+        q = answerer.parse(question)
+        assert analyzer.normalize(q.searched) == q.searched
+        assert (list(q.words), list(q.bigrams)) == (analyzer.words(q.searched), analyzer.bigrams(q.searched))
