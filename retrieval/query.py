@@ -128,11 +128,10 @@ class QueryParser:
         analyzer = self.analyzer
         # The asker's own phone number, address or name is not part of what is asked (a message
         # that is nothing else is read as typed, as before).
-        normalized = analyzer.normalize(question)
-        if self.redact is not None:
-            read = analyzer.normalize(self.redact(question))
-            if _WORD_CHAR.search(read) and read.strip("，, "):
-                normalized = read
+        redacted = self.redact(question) if self.redact is not None else question
+        normalized = analyzer.normalize(redacted)
+        if redacted != question and not (_WORD_CHAR.search(normalized) and normalized.strip("，, ")):
+            normalized = analyzer.normalize(question)
         if len(normalized) > self.max_chars:  # NFKC can expand a character ("㍿" -> "株式会社")
             raise QuestionTooLongError(len(normalized), self.max_chars)
         if not _WORD_CHAR.search(normalized):
