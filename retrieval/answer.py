@@ -9,12 +9,12 @@ a confident FAQ entry -> nothing relevant -> the calibrated confidence (answer, 
 decline) -> a fact asked for that the passages do not give -> answer with quotes.
 """
 
-import datetime
 import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .asof import clock, load_rules as load_as_of_rules
 from .compose import Composer
 from .datafiles import read_section
 from .decision import (
@@ -35,6 +35,7 @@ from .library import Hit, SearchResult
 from .rerank import Candidate
 from .rerank import features as rerank_features
 from .query import QueryParser, load_question_types
+from .validity import REPEALED
 
 __all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
 
@@ -168,11 +169,12 @@ class Answerer:
     def __init__(self, library, settings, today=None):
         self.library = library
         self.settings = settings
-        self.today = today or (lambda: datetime.date.today().isoformat())
+        self.today = today or clock(settings)  # () -> YYYY-MM-DD: what "today" answers are as of
         self.composer = Composer(settings.templates_dir)
         self._intents = None
         self._types = None
         self._followup = None
+        self._as_of = None
         self._thresholds = None
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
@@ -195,6 +197,12 @@ class Answerer:
         if self._followup is None:
             self._followup = FollowupRules.load(Path(self.settings.faq_dir))
         return self._followup
+
+    @property
+    def as_of_rules(self):
+        if self._as_of is None:
+            self._as_of = load_as_of_rules(Path(self.settings.faq_dir) / "as_of.toml")
+        return self._as_of
 
     @property
     def thresholds(self):
@@ -221,6 +229,7 @@ class Answerer:
                 snapshot.kb_df,
                 self.settings.max_question_chars,
                 self.followup_rules,
+                self.as_of_rules,
             )
             self._parser = (snapshot, parser)
         return parser
@@ -229,7 +238,7 @@ class Answerer:
     def parse(self, question, snapshot=None, context=None):
         """The Query of a question (a follow-up of `context` when it is one); raises
         EmptyQuestionError / QuestionTooLongError."""
-        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""), context)
+        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""), context, self.today())
 
     def search(self, question, k=None, region=None):
         """Ranked passages for free text (staff lookup, `bot.py search`)."""
@@ -279,8 +288,9 @@ class Answerer:
         uncovered = self._not_covered(snapshot, query, chosen)
         if uncovered is not None:
             return Decision(NOT_COVERED, query, suggestions=suggestions, matter=uncovered.name, channel=uncovered.channel)
-        if chosen is not None:
-            return self._faq_answer(snapshot, query, chosen, result)
+        answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
+        if answered is not None:
+            return answered
         features = self.features(snapshot, query, result, matches)
         p = self.calibration.probability(features)  # compared unrounded; shown rounded
         confidence = dict(features, p=round(p, 3))
@@ -485,7 +495,12 @@ class Answerer:
             matched = tuple(snapshot.words.matched_terms(words, row))
             ranked = rank < self.settings.top_k
             sure = ranked and score >= self.thresholds.faq_lead_share
-            hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
+            valid = snapshot.validity(passage["doc_id"], query.as_of, query.today)
+            if valid.state == REPEALED:
+                continue  # a source repealed by the date asked about no longer backs the entry
+            hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched, validity=valid)))
+        if not hits:
+            return None
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, query)
         promoted = tuple(f for f in query.asked if f.promote)

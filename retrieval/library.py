@@ -30,10 +30,12 @@ from .rerank import Candidate, Reranker
 from .rerank import features as rerank_features
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
+from .validity import IN_FORCE, NOT_YET, REPEALED
+from .validity import validity as validity_of
 
 log = logging.getLogger(__name__)
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
+_CODE_FILES = ("ingest.py", "validity.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
 # The BM25 fields of a passage: its text (jieba words, character bigrams), then the questions of
 # the question index (knowledge/questions/) that it answers.
 INDEX_FIELDS = ("words", "bigrams", "q_words", "q_bigrams")
@@ -66,6 +68,7 @@ class Hit:
     fields: tuple = ()  # ((field, share of that field's best score), ...) before reranking
     features: dict = None  # what the reranker read (rerank.FEATURES), when it ran
     fused_rank: int = None  # 1-based place in the fused order, before the reranker
+    validity: object = None  # validity.Validity of its document as of the Query's date
 
     def as_source(self):
         """The JSON shape of one source in `ask --json` / `search --json`."""
@@ -79,7 +82,23 @@ class Hit:
             "text": self.passage["text"],
             "source_file": self.document["source_file"],
             "score": round(self.score, 4),
+            **citation_fields(self.document, self.validity),
         }
+
+
+def citation_fields(document, validity=None):
+    """What a source's JSON adds to its citation (every channel's JSON the same): the order
+    number, the revision and entry-into-force dates, an undated text's year, and its validity
+    as of the question's date (`in_force`, `not_yet`, `repealed`) with `repealed_on`."""
+    return {
+        "order": document.get("order", ""),
+        "revised": document.get("revised", ""),
+        "effective": document.get("effective_from") or document.get("effective", ""),
+        "year": document.get("year", ""),
+        "validity": validity.state if validity is not None else IN_FORCE,
+        "repealed_on": validity.repealed_on if validity is not None and validity.repealed_now else "",
+        "validity_now": validity.state_now if validity is not None else IN_FORCE,
+    }
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,7 @@ class Snapshot:
         # threads at worst compute the same value twice).
         self._normalized = {}
         self._asked = {}
+        self._validity = {}  # (doc_id, as_of, today) -> Validity
         # Per passage, [its index questions normalised and joined, [[words, bigrams] per
         # question]] as the build prepared them (JSON from the store, parsed on first use), so no
         # index question is tokenised again to answer a question. None: prepared when needed.
@@ -162,6 +182,14 @@ class Snapshot:
             asked = self._asked[i] = (text, tuple(sets))
         return asked
 
+    def validity(self, doc_id, as_of, today):
+        """validity.Validity of a document for a question as of `as_of`, asked on `today`."""
+        key = (doc_id, as_of, today)
+        found = self._validity.get(key)
+        if found is None:
+            found = self._validity[key] = validity_of(self.documents[doc_id], self.documents, as_of or today, today or as_of)
+        return found
+
     def mentions(self, term):
         """Whether any passage contains `term` (normalised text) as written."""
         return term in self._text
@@ -204,11 +232,15 @@ class Snapshot:
                 fused[i] = fused.get(i, 0.0) + weight * share
                 parts.setdefault(i, {})[name] = share
         hits = []
+        as_of, today = query.as_of, query.today
         for i, score in fused.items():
             passage = self.passages[i]
             document = self.documents[passage["doc_id"]]
             affinity = self.regions.affinity(region, document["region"])
             if affinity == 0:
+                continue
+            # A text superseded or expired by the date asked about is never the rule then.
+            if (as_of or today) and self.validity(document["id"], as_of, today).state == REPEALED:
                 continue
             # A place in the question prefers its own plans to a wider region's plans; the
             # national and provincial rules that govern a procedure are never pushed down.
@@ -235,8 +267,19 @@ class Snapshot:
             passage = self.passages[i]
             matched = tuple(self.words.matched_terms(words, i))
             field_shares = tuple(sorted(parts.get(i, {}).items()))
-            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i]))
+            valid = self.validity(passage["doc_id"], as_of, today) if (as_of or today) else None
+            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i], valid))
+        if query.past:
+            out = self._predecessors_first(out, as_of, today)
         return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
+
+    def _predecessors_first(self, hits, as_of, today):
+        """For a question about a past date: a text not yet in force then goes after the text it
+        replaced, when that one is among the hits (the rule of that date answers first)."""
+        present = {h.document["id"] for h in hits}
+        later = [h for h in hits if h.validity is not None and h.validity.state == NOT_YET and any(self.documents[d].get("superseded_by") == h.document["id"] for d in present)]
+        kept = [h for h in hits if not any(h is x for x in later)]
+        return kept + later
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""
@@ -469,6 +512,12 @@ def _document_row(doc):
         "status": doc.status,
         "source_file": doc.source_file,
         "content_hash": doc.content_hash,
+        "effective_from": doc.effective_from,
+        "effective_to": doc.effective_to,
+        "superseded_by": doc.superseded_by,
+        "order": doc.order,
+        "revised": doc.revised,
+        "year": doc.year,
     }
 
 

@@ -22,7 +22,9 @@ from .errors import StoreError, StoreWriteError
 # `faq` table (the FAQ entries this build was made with).
 # 4: the question-index fields (q_words, q_bigrams), passages' `questions`, and `extras`
 # (the homophone table of the build).
-SCHEMA_VERSION = "4"
+# 5: documents' validity (effective_from, effective_to, superseded_by) and citation fields
+# (order, revised, year).
+SCHEMA_VERSION = "5"
 TABLES = ("build", "documents", "passages", "tokens", "indexes", "faq", "extras")
 # Saved index arrays: explicit little-endian dtypes so a store reads the same on any machine.
 _INDEX_DTYPES = {"indptr": "<i8", "indices": "<i4", "data": "<f8"}

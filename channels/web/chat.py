@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from retrieval.errors import AlreadyVotedError, FeedbackRateLimitedError
+from retrieval.library import citation_fields
 from retrieval.segment import SECTION_SEPARATOR
 
 from .asking import RATE_LIMITED, Asker
@@ -131,9 +132,10 @@ def _source(number, hit):
         "title": document["title"],
         "issuer": document["issuer"],
         "date": document["published"] or document["effective"],
-        "section": SECTION_SEPARATOR.join(hit.passage["section"]),
+        "section": SECTION_SEPARATOR.join(s for s in hit.passage["section"] if s),
         "status": document["status"],
         "text": hit.passage["text"],
+        **citation_fields(document, hit.validity),
     }
 
 

@@ -102,6 +102,11 @@
     return body;
   }
 
+  function cnDate(day) {  // 2026-03-30 -> 2026年3月30日, as the texts write dates
+    var p = day.split("-");
+    return +p[0] + "年" + +p[1] + "月" + +p[2] + "日";
+  }
+
   function sourceItem(s) {
     var li = copy("tpl-source");
     fill(li, "src-number", "[" + s.number + "] ");
@@ -111,9 +116,14 @@
     if (!s.date && date) date.hidden = true;
     var issuer = li.querySelector(".src-issuer");
     if (s.issuer) fill(li, "src-issuer-name", s.issuer); else issuer.hidden = true;
+    if (s.issuer && s.order) fill(li, "src-issuer-name", s.issuer + "(" + s.order + ")");
     var status = li.querySelector(".src-status");
-    if (s.status && status.dataset[s.status]) {
-      status.textContent = status.dataset[s.status];
+    // The validity as of the question's date: a rule not yet in force, or one repealed since.
+    var label = s.validity === "not_yet" && s.effective ? (s.validity_now === "in_force" ? status.dataset.laterThanAsked : status.dataset.notYet).replace("{date}", cnDate(s.effective))
+      : s.repealed_on ? status.dataset.repealed.replace("{date}", cnDate(s.repealed_on))
+      : s.status ? status.dataset[s.status] : "";
+    if (label) {
+      status.textContent = label;
       status.hidden = false;
     }
     li.querySelector(".passage").replaceWith(passage(s.text));
