@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import formats
 from .datafiles import inside, open_regular, read_toml
-from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError
+from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError, NotAddedError
 from .ingest import Cleaning, document_from, knowledge_files, metadata_problem
 from .proposal import ProposalRules, parse_date, propose, region_of
 from .regions import Regions
@@ -25,6 +25,7 @@ from .segment import segment
 FIELDS = ("title", "issuer", "region", "kind", "published", "effective")  # proposed; each has a flag
 SIDECAR_KEYS = ("id", "title", "issuer", "region", "published", "effective", "kind", "status", "source_file")
 ORIGINALS = "originals"
+ADDED_MARK = "# Added with `bot.py add` from "  # the first line of every sidecar add writes
 NAME_MAX_CHARS = 80
 ID_MAX_CHARS = 40
 _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -172,7 +173,7 @@ def sidecar(metadata, origins, source_name, ocr=False):
     """The metadata file, in the format of the other sidecars (a TOML basic string per field)."""
     proposed = [k for k in FIELDS if origins.get(k) not in ("given", "none")]
     given = [k for k in FIELDS if origins.get(k) == "given"]
-    lines = [f"# Added with `bot.py add` from {source_name} (the original is in knowledge/{ORIGINALS}/)."]
+    lines = [f"{ADDED_MARK}{source_name} (the original is in knowledge/{ORIGINALS}/)."]
     if ocr:
         lines.append("# The text was read by OCR (tesseract chi_sim) from page images: check it against the original.")
     if proposed:
@@ -240,3 +241,53 @@ def _file_name(title, published):
     """The file name stem, as the texts there are named: 婚姻登记条例(2025-04-06)."""
     name = _NOT_IN_NAMES.sub("", unicodedata.normalize("NFC", title)).strip(" .")[:NAME_MAX_CHARS] or "document"
     return f"{name}({published})" if published else name
+
+
+# -- seeing and undoing additions ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Addition:
+    """A document `add` wrote that is still in knowledge/: its three files."""
+
+    id: str
+    title: str
+    source_name: str  # the file the admin gave
+    paths: tuple  # text, sidecar, original (the original only when it is still there)
+    added_at: float  # the sidecar's modification time (epoch seconds)
+
+
+def additions(settings):
+    """The documents in knowledge/documents/ that `add` wrote (its sidecar's first line), newest first."""
+    knowledge = Path(settings.knowledge_dir)
+    found = []
+    for meta_path in knowledge_files(knowledge, "documents", ".toml"):
+        try:
+            first = meta_path.read_text(encoding="utf-8").split("\n", 1)[0]
+            meta = read_toml(meta_path)
+        except (OSError, UnicodeDecodeError, DataFileError):
+            continue  # check names it
+        if not first.startswith(ADDED_MARK) or not isinstance(meta.get("id"), str):
+            continue
+        source_name = first[len(ADDED_MARK) :].split(" (the original", 1)[0]
+        texts = [meta_path.with_suffix(s) for s in (".md", ".txt") if meta_path.with_suffix(s).is_file()]
+        original = knowledge / ORIGINALS / (meta_path.stem + Path(source_name).suffix.lower())
+        paths = tuple(texts) + (meta_path,) + ((original,) if original.is_file() else ())
+        found.append(Addition(meta["id"], str(meta.get("title", "")), source_name, paths, meta_path.stat().st_mtime))
+    return sorted(found, key=lambda a: (-a.added_at, a.id))
+
+
+def undo(settings, doc_id):
+    """Remove the files `add` wrote for `doc_id`; ((path, bytes), ...) of what was removed, for
+    restore(). NotAddedError when no added document has this id."""
+    addition = next((a for a in additions(settings) if a.id == doc_id), None)
+    if addition is None:
+        raise NotAddedError(doc_id)
+    removed = tuple((path, path.read_bytes()) for path in addition.paths)
+    _remove([path for path, _ in removed], None)
+    return removed
+
+
+def restore(removed):
+    """Put back files undo() removed (a reload after the undo was refused)."""
+    for path, data in removed:
+        if not path.exists():
+            _create(path, data)

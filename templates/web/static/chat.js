@@ -102,9 +102,9 @@
     return body;
   }
 
-  function cnDate(day) {  // 2026-03-30 -> 2026年3月30日, as the texts write dates
+  function cnDate(day, format) {  // 2026-03-30 in the page's date format (data-date-format)
     var p = day.split("-");
-    return +p[0] + "年" + +p[1] + "月" + +p[2] + "日";
+    return format.replace("{y}", +p[0]).replace("{m}", +p[1]).replace("{d}", +p[2]);
   }
 
   function sourceItem(s) {
@@ -119,8 +119,8 @@
     if (s.issuer && s.order) fill(li, "src-issuer-name", s.issuer + "(" + s.order + ")");
     var status = li.querySelector(".src-status");
     // The validity as of the question's date: a rule not yet in force, or one repealed since.
-    var label = s.validity === "not_yet" && s.effective ? (s.validity_now === "in_force" ? status.dataset.laterThanAsked : status.dataset.notYet).replace("{date}", cnDate(s.effective))
-      : s.repealed_on ? status.dataset.repealed.replace("{date}", cnDate(s.repealed_on))
+    var label = s.validity === "not_yet" && s.effective ? (s.validity_now === "in_force" ? status.dataset.laterThanAsked : status.dataset.notYet).replace("{date}", cnDate(s.effective, status.dataset.dateFormat))
+      : s.repealed_on ? status.dataset.repealed.replace("{date}", cnDate(s.repealed_on, status.dataset.dateFormat))
       : s.status ? status.dataset[s.status] : "";
     if (label) {
       status.textContent = label;
