@@ -35,7 +35,6 @@ from .library import Hit, SearchResult
 from .rerank import Candidate
 from .rerank import features as rerank_features
 from .query import QueryParser, load_question_types
-from .validity import REPEALED
 
 __all__ = ["ANSWER", "FACT_MISSING", "NOT_FOUND", "OUT_OF_SCOPE", "SUGGEST", "Answer", "Answerer", "Quote", "Thresholds", "valid_unicode"]
 
@@ -423,7 +422,8 @@ class Answerer:
 
         # The FAQ's passage bonus was calibrated on the fused order (faq/calibration.toml [faq]).
         ranks = {hit.passage["id"]: hit.fused_rank or n for n, hit in enumerate(result.hits, 1)}
-        return faq.match(query, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
+        # An entry's validity is judged on the date the question is about (today, or the past time asked).
+        return faq.match(query, query.as_of or self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
 
     def _faq_choice(self, snapshot, query, matches, result):
         """The entry that answers, or None: too weak, two entries too close to tell apart, its
@@ -496,11 +496,13 @@ class Answerer:
             ranked = rank < self.settings.top_k
             sure = ranked and score >= self.thresholds.faq_lead_share
             valid = snapshot.validity(passage["doc_id"], query.as_of, query.today)
-            if valid.state == REPEALED:
-                continue  # a source repealed by the date asked about no longer backs the entry
+            if not snapshot.cited_on(passage["doc_id"], query.as_of, query.today):
+                continue  # a source repealed by the date asked about (or not yet the rule then) no longer backs the entry
             hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched, validity=valid)))
         if not hits:
             return None
+        if query.past and not any(hit.validity.in_force for _, hit in hits):
+            return None  # about a past date on which none of its sources was in force yet: the search answers
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, query)
         promoted = tuple(f for f in query.asked if f.promote)

@@ -129,6 +129,10 @@ class Snapshot:
         self._normalized = {}
         self._asked = {}
         self._validity = {}  # (doc_id, as_of, today) -> Validity
+        self.predecessors = {}  # document id -> ids of the documents it superseded
+        for d in documents:
+            if d.get("superseded_by"):
+                self.predecessors.setdefault(d["superseded_by"], []).append(d["id"])
         # Per passage, [its index questions normalised and joined, [[words, bigrams] per
         # question]] as the build prepared them (JSON from the store, parsed on first use), so no
         # index question is tokenised again to answer a question. None: prepared when needed.
@@ -239,8 +243,9 @@ class Snapshot:
             affinity = self.regions.affinity(region, document["region"])
             if affinity == 0:
                 continue
-            # A text superseded or expired by the date asked about is never the rule then.
-            if (as_of or today) and self.validity(document["id"], as_of, today).state == REPEALED:
+            # A text superseded or expired by the date asked about is never the rule then; nor
+            # is its successor, when that took effect later (a question about the past).
+            if (as_of or today) and not self.cited_on(document["id"], as_of, today):
                 continue
             # A place in the question prefers its own plans to a wider region's plans; the
             # national and provincial rules that govern a procedure are never pushed down.
@@ -269,17 +274,17 @@ class Snapshot:
             field_shares = tuple(sorted(parts.get(i, {}).items()))
             valid = self.validity(passage["doc_id"], as_of, today) if (as_of or today) else None
             out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i], valid))
-        if query.past:
-            out = self._predecessors_first(out, as_of, today)
         return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
 
-    def _predecessors_first(self, hits, as_of, today):
-        """For a question about a past date: a text not yet in force then goes after the text it
-        replaced, when that one is among the hits (the rule of that date answers first)."""
-        present = {h.document["id"] for h in hits}
-        later = [h for h in hits if h.validity is not None and h.validity.state == NOT_YET and any(self.documents[d].get("superseded_by") == h.document["id"] for d in present)]
-        kept = [h for h in hits if not any(h is x for x in later)]
-        return kept + later
+    def cited_on(self, doc_id, as_of, today):
+        """Whether a document may answer for the rule of `as_of`: not repealed by then, and not a
+        text that took effect later than that while the one it replaced was in force then."""
+        state = self.validity(doc_id, as_of, today).state
+        if state == REPEALED:
+            return False
+        if state == NOT_YET:
+            return not any(self.validity(old, as_of, today).in_force for old in self.predecessors.get(doc_id, ()))
+        return True
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""

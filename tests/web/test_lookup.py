@@ -241,7 +241,7 @@ def test_every_passage_shows_document_kind_issuer_and_the_dates_its_sidecar_reco
     funeral = staff.get("/lookup", params={"q": "火化 遗体", "doc": "funeral-regulation-2025"}).text
     assert (
         '《殡葬管理条例》</a>\n      <span class="kind">法律法规</span>\n<span class="issuer">国务院</span>\n'
-        '<span class="order">国务院令第824号</span>\n<span class="published">发布 <span class="date">2025-12-12</span></span><span class="effective">施行 2026-03-30</span><span class="region">全国</span>'
+        '<span class="order">国务院令第824号</span><span class="published">发布 <span class="date">2025-12-12</span></span><span class="effective">施行 2026-03-30</span><span class="region">全国</span>'
     ) in section(funeral, 'id="r-1"', '<div class="section">')
     undated = staff.get("/lookup", params={"q": "余杭 养老", "doc": "yuhang-2023"}).text
     assert (
