@@ -25,6 +25,7 @@ from .segment import segment
 FIELDS = ("title", "issuer", "region", "kind", "published", "effective")  # proposed; each has a flag
 SIDECAR_KEYS = ("id", "title", "issuer", "region", "published", "effective", "kind", "status", "source_file")
 ORIGINALS = "originals"
+QUESTIONS = "questions"  # knowledge/questions/ID.toml: the question index of an added document
 ADDED_MARK = "# Added with `bot.py add` from "  # the first line of every sidecar add writes
 NAME_MAX_CHARS = 80
 ID_MAX_CHARS = 40
@@ -125,9 +126,10 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
     return Draft(path, raw, converted, proposal, given, metadata, origins, name, suffix, text, passages, problem)
 
 
-def write(draft, settings):
-    """Write the draft's three files and validate the knowledge base; Added, or a named error with
-    every new file removed again (MetadataError, DocumentExistsError, AddRefusedError)."""
+def write(draft, settings, questions=None):
+    """Write the draft's three files (and, given `questions` {passage id: [how citizens ask]}, its
+    question index knowledge/questions/ID.toml) and validate the knowledge base; Added, or a named
+    error with every new file removed again (MetadataError, DocumentExistsError, AddRefusedError)."""
     from .reload import validate  # the validation `bot.py check` runs
 
     ensure_complete(draft)
@@ -139,6 +141,11 @@ def write(draft, settings):
         (documents / draft.text_name, draft.text.encode("utf-8")),
         (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source.name, draft.ocr).encode("utf-8")),
     ]
+    asked = {pid: qs for pid, qs in (questions or {}).items() if qs}
+    if asked:
+        folder = inside(knowledge / QUESTIONS, knowledge)
+        folder.mkdir(exist_ok=True)
+        targets.append((folder / (draft.metadata["id"] + ".toml"), question_index(draft, asked).encode("utf-8")))
     for path, _ in targets:
         if path.exists() or path.is_symlink():
             raise DocumentExistsError(path, "already exists; remove the old document first or give another --title")
@@ -181,6 +188,15 @@ def sidecar(metadata, origins, source_name, ocr=False):
     if given:
         lines.append("# Given by the admin: " + ", ".join(given) + ".")
     lines += [f"{key} = {json.dumps(metadata[key], ensure_ascii=False)}" for key in SIDECAR_KEYS]
+    return "\n".join(lines) + "\n"
+
+
+def question_index(draft, asked):
+    """knowledge/questions/ID.toml for the draft's passages: how citizens ask what each answers."""
+    lines = [f"# How citizens ask what {draft.metadata['title']} answers (written when it was added)."]
+    for p in draft.passages:
+        if asked.get(p.id):
+            lines += ["", "[[passage]]", f"id = {json.dumps(p.id, ensure_ascii=False)}", f"questions = {json.dumps(list(asked[p.id]), ensure_ascii=False)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -246,7 +262,7 @@ def _file_name(title, published):
 # -- seeing and undoing additions ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Addition:
-    """A document `add` wrote that is still in knowledge/: its three files."""
+    """A document `add` wrote that is still in knowledge/: its files (text, sidecar, original, question index)."""
 
     id: str
     title: str
@@ -270,7 +286,8 @@ def additions(settings):
         source_name = first[len(ADDED_MARK) :].split(" (the original", 1)[0]
         texts = [meta_path.with_suffix(s) for s in (".md", ".txt") if meta_path.with_suffix(s).is_file()]
         original = knowledge / ORIGINALS / (meta_path.stem + Path(source_name).suffix.lower())
-        paths = tuple(texts) + (meta_path,) + ((original,) if original.is_file() else ())
+        asked = knowledge / QUESTIONS / (meta["id"] + ".toml")  # its question index goes with it
+        paths = tuple(texts) + (meta_path,) + tuple(p for p in (original, asked) if p.is_file())
         found.append(Addition(meta["id"], str(meta.get("title", "")), source_name, paths, meta_path.stat().st_mtime))
     return sorted(found, key=lambda a: (-a.added_at, a.id))
 

@@ -28,6 +28,7 @@ from retrieval import adding
 from retrieval.errors import AssistantError, DataFileError, DocumentError, NotAddedError
 
 from . import admin_views as views
+from .admin_faq import read_fields
 from .auth import same_origin
 from .limits import BodyTooLarge, read_body
 
@@ -38,6 +39,8 @@ STAGED_HOURS = 24  # uploads never accepted are removed after this long
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 EDITABLE = adding.FIELDS + ("id",)
+SHOWN_PASSAGES = 60  # passages listed in the preview, each with its index questions box
+MAX_QUESTIONS = 10  # per passage
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class AddPages:
             return refused
         return await self._render(request, session)
 
-    async def _render(self, request, session, draft=None, token="", error=None, status_code=200):
+    async def _render(self, request, session, draft=None, token="", error=None, asked=None, status_code=200):
         added = await run_in_threadpool(adding.additions, self.settings)
         context = {
             "draft": draft,
@@ -96,6 +99,8 @@ class AddPages:
             "max_mb": self.settings.add_max_mb,
             "last_action": self.admin.last_action,
             "editable": EDITABLE,
+            "asked": asked or {},
+            "shown_passages": SHOWN_PASSAGES,
         }
         return self.admin.render(request, "admin_add.html", context, session, status_code=status_code)
 
@@ -156,7 +161,7 @@ class AddPages:
         changed = {k: v.strip() for k, v in given.items() if k in EDITABLE and v.strip() != str(draft.metadata.get(k, "")).strip()}
         return await run_in_threadpool(adding.revise, draft, changed, self.settings) if changed else draft
 
-    async def _preview(self, request, session, token, given, status_code=200):
+    async def _preview(self, request, session, token, given, asked=None, status_code=200):
         path = self._staged(token)
         if path is None:
             return await self._render(request, session, error=_Expired(), status_code=410)
@@ -167,29 +172,31 @@ class AddPages:
             return await self._render(request, session, error=Shown(exc, path.name), status_code=422)
         except DataFileError as exc:
             return self.admin.broken(request, session, exc)
-        return await self._render(request, session, draft=draft, token=token, status_code=status_code)
+        return await self._render(request, session, draft=draft, token=token, asked=asked, status_code=status_code)
 
     # -- review: update the preview, accept, or cancel ---------------------------------------------
     async def review(self, request):
-        session, form = await self.admin.authorized_post(request)
+        session, form = await self.admin.authorized_post(request, read_fields)
         if session is None:
             return form
         token = _one(form, "token")
         given = {k: _one(form, k) for k in EDITABLE if k in form}
+        asked = _asked(form)
         step = _one(form, "step")
         if step == "cancel":
             await run_in_threadpool(self._discard, token)
             return RedirectResponse("/admin/add", status_code=303)
         if step != "accept":
-            return await self._preview(request, session, token, given)
+            return await self._preview(request, session, token, given, asked)
         path = self._staged(token)
         if path is None:
             return await self._render(request, session, error=_Expired(), status_code=410)
         try:
             draft = await self._draft(path, given)
             if draft.problem:
-                return await self._render(request, session, draft=draft, token=token, status_code=422)
-            added = await run_in_threadpool(adding.write, draft, self.settings)
+                return await self._render(request, session, draft=draft, token=token, asked=asked, status_code=422)
+            ids = {p.id for p in draft.passages}
+            added = await run_in_threadpool(adding.write, draft, self.settings, {k: v for k, v in asked.items() if k in ids})
         except DocumentError as exc:
             return await self._render(request, session, draft=None, token="", error=Shown(exc, path.name), status_code=422)
         except DataFileError as exc:
@@ -241,6 +248,17 @@ def _title(removed):
             except (UnicodeDecodeError, tomllib.TOMLDecodeError):
                 return ""
     return ""
+
+
+def _asked(form):
+    """{passage id: [questions]} from the preview's boxes (q:PASSAGE_ID, one question a line)."""
+    out = {}
+    for name, values in form.items():
+        if name.startswith("q:"):
+            text = values[0] if isinstance(values, list) and values else values
+            lines = [line.strip() for line in (text if isinstance(text, str) else "").splitlines() if line.strip()]
+            out[name[2:]] = lines[:MAX_QUESTIONS]
+    return out
 
 
 def _one(form, name):
