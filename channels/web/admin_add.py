@@ -11,6 +11,7 @@ the files add wrote and reloads (a refused reload puts them back).
 
 import logging
 import re
+import tomllib
 import secrets
 import shutil
 import time
@@ -239,8 +240,6 @@ class AddPages:
 
 
 def _title(removed):
-    import tomllib
-
     for path, data in removed:
         if path.suffix == ".toml":
             try:
@@ -289,7 +288,7 @@ class _TooLarge:
     reason = "too_large"
 
     def __init__(self, size, limit):
-        self.path, self.size, self.limit = "上传的文件", size, limit
+        self.path, self.size, self.limit = "", size, limit  # the body was not read: no file name
 
 
 class _NoFile:
