@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import formats
 from .datafiles import inside, open_regular, read_toml
-from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError
+from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError, NotAddedError
 from .ingest import Cleaning, document_from, knowledge_files, metadata_problem
 from .proposal import ProposalRules, parse_date, propose, region_of
 from .regions import Regions
@@ -25,6 +25,8 @@ from .segment import segment
 FIELDS = ("title", "issuer", "region", "kind", "published", "effective")  # proposed; each has a flag
 SIDECAR_KEYS = ("id", "title", "issuer", "region", "published", "effective", "kind", "status", "source_file")
 ORIGINALS = "originals"
+QUESTIONS = "questions"  # knowledge/questions/ID.toml: the question index of an added document
+ADDED_MARK = "# Added with `bot.py add` from "  # the first line of every sidecar add writes
 NAME_MAX_CHARS = 80
 ID_MAX_CHARS = 40
 _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -124,9 +126,10 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
     return Draft(path, raw, converted, proposal, given, metadata, origins, name, suffix, text, passages, problem)
 
 
-def write(draft, settings):
-    """Write the draft's three files and validate the knowledge base; Added, or a named error with
-    every new file removed again (MetadataError, DocumentExistsError, AddRefusedError)."""
+def write(draft, settings, questions=None):
+    """Write the draft's three files (and, given `questions` {passage id: [how citizens ask]}, its
+    question index knowledge/questions/ID.toml) and validate the knowledge base; Added, or a named
+    error with every new file removed again (MetadataError, DocumentExistsError, AddRefusedError)."""
     from .reload import validate  # the validation `bot.py check` runs
 
     ensure_complete(draft)
@@ -138,6 +141,11 @@ def write(draft, settings):
         (documents / draft.text_name, draft.text.encode("utf-8")),
         (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source.name, draft.ocr).encode("utf-8")),
     ]
+    asked = {pid: qs for pid, qs in (questions or {}).items() if qs}
+    if asked:
+        folder = inside(knowledge / QUESTIONS, knowledge)
+        folder.mkdir(exist_ok=True)
+        targets.append((folder / (draft.metadata["id"] + ".toml"), question_index(draft, asked).encode("utf-8")))
     for path, _ in targets:
         if path.exists() or path.is_symlink():
             raise DocumentExistsError(path, "already exists; remove the old document first or give another --title")
@@ -172,7 +180,7 @@ def sidecar(metadata, origins, source_name, ocr=False):
     """The metadata file, in the format of the other sidecars (a TOML basic string per field)."""
     proposed = [k for k in FIELDS if origins.get(k) not in ("given", "none")]
     given = [k for k in FIELDS if origins.get(k) == "given"]
-    lines = [f"# Added with `bot.py add` from {source_name} (the original is in knowledge/{ORIGINALS}/)."]
+    lines = [f"{ADDED_MARK}{source_name} (the original is in knowledge/{ORIGINALS}/)."]
     if ocr:
         lines.append("# The text was read by OCR (tesseract chi_sim) from page images: check it against the original.")
     if proposed:
@@ -180,6 +188,15 @@ def sidecar(metadata, origins, source_name, ocr=False):
     if given:
         lines.append("# Given by the admin: " + ", ".join(given) + ".")
     lines += [f"{key} = {json.dumps(metadata[key], ensure_ascii=False)}" for key in SIDECAR_KEYS]
+    return "\n".join(lines) + "\n"
+
+
+def question_index(draft, asked):
+    """knowledge/questions/ID.toml for the draft's passages: how citizens ask what each answers."""
+    lines = [f"# How citizens ask what {draft.metadata['title']} answers (written when it was added)."]
+    for p in draft.passages:
+        if asked.get(p.id):
+            lines += ["", "[[passage]]", f"id = {json.dumps(p.id, ensure_ascii=False)}", f"questions = {json.dumps(list(asked[p.id]), ensure_ascii=False)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -240,3 +257,54 @@ def _file_name(title, published):
     """The file name stem, as the texts there are named: 婚姻登记条例(2025-04-06)."""
     name = _NOT_IN_NAMES.sub("", unicodedata.normalize("NFC", title)).strip(" .")[:NAME_MAX_CHARS] or "document"
     return f"{name}({published})" if published else name
+
+
+# -- seeing and undoing additions ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Addition:
+    """A document `add` wrote that is still in knowledge/: its files (text, sidecar, original, question index)."""
+
+    id: str
+    title: str
+    source_name: str  # the file the admin gave
+    paths: tuple  # text, sidecar, original (the original only when it is still there)
+    added_at: float  # the sidecar's modification time (epoch seconds)
+
+
+def additions(settings):
+    """The documents in knowledge/documents/ that `add` wrote (its sidecar's first line), newest first."""
+    knowledge = Path(settings.knowledge_dir)
+    found = []
+    for meta_path in knowledge_files(knowledge, "documents", ".toml"):
+        try:
+            first = meta_path.read_text(encoding="utf-8").split("\n", 1)[0]
+            meta = read_toml(meta_path)
+        except (OSError, UnicodeDecodeError, DataFileError):
+            continue  # check names it
+        if not first.startswith(ADDED_MARK) or not isinstance(meta.get("id"), str):
+            continue
+        source_name = first[len(ADDED_MARK) :].split(" (the original", 1)[0]
+        texts = [meta_path.with_suffix(s) for s in (".md", ".txt") if meta_path.with_suffix(s).is_file()]
+        original = knowledge / ORIGINALS / (meta_path.stem + Path(source_name).suffix.lower())
+        asked = knowledge / QUESTIONS / (meta["id"] + ".toml")  # its question index goes with it
+        paths = tuple(texts) + (meta_path,) + tuple(p for p in (original, asked) if p.is_file())
+        found.append(Addition(meta["id"], str(meta.get("title", "")), source_name, paths, meta_path.stat().st_mtime))
+    return sorted(found, key=lambda a: (-a.added_at, a.id))
+
+
+def undo(settings, doc_id):
+    """Remove the files `add` wrote for `doc_id`; ((path, bytes), ...) of what was removed, for
+    restore(). NotAddedError when no added document has this id."""
+    addition = next((a for a in additions(settings) if a.id == doc_id), None)
+    if addition is None:
+        raise NotAddedError(doc_id)
+    removed = tuple((path, path.read_bytes()) for path in addition.paths)
+    _remove([path for path, _ in removed], None)
+    return removed
+
+
+def restore(removed):
+    """Put back files undo() removed (a reload after the undo was refused)."""
+    for path, data in removed:
+        if not path.exists():
+            _create(path, data)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import checks as guided
+from .asof import clock, load_rules as load_as_of_rules
 from .compose import Composer
 from .datafiles import read_section, read_toml
 from .privacy import Masker
@@ -184,11 +185,12 @@ class Answerer:
     def __init__(self, library, settings, today=None):
         self.library = library
         self.settings = settings
-        self.today = today or (lambda: datetime.date.today().isoformat())
+        self.today = today or clock(settings)  # () -> YYYY-MM-DD: what "today" answers are as of
         self.composer = Composer(settings.templates_dir)
         self._intents = None
         self._types = None
         self._followup = None
+        self._as_of = None
         self._thresholds = None
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
@@ -212,6 +214,12 @@ class Answerer:
         if self._followup is None:
             self._followup = FollowupRules.load(Path(self.settings.faq_dir))
         return self._followup
+
+    @property
+    def as_of_rules(self):
+        if self._as_of is None:
+            self._as_of = load_as_of_rules(Path(self.settings.faq_dir) / "as_of.toml")
+        return self._as_of
 
     @property
     def thresholds(self):
@@ -257,6 +265,7 @@ class Answerer:
                 self.settings.max_question_chars,
                 self.followup_rules,
                 self.redactor.redact,
+                self.as_of_rules,
             )
             self._parser = (snapshot, parser)
         return parser
@@ -265,7 +274,7 @@ class Answerer:
     def parse(self, question, snapshot=None, context=None):
         """The Query of a question (a follow-up of `context` when it is one); raises
         EmptyQuestionError / QuestionTooLongError."""
-        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""), context)
+        return self.parser(snapshot or self.library.snapshot).parse(valid_unicode(question or ""), context, self.today())
 
     def search(self, question, k=None, region=None):
         """Ranked passages for free text (staff lookup, `bot.py search`)."""
@@ -315,8 +324,9 @@ class Answerer:
         uncovered = self._not_covered(snapshot, query, chosen)
         if uncovered is not None:
             return Decision(NOT_COVERED, query, suggestions=suggestions, matter=uncovered.name, channel=uncovered.channel)
-        if chosen is not None:
-            return self._faq_answer(snapshot, query, chosen, result)
+        answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
+        if answered is not None:
+            return answered
         features = self.features(snapshot, query, result, matches)
         model = self.calibration.model_for(features)
         p = model.probability(features)  # compared unrounded; shown rounded
@@ -453,7 +463,8 @@ class Answerer:
 
         # The FAQ's passage bonus was calibrated on the fused order (faq/calibration.toml [faq]).
         ranks = {hit.passage["id"]: hit.fused_rank or n for n, hit in enumerate(result.hits, 1)}
-        return faq.match(query, self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
+        # An entry's validity is judged on the date the question is about (today, or the past time asked).
+        return faq.match(query, query.as_of or self.today(), region_ok, ranks, region, limit=ranking.max_suggestions + 1)
 
     def _faq_choice(self, snapshot, query, matches, result):
         """The entry that answers, or None: too weak, two entries too close to tell apart, its
@@ -525,7 +536,14 @@ class Answerer:
             matched = tuple(snapshot.words.matched_terms(words, row))
             ranked = rank < self.settings.top_k
             sure = ranked and score >= self.thresholds.faq_lead_share
-            hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched)))
+            valid = snapshot.validity(passage["doc_id"], query.as_of, query.today)
+            if not snapshot.cited_on(passage["doc_id"], query.as_of, query.today):
+                continue  # a source repealed by the date asked about (or not yet the rule then) no longer backs the entry
+            hits.append(((not sure, not ranked, rank if sure else order), Hit(passage, snapshot.documents[passage["doc_id"]], score, matched, validity=valid)))
+        if not hits:
+            return None
+        if query.past and not any(hit.validity.in_force for _, hit in hits):
+            return None  # about a past date on which none of its sources was in force yet: the search answers
         hits = tuple(hit for _, hit in sorted(hits, key=lambda pair: pair[0]))
         terms = self._query_terms(snapshot, query)
         promoted = tuple(f for f in query.asked if f.promote)

@@ -20,7 +20,7 @@ from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
 from .conversation import Conversations
-from .decision import ANSWER, FACT_MISSING
+from .decision import ANSWER, FACT_MISSING, Citation
 from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
@@ -245,6 +245,17 @@ class Assistant:
         if passage is None:
             return None
         return passage, snapshot.documents[passage["doc_id"]]
+
+    def cited(self, number, passage_id):
+        """(Citation numbered `number`, passage) of a passage shown again after its answer (原文),
+        with its validity as of today; None when the served build lacks it."""
+        found = self.passage(passage_id)
+        if found is None:
+            return None
+        passage, document = found
+        today = self.answerer.today()
+        valid = self.library.snapshot.validity(document["id"], today, today)
+        return Citation.of_parts(number, passage, document, valid), passage
 
     def documents(self):
         """Every document's metadata row, ordered by id (lookup filters, admin page)."""

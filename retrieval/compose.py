@@ -23,16 +23,28 @@ TEMPLATES = {
 }
 
 
-def environment(templates_dir):
-    """The one jinja2 Environment: strict, HTML templates autoescaped."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+def environment(templates_dir, shared=None):
+    """The one jinja2 Environment: strict, HTML templates autoescaped. `shared`: a folder whose
+    templates are found too when `templates_dir` lacks them (the web pages' citation line)."""
+    loader = jinja2.FileSystemLoader(str(templates_dir))
+    if shared is not None:
+        loader = jinja2.ChoiceLoader([loader, jinja2.FileSystemLoader(str(shared))])
+    env = jinja2.Environment(
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
     )
+    env.filters["cn_date"] = cn_date
+    return env
+
+
+def cn_date(day):
+    """2026-03-30 -> 2026年3月30日 (as the texts write dates)."""
+    year, month, date = day.split("-")
+    return f"{int(year)}年{int(month)}月{int(date)}日"
 
 
 class Composer:

@@ -189,3 +189,11 @@ class AddRefusedError(DocumentError):
     def __init__(self, path, errors):
         self.errors = tuple(errors)
         super().__init__(path, "; ".join(str(e) for e in self.errors))
+
+
+class NotAddedError(AssistantError):
+    """Undo of an addition: no document with this id was written by `bot.py add` (or the admin page)."""
+
+    def __init__(self, doc_id):
+        super().__init__(f"{doc_id!r} is not a document added with bot.py add")
+        self.doc_id = doc_id

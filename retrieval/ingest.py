@@ -4,6 +4,7 @@ A document is `knowledge/documents/NAME.txt` (or `.md`) next to `NAME.toml` hold
 Dropping both files in the folder adds the document; no code changes.
 """
 
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,11 +18,16 @@ KINDS = ("plan", "summary", "regulation", "notice")
 STATUSES = ("in_force", "superseded", "expired")
 REQUIRED = ("id", "title", "issuer", "region", "kind", "status", "source_file")
 VALIDITY = ("effective_from", "effective_to", "superseded_by")  # optional
+# Optional, shown in the citation line where the text gives them: the order number (国务院令第649号),
+# the date of the revision this text is (revised), and for an undated text the year its content
+# shows it was written (year).
+CITED = ("order", "revised", "year")
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
+_YEAR = re.compile(r"^((19|20)\d{2})?$")
 # Control characters (C0 but tab/LF/CR, DEL, C1) that a copied or converted file can carry: a NUL
 # would reach pages, Telegram and WeChat, so a build strips them and `check` names each line.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_META_TEXT = ("title", "issuer")  # metadata shown to citizens beside every quote
+_META_TEXT = ("title", "issuer", "order")  # metadata shown to citizens beside every quote
 _DOC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 
 
@@ -44,6 +50,9 @@ class Document:
     effective_from: str = ""
     effective_to: str = ""
     superseded_by: str = ""
+    order: str = ""
+    revised: str = ""
+    year: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,13 +130,36 @@ def metadata_problem(meta, known_regions):
         ("kind", meta["kind"] in KINDS, f"must be one of {', '.join(KINDS)}"),
         ("status", meta["status"] in STATUSES, f"must be one of {', '.join(STATUSES)}"),
         ("region", meta["region"] in known_regions, f"must be one of {', '.join(sorted(known_regions))}"),
-        ("published", _DATE.match(meta.get("published", "")), "must be YYYY-MM-DD or empty"),
-        ("effective", _DATE.match(meta.get("effective", "")), "must be YYYY-MM-DD or empty"),
+        ("published", _DATE.match(meta.get("published", "")) and _valid_date(meta.get("published", "")), "must be YYYY-MM-DD or empty"),
+        ("effective", _DATE.match(meta.get("effective", "")) and _valid_date(meta.get("effective", "")), "must be YYYY-MM-DD or empty"),
     ]
     for key, ok, why in checks:
         if not ok:
             return key, f"{key} {meta.get(key)!r} {why}"
-    return _validity_problem(meta)
+    return _validity_problem(meta) or _cited_problem(meta)
+
+
+def _cited_problem(meta):
+    """order / revised / year: optional strings; revised a date, year four digits."""
+    for key in CITED:
+        if not isinstance(meta.get(key, ""), str):
+            return key, f"{key} {meta[key]!r} must be a quoted string"
+    if not _DATE.match(meta.get("revised", "")) or not _valid_date(meta.get("revised", "")):
+        return "revised", f"revised {meta['revised']!r} must be YYYY-MM-DD or empty"
+    if not _YEAR.match(meta.get("year", "")):
+        return "year", f"year {meta['year']!r} must be a year such as 2023, or empty"
+    return None
+
+
+def _valid_date(value):
+    """A YYYY-MM-DD that is a day of the calendar (2025-02-30 is not), or empty."""
+    if not value:
+        return True
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _validity_problem(meta):
@@ -137,7 +169,7 @@ def _validity_problem(meta):
             return key, f"{key} {meta[key]!r} must be a quoted string (\"YYYY-MM-DD\" or an id)"
     start, end, successor = meta.get("effective_from", ""), meta.get("effective_to", ""), meta.get("superseded_by", "")
     for key, value in (("effective_from", start), ("effective_to", end)):
-        if not _DATE.match(value):
+        if not _DATE.match(value) or not _valid_date(value):
             return key, f"{key} {value!r} must be YYYY-MM-DD or empty"
     if start and meta.get("effective") and start != meta["effective"]:
         return "effective_from", f"effective_from {start!r} differs from effective {meta['effective']!r}: a document has one date of entry into force"
@@ -174,6 +206,9 @@ def document_from(meta, raw, text_path, meta_raw, cleaning):
         effective_from=meta.get("effective_from") or meta.get("effective", ""),
         effective_to=meta.get("effective_to", ""),
         superseded_by=meta.get("superseded_by", ""),
+        order=CONTROL.sub("", meta.get("order", "")).strip(),
+        revised=meta.get("revised", ""),
+        year=meta.get("year", ""),
     )
 
 

@@ -30,10 +30,12 @@ from .rerank import Candidate, Reranker
 from .rerank import features as rerank_features
 from .segment import SECTION_SEPARATOR, segment
 from .tokenize import TextAnalyzer
+from .validity import IN_FORCE, NOT_YET, REPEALED
+from .validity import validity as validity_of
 
 log = logging.getLogger(__name__)
 
-_CODE_FILES = ("ingest.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
+_CODE_FILES = ("ingest.py", "validity.py", "segment.py", "tokenize.py", "prefixdict.py", "store.py", "index.py", "faq.py", "library.py", "questions.py", "homophones.py")
 # The BM25 fields of a passage: its text (jieba words, character bigrams), then the questions of
 # the question index (knowledge/questions/) that it answers.
 INDEX_FIELDS = ("words", "bigrams", "q_words", "q_bigrams")
@@ -66,6 +68,7 @@ class Hit:
     fields: tuple = ()  # ((field, share of that field's best score), ...) before reranking
     features: dict = None  # what the reranker read (rerank.FEATURES), when it ran
     fused_rank: int = None  # 1-based place in the fused order, before the reranker
+    validity: object = None  # validity.Validity of its document as of the Query's date
 
     def as_source(self):
         """The JSON shape of one source in `ask --json` / `search --json`."""
@@ -79,7 +82,23 @@ class Hit:
             "text": self.passage["text"],
             "source_file": self.document["source_file"],
             "score": round(self.score, 4),
+            **citation_fields(self.document, self.validity),
         }
+
+
+def citation_fields(document, validity=None):
+    """What a source's JSON adds to its citation (every channel's JSON the same): the order
+    number, the revision and entry-into-force dates, an undated text's year, and its validity
+    as of the question's date (`in_force`, `not_yet`, `repealed`) with `repealed_on`."""
+    return {
+        "order": document.get("order", ""),
+        "revised": document.get("revised", ""),
+        "effective": document.get("effective_from") or document.get("effective", ""),
+        "year": document.get("year", ""),
+        "validity": validity.state if validity is not None else IN_FORCE,
+        "repealed_on": validity.repealed_on if validity is not None and validity.repealed_now else "",
+        "validity_now": validity.state_now if validity is not None else IN_FORCE,
+    }
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,11 @@ class Snapshot:
         # threads at worst compute the same value twice).
         self._normalized = {}
         self._asked = {}
+        self._validity = {}  # (doc_id, as_of, today) -> Validity
+        self.predecessors = {}  # document id -> ids of the documents it superseded
+        for d in documents:
+            if d.get("superseded_by"):
+                self.predecessors.setdefault(d["superseded_by"], []).append(d["id"])
         # Per passage, [its index questions normalised and joined, [[words, bigrams] per
         # question]] as the build prepared them (JSON from the store, parsed on first use), so no
         # index question is tokenised again to answer a question. None: prepared when needed.
@@ -167,6 +191,14 @@ class Snapshot:
             asked = self._asked[i] = (text, tuple(sets))
         return asked
 
+    def validity(self, doc_id, as_of, today):
+        """validity.Validity of a document for a question as of `as_of`, asked on `today`."""
+        key = (doc_id, as_of, today)
+        found = self._validity.get(key)
+        if found is None:
+            found = self._validity[key] = validity_of(self.documents[doc_id], self.documents, as_of or today, today or as_of)
+        return found
+
     def mentions(self, term):
         """Whether any passage contains `term` (normalised text) as written."""
         return term in self._text
@@ -199,11 +231,13 @@ class Snapshot:
             hits = [(float(shares[n]), hits[n][1]) for n in order]
             rows = [rows[n] for n in order]
         out = []
+        as_of, today = query.as_of, query.today
         for (score, i), row in zip(hits[:k], rows):
             passage = self.passages[i]
             matched = tuple(self.words.matched_terms(words, i))
             field_shares = tuple(sorted(parts.get(i, {}).items()))
-            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i]))
+            valid = self.validity(passage["doc_id"], as_of, today) if (as_of or today) else None
+            out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i], valid))
         return SearchResult(query.question, region, tuple(out), tuple(words), tuple(query.words))
 
     def field_weights(self, query):
@@ -236,11 +270,16 @@ class Snapshot:
                 fused[i] = fused.get(i, 0.0) + weight * share
                 parts.setdefault(i, {})[name] = share
         hits = []
+        as_of, today = query.as_of, query.today
         for i, score in fused.items():
             passage = self.passages[i]
             document = self.documents[passage["doc_id"]]
             affinity = self.regions.affinity(region, document["region"])
             if affinity == 0:
+                continue
+            # A text superseded or expired by the date asked about is never the rule then; nor
+            # is its successor, when that took effect later (a question about the past).
+            if (as_of or today) and not self.cited_on(document["id"], as_of, today):
                 continue
             # A place in the question prefers its own plans to a wider region's plans; the
             # national and provincial rules that govern a procedure are never pushed down.
@@ -253,6 +292,16 @@ class Snapshot:
             hits.append((score, i))
         hits.sort(key=lambda pair: (-pair[0], pair[1]))
         return hits, parts
+
+    def cited_on(self, doc_id, as_of, today):
+        """Whether a document may answer for the rule of `as_of`: not repealed by then, and not a
+        text that took effect later than that while the one it replaced was in force then."""
+        state = self.validity(doc_id, as_of, today).state
+        if state == REPEALED:
+            return False
+        if state == NOT_YET:
+            return not any(self.validity(old, as_of, today).in_force for old in self.predecessors.get(doc_id, ()))
+        return True
 
     def words_tokens(self, i):
         """The indexed jieba tokens of passage number i."""
@@ -485,6 +534,12 @@ def _document_row(doc):
         "status": doc.status,
         "source_file": doc.source_file,
         "content_hash": doc.content_hash,
+        "effective_from": doc.effective_from,
+        "effective_to": doc.effective_to,
+        "superseded_by": doc.superseded_by,
+        "order": doc.order,
+        "revised": doc.revised,
+        "year": doc.year,
     }
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from . import followup
+from .asof import as_of as as_of_date
 from .datafiles import read_toml, table_lines
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
 
@@ -70,6 +71,9 @@ class Query:
     unknown: tuple  # focus words no passage contains, even through the lexicon
     qtypes: tuple = ()  # every type whose phrases the question contains, in file order (qtype first)
     followup: object = None  # followup.Reading: what it borrowed from the previous question
+    as_of: str = ""  # YYYY-MM-DD the answer is as of: today, or the past time the question asks about
+    past: bool = False  # the question names that past time ("2025年5月以前...")
+    today: str = ""  # YYYY-MM-DD the question was asked (the clock passed down)
 
     def field_tokens(self, field, weight):
         """(tokens, weights) for a BM25 field: own tokens at 1, the lexicon's at `weight`."""
@@ -80,7 +84,7 @@ class Query:
 class QueryParser:
     """Builds the Query of a question against one build of the knowledge base."""
 
-    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, redact=None):
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, as_of_rules=(), redact=None):
         self.analyzer = analyzer
         self.redact = redact  # question -> the question without the asker's personal data (retrieval/redact.py), or None
         self.regions = regions
@@ -91,13 +95,17 @@ class QueryParser:
         self.kb_df = kb_df  # word -> document frequency in the words field
         self.max_chars = max_chars
         self.followup_rules = followup_rules
+        self.as_of_rules = as_of_rules  # faq/as_of.toml
         self.domain = frozenset(analyzer.domain_terms())  # official terms: their presence is civil affairs
         self.cues = frozenset(a for t in types for a in t.asks)  # phrases about the kind of question
 
-    def parse(self, question, context=None):
-        """The Query of `question`, read as a follow-up of `context` (followup.Context) when it
-        is one; EmptyQuestionError / QuestionTooLongError for bad input."""
+    def parse(self, question, context=None, today=""):
+        """The Query of `question` asked on `today` (YYYY-MM-DD), read as a follow-up of
+        `context` (followup.Context) when it is one; EmptyQuestionError / QuestionTooLongError
+        for bad input."""
         query = self._parse(question)
+        day, past = as_of_date(query.text, today, self.as_of_rules) if today else ("", False)
+        query = replace(query, as_of=day, past=past, today=today)
         if context is None or self.followup_rules is None:
             return query
         reading = followup.read(query, context, self.followup_rules)
@@ -119,6 +127,9 @@ class QueryParser:
             out_of_scope=None,  # the question itself was not out of scope
             civil=merged.civil or reading.civil,
             followup=reading,
+            as_of=day,
+            past=past,
+            today=today,
         )
 
     def _parse(self, question):

@@ -57,6 +57,8 @@ class Settings:
     credentials_path: Path = None
     # the zone admin pages show times in (the query log and store keep the server's own clock)
     timezone: str = "Asia/Shanghai"
+    # the date answers are as of (YYYY-MM-DD); empty: today in `timezone`
+    as_of: str = ""
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")

@@ -24,7 +24,9 @@ from .errors import StoreError, StoreWriteError
 # (the homophone table of the build).
 # 5: index arrays and extras in bounded chunks (`index_chunks`, `extras`), so no row holds a
 # whole field: one row per field passed SQLite's 1 GB limit at ~0.9M passages.
-SCHEMA_VERSION = "5"
+# 6: documents' validity (effective_from, effective_to, superseded_by) and citation fields
+# (order, revised, year).
+SCHEMA_VERSION = "6"
 TABLES = ("build", "documents", "passages", "tokens", "indexes", "index_chunks", "faq", "extras")
 # Saved index arrays: explicit little-endian dtypes so a store reads the same on any machine.
 _INDEX_DTYPES = {"indptr": "<i8", "indices": "<i4", "data": "<f8"}

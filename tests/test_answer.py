@@ -33,7 +33,7 @@ def test_answer_case(answerer, case):
 def test_answer_quotes_sources_with_numbered_citations(answerer):
     answer = answerer.ask("离婚冷静期是多久")
     assert "三十日内" in answer.text
-    assert "[1] 《中华人民共和国民法典·婚姻家庭编》全国人民代表大会,2020-05-28 › 第四章 离婚 › 第一千零七十七条" in answer.text
+    assert "[1] 《中华人民共和国民法典·婚姻家庭编》全国人民代表大会,2020-05-28,2021-01-01施行 › 第四章 离婚 › 第一千零七十七条" in answer.text
     assert "12345" in answer.text
     assert len(re.sub(r"[^\u4e00-\u9fff]", "", answer.text)) <= 700
 

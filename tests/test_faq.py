@@ -81,7 +81,7 @@ def test_faq_answer_json_puts_the_entrys_sources_first(faq_answerer):
     # the entry's own sources, then up to two top-ranked passages as further reading
     assert ids[:2] == ["marriage-registration-2025:第八条", "marriage-registration-2025:第二十八条"] and len(ids) <= 4
     assert payload["answer"].startswith("内地居民办理结婚登记，双方各带本人的居民身份证")
-    assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第二章 结婚登记 › 第八条" in payload["answer"]
+    assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条" in payload["answer"]
 
 
 def test_entries_are_served_only_while_in_force(library, settings):

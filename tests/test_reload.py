@@ -90,7 +90,7 @@ def test_a_broken_file_fails_with_file_and_line_and_the_old_answers_keep_coming(
     ws.edit("knowledge/documents/殡葬管理条例(2025-12-12).toml", 'kind = "regulation"', 'kind = "rumour"')
     with pytest.raises(DataFileError) as info:
         assistant.reload()
-    assert info.value.path.endswith("殡葬管理条例(2025-12-12).toml") and info.value.line == 9
+    assert info.value.path.endswith("殡葬管理条例(2025-12-12).toml") and info.value.line == 11
     assert first_source_text(assistant) == before
     assert reloading.signature(ws.settings.store_path) == signature
     assert reloading.previous_path(ws.settings.store_path) is None and len(builds.entries(ws.settings.store_path)) == 1
@@ -356,7 +356,7 @@ def test_check_exits_2_with_file_and_line_for_each_broken_file(ws):
     result = bot(ws, "check")
     assert result.returncode == 2
     assert f"{ws.root}/faq/topics.toml:1: " in result.stderr
-    assert f"{ws.root}/knowledge/documents/殡葬管理条例(2025-12-12).toml:9: kind 'rumour' must be one of" in result.stderr
+    assert f"{ws.root}/knowledge/documents/殡葬管理条例(2025-12-12).toml:11: kind 'rumour' must be one of" in result.stderr
 
 
 def test_check_refuses_a_reranker_that_names_a_feature_nobody_computes(ws):

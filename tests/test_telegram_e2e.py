@@ -90,7 +90,7 @@ async def _scenario(tmp_path, log_path):
 
         # a question answered with a numbered citation, then 查看原文 and 👍
         (answer,) = await s.push(fake.message("结婚登记要带什么材料", user_id=CITIZEN))
-        assert re.search(r"\n\[\d\] 《婚姻登记条例》国务院\(国务院令第804号\),2025-04-06 › 第二章 结婚登记 › 第八条\n", answer["text"])
+        assert re.search(r"\n\[\d\] 《婚姻登记条例》国务院\(国务院令第804号\),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条\n", answer["text"])
         query_id = int(keyboard_data(answer)[0].split(":")[1])
         (sources,) = await s.push(fake.callback(f"src:{query_id}", message_id=3, user_id=CITIZEN))
         assert "<blockquote>第八条 申请结婚登记的内地居民应当出具下列证件和书面材料：\n（一）本人的居民身份证；" in sources["text"]

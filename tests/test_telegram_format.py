@@ -98,7 +98,7 @@ def test_every_telegram_template_renders_valid_telegram_html(menu):
         replies.render("help.html.j2", commands=menu.commands, staff=True, admin=True),
         replies.render("answer.html.j2", followup=hostile, quotes=[], sources=[]),
         replies.render("faq_answer.html.j2", followup=hostile, answer=hostile, quotes=[], sources=[]),
-        replies.render("search.html.j2", query=hostile, hits=[{"id": hostile, "score": 0.5, "title": hostile, "date": "", "section": hostile, "text": hostile}]),
+        replies.render("search.html.j2", query=hostile, hits=[{"id": hostile, "score": 0.5, "title": hostile, "date": "", "section": hostile, "text": hostile, "validity": "not_yet", "effective": "2026-03-30", "repealed_on": ""}]),
         replies.render("reload_failed.html.j2", error=hostile),
         replies.render("stats.html.j2", stats={"documents": 1, hostile: hostile}),
         replies.render("refused.html.j2", command=hostile, admin=False),

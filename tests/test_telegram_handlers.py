@@ -138,8 +138,14 @@ def test_topic_button_edits_the_menu_and_back_returns(bot):
 
 
 def expected_citation(n, hit):
-    source = hit.as_source()
-    return f"[{n}] 《{source['title']}》{source['issuer']},{source['date']} › {source['section']}"
+    return f"[{n}] 《{hit.document['title']}》{expected_meta(hit.as_source())}"
+
+
+def expected_meta(source):
+    """The citation line after the title, for a regulation in force: issuer(order), date, 施行日期 › section."""
+    order = f"({source['order']})" if source["order"] else ""
+    effective = f",{source['effective']}施行" if source["effective"] != source["date"] else ""
+    return f"{source['issuer']}{order},{source['date']}{effective} › {source['section']}"
 
 
 def test_a_question_is_answered_with_numbered_citations_and_buttons(bot):
@@ -152,7 +158,7 @@ def test_a_question_is_answered_with_numbered_citations_and_buttons(bot):
         citations = "".join(expected_citation(n, hit) + "\n" for n, hit in enumerate(direct.sources, 1))
         # an FAQ entry: its plain-language answer first, then the quoted articles and citations
         assert text == f"{direct.decision.faq.answer}\n\n<b>依据:</b>\n{quotes}\n<b>出处:</b>\n{citations}\n{FAQ_DISCLAIMER}"
-        assert "2025-04-06 › 第二章 结婚登记 › 第八条\n" in text  # the article that lists the materials
+        assert "国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条\n" in text  # the article that lists the materials
         query_id, entry = last_answer(h, CITIZEN)
         assert entry["sources"] == [hit.passage["id"] for hit in direct.sources]
         assert buttons(calls[0][1]) == [
@@ -173,7 +179,7 @@ def test_view_sources_shows_the_full_cited_passages(bot):
         assert [m for m, _ in calls] == ["answerCallbackQuery", "sendMessage"]
         text = calls[1][1]["text"]
         first = h.assistant.answerer.ask("结婚登记要带什么材料").sources[0].as_source()
-        assert text.startswith(f"<b>[1] 《{first['title']}》</b>\n{first['issuer']},{first['date']} › {first['section']}\n<blockquote>{first['text'][:20]}")
+        assert text.startswith(f"<b>[1] 《{first['title']}》</b>\n{expected_meta(first)}\n<blockquote>{first['text'][:20]}")
         # the whole of 第八条, not the one quoted sentence
         assert "（一）本人的有效护照或者其他有效的国际旅行证件" in text
         assert calls[1][1]["reply_parameters"]["message_id"] == 9

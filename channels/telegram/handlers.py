@@ -138,8 +138,8 @@ class Handlers:
             await query.answer(self.replies.render("expired.txt.j2"))
             return
         await query.answer()
-        found = [(n, self.assistant.passage(pid)) for n, pid in enumerate(entry["sources"], 1)]
-        cited = [(n, passage, document) for n, pair in found if pair is not None for passage, document in [pair]]
+        found = [self.assistant.cited(n, pid) for n, pid in enumerate(entry["sources"], 1)]
+        cited = [pair for pair in found if pair is not None]
         if not cited:
             await self._send(update.effective_chat.id, context, [self.replies.render("expired.txt.j2")])
             return

@@ -4,11 +4,11 @@
 as text; `.txt.j2` templates (callback toasts, no parse mode) are not.
 """
 
+import dataclasses
 from pathlib import Path
 
 from retrieval.answer import valid_unicode
 from retrieval.compose import environment
-from retrieval.segment import SECTION_SEPARATOR
 
 from .split import MESSAGE_LIMIT, split_html
 
@@ -16,7 +16,7 @@ from .split import MESSAGE_LIMIT, split_html
 class Replies:
     def __init__(self, templates_dir, menu):
         self.menu = menu
-        self._env = environment(Path(templates_dir) / "telegram")  # .html.j2 autoescaped
+        self._env = environment(Path(templates_dir) / "telegram", shared=templates_dir)  # .html.j2 autoescaped; the citation line from templates/
 
     def render(self, template, **context):
         # Lone surrogates (a user's name or /search words from broken clients) would make PTB fail
@@ -39,21 +39,6 @@ class Replies:
         return split_html(valid_unicode(html), MESSAGE_LIMIT)
 
     def sources(self, cited):
-        """The full text of cited passages: `cited` is [(number, passage, document)]."""
-        shown = [{**_citation_fields(passage, document), "number": n, "text": passage["text"]} for n, passage, document in cited]
+        """The full text of cited passages: `cited` is [(Citation, passage)] (Assistant.cited)."""
+        shown = [{**dataclasses.asdict(citation), "text": passage["text"]} for citation, passage in cited]
         return self.messages("sources.html.j2", sources=shown)
-
-
-def _citation(hit):
-    return _citation_fields(hit.passage, hit.document)
-
-
-def _citation_fields(passage, document):
-    return {
-        "title": document["title"],
-        "issuer": document["issuer"],
-        "date": document.get("published") or document.get("effective") or "",
-        "status": document.get("status", ""),
-        "section": SECTION_SEPARATOR.join(passage["section"]),
-        "passage_id": passage["id"],
-    }

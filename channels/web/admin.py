@@ -1,6 +1,6 @@
 """/admin: knowledge status, reload, rollback (after a confirmation page), declined questions by
-kind, 👎 feedback, the dashboard (channels/web/admin_dashboard.py) and the FAQ editor
-(channels/web/admin_faq.py).
+kind, 👎 feedback, the dashboard (channels/web/admin_dashboard.py), the FAQ editor
+(channels/web/admin_faq.py) and adding a document from a file (channels/web/admin_add.py).
 
 State-changing actions are POSTs carrying a CSRF token bound to the admin session, then
 redirect to the page (POST/redirect/GET), which shows the last action's result in Chinese
@@ -18,6 +18,7 @@ from retrieval.errors import AssistantError, QualityDropError
 
 from . import admin_views as views
 from .admin_dashboard import Dashboard
+from .admin_add import AddPages
 from .admin_faq import FaqPages
 from .auth import Gate, Realm, read_form, same_origin
 from .limits import BodyTooLarge
@@ -43,6 +44,7 @@ class Admin:
         self.last_action = None  # views.ActionResult of the last reload / rollback / FAQ save
         self.dashboard = Dashboard(self)
         self.faq = FaqPages(self)
+        self.add = AddPages(self)
 
     def routes(self):
         return [
@@ -54,6 +56,7 @@ class Admin:
             Route("/admin/explain", self.explain, methods=["GET"]),
             *self.dashboard.routes(),
             *self.faq.routes(),
+            *self.add.routes(),
         ]
 
     async def explain(self, request):

@@ -33,7 +33,7 @@ class Names:
 
 @dataclass
 class ActionResult:
-    action: str  # reload | rollback | faq_save
+    action: str  # reload | rollback | faq_save | add | add_undo
     time: float  # epoch seconds (shown in local time)
     status: str = "done"  # done | refused (quality gate) | failed
     seconds: float = 0.0
@@ -45,6 +45,7 @@ class ActionResult:
     quality: dict = None  # see quality()
     rollback: dict = None  # see rolled_back()
     faq: dict = None  # {"id", "file", "restored"} for faq_save
+    added: dict = None  # {"id", "title", "passages", "removed"} for add / add_undo (removed: its files are gone)
 
 
 def changes(report, before, after):

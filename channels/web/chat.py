@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from retrieval.errors import AlreadyVotedError, FeedbackRateLimitedError
+from retrieval.library import citation_fields
 from retrieval.segment import SECTION_SEPARATOR
 
 from .asking import CHECK, RATE_LIMITED, Asker
@@ -122,7 +123,8 @@ class Chat:
         if not isinstance(query_id, int) or value not in (1, -1) or not isinstance(token, str):
             return JSONResponse({"error": "fields"}, status_code=400)
         user = self._user(request)
-        if user is None or not hmac.compare_digest(self._token(query_id, user), token):
+        # as bytes: compare_digest refuses a str with non-ASCII characters (a forged token may hold any)
+        if user is None or not hmac.compare_digest(self._token(query_id, user).encode(), token.encode("utf-8", "surrogatepass")):
             return JSONResponse({"error": "token"}, status_code=403)
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
@@ -146,9 +148,10 @@ def _source(number, hit):
         "title": document["title"],
         "issuer": document["issuer"],
         "date": document["published"] or document["effective"],
-        "section": SECTION_SEPARATOR.join(hit.passage["section"]),
+        "section": SECTION_SEPARATOR.join(s for s in hit.passage["section"] if s),
         "status": document["status"],
         "text": hit.passage["text"],
+        **citation_fields(document, hit.validity),
     }
 
 

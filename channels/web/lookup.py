@@ -65,20 +65,16 @@ def source_item(number, hit):
         "text": source["text"],
         "matched": list(hit.matched),
         "score": source["score"],
+        # the citation line's own fields (order number, revision, 施行日期, validity as of today)
+        **{key: source[key] for key in ("order", "revised", "year", "validity", "repealed_on", "validity_now")},
+        "effective_from": source["effective"],
     }
 
 
 def result_item(assistant, number, hit):
     """What the template shows for one hit, including the plain text for "copy with citation"."""
     item = source_item(number, hit)
-    item["copy_text"] = assistant.render(
-        "web/copy.txt.j2",
-        text=item["text"],
-        title=item["title"],
-        issuer=item["issuer"],
-        date=item["date"],
-        section=item["section"],
-    )
+    item["copy_text"] = assistant.render("web/copy.txt.j2", s=dict(item, effective=item["effective_from"]))
     return item
 
 
@@ -95,7 +91,7 @@ def faq_panel(assistant, standard):
         "valid_from": entry.valid_from,
         "valid_to": entry.valid_to,
         "sources": sources,
-        "copy_text": assistant.render("web/copy_faq.txt.j2", answer=entry.answer, sources=sources),
+        "copy_text": assistant.render("web/copy_faq.txt.j2", answer=entry.answer, sources=[dict(s, effective=s["effective_from"]) for s in sources]),
     }
 
 

@@ -15,7 +15,7 @@ from .localtime import formatter, zone
 def templates(settings):
     """Jinja2Templates over templates/web; .html pages are autoescaped."""
     root = Path(settings.templates_dir) / "web"
-    env = environment(root)
+    env = environment(root, shared=settings.templates_dir)  # templates/_citation.txt.j2 too
     env.filters["highlight"] = segments
     env.filters["local_time"] = formatter(zone(settings))
     env.globals["timezone"] = settings.timezone

@@ -16,6 +16,7 @@ import logging
 import time
 import tomllib
 from collections import OrderedDict
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from retrieval.errors import DataFileError, SettingsError
-from retrieval.segment import SECTION_SEPARATOR
 
 from . import wechat
 from .asking import Asker
@@ -259,28 +259,19 @@ class WeChatEndpoint:
 
     def original(self, user):
         """The full text of the passages cited in this user's last answer, fitted to one reply."""
-        found = [self.assistant.passage(pid) for pid in self.last_sources.get(user)]
+        found = [self.assistant.cited(n, pid) for n, pid in enumerate(self.last_sources.get(user), 1)]
         found = [pair for pair in found if pair is not None]
         if not found:
             return self.render("original_none")
 
         def render(budget):
             passages = []
-            for number, (passage, document) in enumerate(found, 1):
+            for citation, passage in found:
                 text = passage["text"]
-                passages.append(
-                    {
-                        "number": number,
-                        "title": document["title"],
-                        "issuer": document["issuer"],
-                        "date": document["published"] or document["effective"],
-                        "section": SECTION_SEPARATOR.join(passage["section"]),
-                        "text": text if len(text) <= budget else text[: max(budget - 1, 0)] + "…",
-                    }
-                )
+                passages.append({**dataclasses.asdict(citation), "text": text if len(text) <= budget else text[: max(budget - 1, 0)] + "…"})
             return self.render("original", passages=passages)
 
-        return fit_by_budget(render, max(len(p["text"]) for p, _ in found), LIMIT_BYTES)
+        return fit_by_budget(render, max(len(p["text"]) for _, p in found), LIMIT_BYTES)
 
     def render(self, name, **context):
         return self.assistant.render(f"wechat/{name}.txt.j2", **context)

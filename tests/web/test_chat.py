@@ -33,18 +33,26 @@ def test_ask_returns_the_core_answer_with_sources_and_a_feedback_token(client, a
     expected = assistant.answerer.ask("结婚登记要带什么材料")
     assert data["kind"] == "answer" and data["declined"] is False
     # the core's answer without its 出处 list: the sources are listed under it, numbered alike
-    assert data["text"] == expected.text.replace("\n出处:\n[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第二章 结婚登记 › 第八条\n[2] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第六章 附 则 › 第二十八条\n", "")
+    assert data["text"] == expected.text.replace("\n出处:\n[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条\n[2] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第六章 附 则 › 第二十八条\n", "")
     assert "出处" not in data["text"] and "”[1]" in data["text"] and "”[2]" in data["text"]
     assert [s["number"] for s in data["sources"]] == list(range(1, len(expected.sources) + 1))
     first = data["sources"][0]
     assert first == {
         "number": 1,
         "title": "婚姻登记条例",
-        "issuer": "国务院(国务院令第804号)",
+        "issuer": "国务院",
         "date": "2025-04-06",
         "section": expected.sources[0].as_source()["section"],
         "status": "in_force",
         "text": expected.sources[0].passage["text"],
+        # the citation's own fields: order number, revision, 施行日期, an undated text's year, validity
+        "order": "国务院令第804号",
+        "revised": "",
+        "effective": "2025-05-10",
+        "year": "",
+        "validity": "in_force",
+        "repealed_on": "",
+        "validity_now": "in_force",
     }
     assert data["suggestions"] == [] and isinstance(data["query_id"], int) and len(data["feedback_token"]) == 32
     row = next(log.db["queries"].rows)

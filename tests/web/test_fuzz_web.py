@@ -18,7 +18,7 @@ from .conftest import STAFF_TOKEN, make_client, own_log
 
 KINDS = {"answer", "suggest", "out_of_scope", "not_found", "fact_missing", "empty", "too_long"}
 ASK_FIELDS = {"kind", "declined", "text", "sources", "suggestions", "query_id", "feedback_token", "followup", "asked"}
-SOURCE_FIELDS = {"number", "title", "issuer", "date", "section", "status", "text"}
+SOURCE_FIELDS = {"number", "title", "issuer", "date", "section", "status", "text", "order", "revised", "effective", "year", "validity", "validity_now", "repealed_on"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 SURROGATE = re.compile("[\ud800-\udfff]")

@@ -85,7 +85,7 @@ def test_search_ranks_passages_with_highlights_section_date_and_copy_text(staff,
     assert '<div class="section">第二章 结婚登记 › 第八条</div>' in first
     assert "第八条 申请<mark>结婚登记</mark>的内地居民应当<mark>出具</mark>下列<mark>证件</mark>和书面<mark>材料</mark>" in first
     assert (
-        '<textarea class="copy-text" readonly hidden>根据《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第二章 结婚登记 › 第八条:\n'
+        '<textarea class="copy-text" readonly hidden>根据《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条:\n'
         "第八条 申请结婚登记的内地居民应当出具下列证件和书面材料：\n（一）本人的居民身份证；"
     ) in first
 
@@ -209,8 +209,8 @@ def test_the_faq_standard_answer_and_its_sources_come_above_the_passages(staff, 
         '<textarea class="copy-text" id="faq-copy" readonly hidden>内地居民办理结婚登记，双方各带本人的居民身份证，并现场签署本人无配偶以及'
         "与对方没有直系血亲和三代以内旁系血亲关系的声明。自2025年5月10日起施行的现行条例不再要求户口簿。\n"
         "出处:\n"
-        "[1] 《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第二章 结婚登记 › 第八条\n"
-        "[2] 《婚姻登记条例》(国务院(国务院令第804号),2025-04-06)第六章 附 则 › 第二十八条</textarea>"
+        "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第八条\n"
+        "[2] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第六章 附 则 › 第二十八条</textarea>"
     ) in faq
     assert '<button type="button" class="copy-faq" id="faq-copy-button">复制标准口径(含出处)</button>' in faq
     assert "<kbd>f</kbd> 复制标准口径" in r.text
@@ -241,12 +241,12 @@ def test_every_passage_shows_document_kind_issuer_and_the_dates_its_sidecar_reco
     funeral = staff.get("/lookup", params={"q": "火化 遗体", "doc": "funeral-regulation-2025"}).text
     assert (
         '《殡葬管理条例》</a>\n      <span class="kind">法律法规</span>\n<span class="issuer">国务院</span>\n'
-        '<span class="published">发布 <span class="date">2025-12-12</span></span><span class="effective">施行 2026-03-30</span><span class="region">全国</span>'
+        '<span class="order">国务院令第824号</span><span class="published">发布 <span class="date">2025-12-12</span></span><span class="effective">施行 2026-03-30</span><span class="region">全国</span>'
     ) in section(funeral, 'id="r-1"', '<div class="section">')
     undated = staff.get("/lookup", params={"q": "余杭 养老", "doc": "yuhang-2023"}).text
     assert (
         '<span class="kind">工作总结</span>\n<span class="issuer">杭州市余杭区民政局</span>\n'
-        '<span class="undated">未注明日期</span><span class="region">余杭区</span>'
+        '<span class="undated">未注明日期(据正文约2023年)</span><span class="region">余杭区</span>'
     ) in section(undated, 'id="r-1"', '<div class="section">')
     # the sidecars record no verification date, so the page shows none
     assert "核实" not in funeral and "verified" not in funeral

@@ -80,7 +80,7 @@ def test_wechat_is_off_without_a_token(assistant, web_settings, log, platform):
 def test_text_question_gets_the_cited_answer_in_plain_mode(client, platform, assistant):
     content = reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 10))
     assert content == expected_answer(assistant, "结婚登记要带什么材料")
-    assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › 第二章 结婚登记 › 第" in content
+    assert "[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › 第二章 结婚登记 › 第" in content
 
 
 def test_safe_mode_round_trip_with_wechatpy(client, platform, assistant):
@@ -142,7 +142,7 @@ def test_original_shows_the_cited_passages_of_the_last_answer(client, platform, 
     reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 50, user="oReader"))
     original = reply_content(client, platform, wx.text_xml("原文", 51, user="oReader"))
     hits = assistant.answerer.ask("结婚登记要带什么材料").sources
-    assert original.startswith("上一条回答引用的原文:\n\n[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06 › ")
+    assert original.startswith("上一条回答引用的原文:\n\n[1] 《婚姻登记条例》国务院(国务院令第804号),2025-04-06,2025-05-10施行 › ")
     for n, hit in enumerate(hits, 1):
         assert f"[{n}] 《{hit.document['title']}》" in original
     assert hits[0].passage["text"][:60] in original

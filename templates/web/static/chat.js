@@ -102,6 +102,11 @@
     return body;
   }
 
+  function cnDate(day, format) {  // 2026-03-30 in the page's date format (data-date-format)
+    var p = day.split("-");
+    return format.replace("{y}", +p[0]).replace("{m}", +p[1]).replace("{d}", +p[2]);
+  }
+
   function sourceItem(s) {
     var li = copy("tpl-source");
     fill(li, "src-number", "[" + s.number + "] ");
@@ -111,9 +116,14 @@
     if (!s.date && date) date.hidden = true;
     var issuer = li.querySelector(".src-issuer");
     if (s.issuer) fill(li, "src-issuer-name", s.issuer); else issuer.hidden = true;
+    if (s.issuer && s.order) fill(li, "src-issuer-name", s.issuer + "(" + s.order + ")");
     var status = li.querySelector(".src-status");
-    if (s.status && status.dataset[s.status]) {
-      status.textContent = status.dataset[s.status];
+    // The validity as of the question's date: a rule not yet in force, or one repealed since.
+    var label = s.validity === "not_yet" && s.effective ? (s.validity_now === "in_force" ? status.dataset.laterThanAsked : status.dataset.notYet).replace("{date}", cnDate(s.effective, status.dataset.dateFormat))
+      : s.repealed_on ? status.dataset.repealed.replace("{date}", cnDate(s.repealed_on, status.dataset.dateFormat))
+      : s.status ? status.dataset[s.status] : "";
+    if (label) {
+      status.textContent = label;
       status.hidden = false;
     }
     li.querySelector(".passage").replaceWith(passage(s.text));
