@@ -264,8 +264,8 @@ class Answerer:
                 snapshot.kb_df,
                 self.settings.max_question_chars,
                 self.followup_rules,
-                self.redactor.redact,
                 self.as_of_rules,
+                self.redactor.redact,
             )
             self._parser = (snapshot, parser)
         return parser
