@@ -108,8 +108,8 @@ class Chat:
         query_id, value, token = data.get("query_id"), data.get("value"), data.get("token")
         if not isinstance(query_id, int) or value not in (1, -1) or not isinstance(token, str):
             return JSONResponse({"error": "fields"}, status_code=400)
-        # as bytes: compare_digest refuses a str with non-ASCII characters (a forged token may hold any)
-        if not hmac.compare_digest(self._token(query_id, self._user(request)).encode(), token.encode("utf-8", "surrogatepass")):
+        # compare_digest refuses a str with non-ASCII characters; a real token is hex
+        if not token.isascii() or not hmac.compare_digest(self._token(query_id, self._user(request)), token):
             return JSONResponse({"error": "token"}, status_code=403)
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
