@@ -123,8 +123,8 @@ class Chat:
         if not isinstance(query_id, int) or value not in (1, -1) or not isinstance(token, str):
             return JSONResponse({"error": "fields"}, status_code=400)
         user = self._user(request)
-        # as bytes: compare_digest refuses a str with non-ASCII characters (a forged token may hold any)
-        if user is None or not hmac.compare_digest(self._token(query_id, user).encode(), token.encode("utf-8", "surrogatepass")):
+        # compare_digest refuses a str with non-ASCII characters; a real token is hex
+        if user is None or not token.isascii() or not hmac.compare_digest(self._token(query_id, user), token):
             return JSONResponse({"error": "token"}, status_code=403)
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
