@@ -252,8 +252,10 @@ def test_declined_questions_are_grouped_by_kind_with_faq_draft_links(admin, assi
 
 def test_logged_times_are_shown_in_shanghai_time_on_a_utc_server(admin, assistant, log, monkeypatch):
     with utc_server(monkeypatch):
-        query_id = log.db["queries"].insert({"time": "2026-12-01T23:30:00", "channel": "web", "question": "护照怎么办理", "kind": "out_of_scope", "outcome": "decline"}).last_pk
-        log.db["feedback"].insert({"query_id": query_id, "time": "2026-12-01T16:05:00", "value": -1, "comment": "没用"})
+        log.flush()
+        with log._lock:  # the log's writer thread shares this connection
+            query_id = log.db["queries"].insert({"time": "2026-12-01T23:30:00", "channel": "web", "question": "护照怎么办理", "kind": "out_of_scope", "outcome": "decline"}).last_pk
+            log.db["feedback"].insert({"query_id": query_id, "time": "2026-12-01T16:05:00", "value": -1, "comment": "没用"})
         page = admin.get("/admin").text
     assert "<tr><td>2026-12-02 07:30</td><td>网页聊天</td><td>护照怎么办理</td>" in page
     assert "<tr><td>2026-12-02 00:05</td><td>网页聊天</td><td>护照怎么办理</td>" in page
