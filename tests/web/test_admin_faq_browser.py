@@ -6,9 +6,6 @@ Same browser as test_browser.py (Debian's /usr/bin/chromium driven by Playwright
 it on a developer machine, failing under CI). Screenshots go to var/screenshots/admin-faq-*.png.
 """
 
-import socket
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -23,31 +20,17 @@ from retrieval.assistant import Assistant
 
 from .conftest import ADMIN_TOKEN, STAFF_TOKEN
 from .test_admin_faq import MATERIALS, NEW_ANSWER, OLD_ANSWER
-from .test_browser import SCREENSHOTS, browser  # noqa: F401  (pytest fixture)
+from .test_browser import SCREENSHOTS, browser, served  # noqa: F401  (pytest fixture)
 
 
 @pytest.fixture()
 def workspace_server(ws):
     """The app under uvicorn on 127.0.0.1 over the test's workspace, with admin credentials."""
-    import uvicorn
-
     settings = replace(ws.settings, admin_token=ADMIN_TOKEN, staff_token=STAFF_TOKEN, session_revocation_dir=ws.root / "var", rate_limit_per_minute=1000)
     assistant = Assistant(settings)
     assistant.warm_up()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(assistant, settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", assistant
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(assistant, settings)) as base:
+        yield base, assistant
     assistant.log.close()
 
 

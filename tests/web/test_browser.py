@@ -4,6 +4,7 @@ Never downloads a browser: it uses /usr/bin/chromium, which .ci/run installs. Wi
 test is skipped on a developer machine but FAILS under CI (CI=true), so it cannot silently vanish.
 """
 
+import contextlib
 import os
 import socket
 import threading
@@ -56,20 +57,29 @@ def server(assistant, web_settings, tmp_path_factory):
 
     own = Assistant(settings)  # same store as the session's assistant, its own query log
     own.warm_up()
+    with served(create_app(own, settings)) as base:
+        yield base, own
+
+
+@contextlib.contextmanager
+def served(app):
+    """`app` under uvicorn on 127.0.0.1 (a free port), in a thread: its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(own, settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
     while not server.started:
         assert time.time() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", own
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture()
