@@ -232,9 +232,10 @@ class Snapshot:
             rows = [rows[n] for n in order]
         out = []
         as_of, today = query.as_of, query.today
-        for (score, i), row in zip(hits[:k], rows):
+        matched_of = self.words.matched_terms_of(words, [i for _, i in hits[:k]])
+        for (score, i), row, matched in zip(hits[:k], rows, matched_of):
             passage = self.passages[i]
-            matched = tuple(self.words.matched_terms(words, i))
+            matched = tuple(matched)
             field_shares = tuple(sorted(parts.get(i, {}).items()))
             valid = self.validity(passage["doc_id"], as_of, today) if (as_of or today) else None
             out.append(Hit(passage, self.documents[passage["doc_id"]], score, matched, field_shares, row, fused_rank[i], valid))

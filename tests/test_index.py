@@ -53,3 +53,12 @@ def test_score_of_one_passage_equals_its_dense_score():
     dense = index.scores(tokens)
     assert [index.score_of(tokens, d) for d in range(3)] == pytest.approx(list(dense))
     assert index.matched_terms(tokens, 2) == ["低保", "救助"]
+
+
+def test_matched_terms_of_many_passages_equals_one_at_a_time():
+    index = BM25Index.build([["低保", "申请", "低保"], ["特困"], ["低保", "救助"], [], ["救助", "申请"]])
+    tokens = ["救助", "低保", "未知", "申请", "救助"]
+    docs = [4, 2, 0, 1, 3, 2]
+    assert index.matched_terms_of(tokens, docs) == [index.matched_terms(tokens, d) for d in docs]
+    assert index.matched_terms_of(tokens, docs)[1] == ["救助", "低保"]
+    assert index.matched_terms_of(tokens, []) == []
