@@ -46,15 +46,18 @@ _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": 
 
 def _batch_line(line):
     """(question, conversation id or None) of one batch line: plain text, or a JSON object
-    {"question": "...", "conversation": "id"}."""
+    {"question": "...", "conversation": "id"} ("q" is read as "question", as the eval sets'
+    lines write it, so a line of them can be piped in as it is)."""
     if line.lstrip().startswith("{"):
         try:
             data = json.loads(line)
         except (ValueError, RecursionError):
             return line, None
-        if isinstance(data, dict) and isinstance(data.get("question"), str):
-            conversation = data.get("conversation")
-            return data["question"], None if conversation is None else str(conversation)
+        if isinstance(data, dict):
+            question = data["question"] if "question" in data else data.get("q")
+            if isinstance(question, str):
+                conversation = data.get("conversation")
+                return question, None if conversation is None else str(conversation)
     return line, None
 
 
