@@ -27,6 +27,7 @@ from .query import load_question_types
 from .questions import by_passage
 from .questions import load_questions as load_index_questions
 from .faq import load_entries
+from .followup import FollowupRules
 from .ingest import control_character_problems, load_documents
 from .intent import Intents
 from .library import Library, Ranking
@@ -83,6 +84,7 @@ def _check_config(settings):
     yield faq / "question_types.toml", lambda: load_question_types(faq / "question_types.toml", TextAnalyzer(faq).normalize)
     yield faq, lambda: Intents.load(faq, TextAnalyzer(faq).normalize)
     yield faq / "privacy.toml", lambda: Masker.load(faq / "privacy.toml")
+    yield faq / "followup.toml", lambda: FollowupRules.load(faq)
 
 
 def _check_documents(settings):
