@@ -1,0 +1,50 @@
+"""Facts a question asks for (faq/fact_types.toml): when no cited sentence states one, the reply
+says the sources do not give it (fact_missing) instead of answering as if they did."""
+
+import pytest
+
+from retrieval.intent import Intents
+from retrieval.tokenize import TextAnalyzer
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def facts():
+    faq = ROOT / "faq"
+    return {f.name: f for f in Intents.load(faq, TextAnalyzer(faq).normalize).facts}
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("萧山民政局几点上班", ("办公或开放时间",)),  # "十五个工作日内" is a time limit, not opening hours
+        ("海宁身后一件事在哪个APP上办", ("办理的网站或手机应用",)),
+        ("滨湖区殡仪服务中心哪一年能建好", ("具体年份或日期",)),
+        ("结婚登记要带几张照片", ("具体份数或张数",)),
+        ("流浪人员在救助站最多能住几天", ("办理时限",)),
+    ],
+)
+def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, question, missing):
+    answer = answerer.ask(question)
+    assert (answer.kind, answer.decision.missing) == ("fact_missing", missing)
+
+
+@pytest.mark.parametrize(
+    "question, source",
+    [
+        ("遗体在殡仪馆能放几天 超了要钱吗", "funeral-regulation-2025:第二十七条"),  # 交纳延期存放费用: a fee is paid
+        ("骨灰格位能放多少年", "funeral-regulation-2025:第三十六条"),  # 不超过20年
+    ],
+)
+def test_a_fact_a_cited_sentence_states_is_answered(answerer, question, source):
+    answer = answerer.ask(question)
+    assert answer.kind == "answer" and answer.sources[0].passage["id"] == source
+
+
+def test_evidence_patterns_tell_the_facts_apart(facts):
+    hours, fee, amount, when = facts["hours"].evidence, facts["fee"].evidence, facts["amount"].evidence, facts["when"].evidence
+    assert not hours.search("自接到申请之日起十五个工作日内") and hours.search("工作日上午9:00开放")
+    assert fee.search("按规定交纳延期存放费用") and not amount.search("按规定交纳延期存放费用")
+    assert amount.search("不得向受助人员、其亲属或者所在单位收取费用") and amount.search("每人每月1180元")
+    assert when.search("力争明年建成启用") and when.search("计划8月份试运行") and not when.search("持续推动区级殡仪服务中心项目")
