@@ -42,9 +42,16 @@ def test_a_fact_a_cited_sentence_states_is_answered(answerer, question, source):
     assert answer.kind == "answer" and answer.sources[0].passage["id"] == source
 
 
+def test_an_amount_no_passage_states_is_never_answered_from_a_fee_waiver(answerer):
+    """"费用减免" (社会救助暂行办法第五十三条) shares 补贴 with the question but gives no amount."""
+    answer = answerer.ask("殡葬补贴多少钱")
+    assert answer.kind != "answer" and "social-assistance-interim-2019:第五十三条" not in [h.passage["id"] for h in answer.sources]
+
+
 def test_evidence_patterns_tell_the_facts_apart(facts):
     hours, fee, amount, when = facts["hours"].evidence, facts["fee"].evidence, facts["amount"].evidence, facts["when"].evidence
     assert not hours.search("自接到申请之日起十五个工作日内") and hours.search("工作日上午9:00开放")
     assert fee.search("按规定交纳延期存放费用") and not amount.search("按规定交纳延期存放费用")
     assert amount.search("不得向受助人员、其亲属或者所在单位收取费用") and amount.search("每人每月1180元")
+    assert fee.search("享受财政补贴、税收优惠、费用减免等政策") and not amount.search("享受财政补贴、税收优惠、费用减免等政策")
     assert when.search("力争明年建成启用") and when.search("计划8月份试运行") and not when.search("持续推动区级殡仪服务中心项目")
