@@ -59,6 +59,7 @@ FEATURES = (
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．])")  # an enumerated item
 
 # JSON `kind` of each Decision kind (the `ask --json` contract): a matter the sources never
 # mention is reported as not_found, as before.
@@ -380,7 +381,8 @@ class Answerer:
         # The asked fact must come from a passage likely to answer, not from further reading: an
         # FAQ entry's own passages, or those at least `fact_ratio` as likely as the top one.
         stating = hits if faq is not None else tuple(h for h in hits if h.score >= hits[0].score * self.thresholds.fact_ratio)
-        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, terms, f)]
+        subject = self._subject_terms(snapshot, query)
+        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, subject or terms, f, query.text)]
         # An FAQ entry's own answer explains; its passages are quoted by their best sentence.
         quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query, whole=faq is None)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
@@ -575,15 +577,36 @@ class Answerer:
     def _sentence_score(self, sentence, terms):
         return sum(weight for term, weight in terms.items() if term in sentence)
 
-    def _states(self, hit, terms, facts):
-        """Whether a sentence of the hit that shares a question word matches every fact's evidence."""
+    def _states(self, hit, terms, facts, question=""):
+        """Whether a sentence of the hit that shares a question word states every fact: its
+        evidence is in the sentence, or in the passage's section path (a plan's "2024年工作计划"
+        dates what it lists). An enumerated item ("（五）年满三十周岁") shares the words of the
+        sentence that introduces the list (the article's first)."""
+        sentences = self._sentences(hit.passage["text"])
+        lead = self._sentence_score(sentences[0], terms) > 0 if sentences else False
+        section = " ".join(hit.passage.get("section") or ())
         return any(
-            self._sentence_score(s, terms) > 0 and all(f.evidence.search(s) for f in facts)
-            for s in self._sentences(hit.passage["text"])
+            (self._sentence_score(s, terms) > 0 or (lead and _ITEM.match(s)))
+            and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
+            for s in sentences
         )
 
-    def _has_evidence(self, hits, terms, fact):
-        return any(self._states(hit, terms, (fact,)) for hit in hits)
+    def _has_evidence(self, hits, terms, fact, question=""):
+        return any(self._states(hit, terms, (fact,), question) for hit in hits)
+
+    def _subject_terms(self, snapshot, query):
+        """What the question is about, for finding the sentence that states an asked fact: its
+        focus words, and the official terms the lexicon puts for them (低保 -> 最低生活保障),
+        without the words that ask for the fact ("哪个网站" is not what it is about) nor the
+        lexicon's words for the asking ("要多久" -> 工作日, which any time limit contains).
+        Empty when the question names nothing else ("电话多少"): then any question word counts."""
+        asking = [a for f in query.asked for a in f.asks if a in query.text]
+        own = [w for w in query.focus if not any(w in a for a in asking)]
+        analyzer = snapshot.analyzer
+        official = [o for w in own for o in analyzer.stand_ins(w, query.text)]
+        words = dict.fromkeys(own + official + [t for o in official for t in analyzer.words(o)])
+        index = snapshot.words
+        return {t: index.plain_idf(t) for t in words if index.document_frequency(t) > 0}
 
     def _prefer_evidence(self, hits, terms, asked, floor=None):
         """`hits` with those that state an asked fact (an age for "女的多少岁能结婚") first.

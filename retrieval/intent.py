@@ -34,6 +34,16 @@ class FactType:
     asks: tuple
     evidence: re.Pattern
     promote: bool = False  # passages stating this fact move ahead (see Answerer._prefer_evidence)
+    # A sentence matching `unless` does not state the fact, unless the question itself names
+    # what it matches (a fine, "处1万元以上罚款", is not what a service costs; "罚多少" asks it).
+    unless: re.Pattern = None
+
+    def stated_in(self, sentence, question):
+        if self.unless is not None:
+            found = self.unless.search(sentence)
+            if found and found.group(0) not in question:
+                return False
+        return self.evidence.search(sentence) is not None
 
 
 class Intents:
@@ -71,7 +81,13 @@ class Intents:
             promote = entry.get("promote", False)
             if not isinstance(promote, bool):
                 raise DataFileError(path, line, "promote must be true or false")
-            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote))
+            unless = None
+            if "unless" in entry:
+                try:
+                    unless = re.compile(entry["unless"])
+                except (re.error, TypeError) as exc:
+                    raise DataFileError(path, line, f"bad unless pattern: {exc}") from exc
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless))
         not_covered = []
         path = faq_dir / "not_covered.toml"
         for line, entry in _tables(path, "matter", ("name", "keywords", "channel")):

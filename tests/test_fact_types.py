@@ -20,7 +20,8 @@ def facts():
     [
         ("萧山民政局几点上班", ("办公或开放时间",)),  # "十五个工作日内" is a time limit, not opening hours
         ("海宁身后一件事在哪个APP上办", ("办理的网站或手机应用",)),
-        ("滨湖区殡仪服务中心哪一年能建好", ("具体年份或日期",)),
+        ("公墓多少钱", ("具体金额或收费标准",)),  # 处1万元以上5万元以下的罚款 is a fine, not a price
+        ("骨灰存放在哪个网站办", ("办理的网站或手机应用",)),  # 网站 of another article is what it asks, not about
         ("结婚登记要带几张照片", ("具体份数或张数",)),
         ("流浪人员在救助站最多能住几天", ("办理时限",)),
     ],
@@ -35,6 +36,9 @@ def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, questio
     [
         ("遗体在殡仪馆能放几天 超了要钱吗", "funeral-regulation-2025:第二十七条"),  # 交纳延期存放费用: a fee is paid
         ("骨灰格位能放多少年", "funeral-regulation-2025:第三十六条"),  # 不超过20年
+        ("违规建公墓罚多少钱", "funeral-regulation-2025:第五十七条"),  # a fine, asked for
+        ("收养孩子要满多少岁", "civil-code-marriage-family:第一千零九十八条"),  # "（五）年满三十周岁", an item of 收养人应当…
+        ("余杭闲林的殡仪服务中心建好了没有,什么时候能用", "yuhang-2023:1f2e3b34"),  # under 二、2024年工作计划
     ],
 )
 def test_a_fact_a_cited_sentence_states_is_answered(answerer, question, source):
