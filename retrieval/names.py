@@ -177,6 +177,7 @@ class NameFinder:
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.listing = "、和及与"
+        self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
@@ -265,6 +266,7 @@ class NameFinder:
         data = {
             "regions": regions,
             "vocabulary": frozenset(vocabulary),
+            "before_person": _chars(names.get("before_person", "")),
             "relations": frozenset(kinship + roles + honorifics + titles),
             "replacement": replacement,
             "surnames": surnames,
@@ -311,6 +313,7 @@ class NameFinder:
         found += self._nicknames(text, cue_ends)
         if self.tagger is not None:
             found += self._tagged(text, words, inside)
+            found += self._unexplained_runs(text, inside, cue_ends)
         found += self._listed(text, found, inside)
         return found
 
@@ -547,6 +550,36 @@ class NameFinder:
                 continue
             if self._judge(text, span, "tagger"):
                 found.append(span)
+        return found
+
+    def _unexplained_runs(self, text, inside, cue_ends):
+        """Surname-led runs of three characters that stand where a person does (after punctuation,
+        a cue or 的/是/让..., before punctuation or a word that ends a name) and that no word of the
+        civil-affairs vocabulary, jieba's dictionary or its function words explains (小区里的方金根，
+        麻烦让任永康回个电话): the vocabulary, not a list of names, says they are no content."""
+        if not (self.vocabulary or self.known is not None):
+            return []
+        found = []
+        for at in range(len(text)):
+            if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in self.before_person:
+                continue
+            surname = self._surname_at(text, at)
+            if not surname or inside[at] == "in":
+                continue
+            span = self.candidate(text, at, inside)
+            if span is None or span[1] - at - surname != 2:
+                continue
+            start, end = span
+            name = text[start:end]
+            if end < len(text) and re.match(f"[{_CJK}]", text[end]) and not self.ends.match(text, end):
+                continue
+            if self.tagger.frequency(name) > 0 or any(c in self.never for c in name) or self.places.match(text, end):
+                continue
+            if name in self.regions or name in self.relations or name[-1] in self.bad_endings or name.startswith(self.not_names):
+                continue
+            if any(c in self.never_given_chars for c in name[surname:]) or self._unexplained(name, surname) is False:
+                continue
+            found.append(span)
         return found
 
     def _given_char(self, word):
