@@ -254,7 +254,10 @@ class Answerer:
         known = None
         if self.library is not None:
             snapshot = self.library.snapshot
-            known = lambda word: snapshot.kb_df(word) > 0  # noqa: E731
+
+            def known(word):
+                return snapshot.kb_df(word) > 0
+
         return Masker.load(Path(self.settings.faq_dir) / "privacy.toml", known)
 
     @functools.cached_property

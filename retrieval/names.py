@@ -14,7 +14,11 @@ taken for a name when something says so, and each kind of evidence is judged on 
 - jieba's part-of-speech tagger (tags nr...): a word jieba does not know and tags as a name, or a
   surname tagged as a name before a word that reads as a given name (柯/nr 少华/nz);
 - Latin-script names after a cue (my name is, name Robert Hughes, 我爸 WU JIANPING, 女儿 Lily Han),
-  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女.
+  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女;
+- the civil-affairs vocabulary (the build's knowledge-base words, faq/'s lexicon files, jieba's
+  frequent function words and verbs): a surname and two characters that none of it explains are
+  a name after a cue (我妈程志明: 程志 is a noun no policy text uses) and, when jieba's dictionary
+  does not know them either, where a person stands (小区里的X, 让X回电话).
 
 Everyday words are told from names with jieba's dictionary and our user dictionary: after a weak
 cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a label a noun standing
@@ -577,7 +581,7 @@ class NameFinder:
                 continue
             if name in self.regions or name in self.relations or name[-1] in self.bad_endings or name.startswith(self.not_names):
                 continue
-            if any(c in self.never_given_chars for c in name[surname:]) or self._unexplained(name, surname) is False:
+            if any(c in self.never_given_chars for c in name[surname:]) or not self._unexplained(name, surname):
                 continue
             found.append(span)
         return found
