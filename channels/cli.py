@@ -304,12 +304,9 @@ class Cli:
 
     def cmd_mask(self, args):
         """One masked line per stdin line: the query log's own masking (a contract for privacy checks)."""
-        from pathlib import Path
-
         from retrieval.answer import valid_unicode
-        from retrieval.privacy import Masker
 
-        masker = Masker.load(Path(self.settings.faq_dir) / "privacy.toml")  # DataFileError: exit 2
+        masker = self.answerer.masker  # the build's, as the query log's; DataFileError: exit 2
         for line in self._stdin_lines():
             print(masker.mask(valid_unicode(line.rstrip("\r\n")).strip()), file=self.out)
             self.out.flush()

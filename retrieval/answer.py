@@ -183,9 +183,11 @@ class Answer:
 class Answerer:
     """The answering core used by every channel: `ask(question) -> Answer`."""
 
-    def __init__(self, library, settings, today=None):
+    def __init__(self, library, settings, today=None, masker=None):
         self.library = library
         self.settings = settings
+        if masker is not None:
+            self.__dict__["masker"] = masker  # given: the cached property below is not computed
         self.today = today or clock(settings)  # () -> YYYY-MM-DD: what "today" answers are as of
         self.composer = Composer(settings.templates_dir)
         self._intents = None
@@ -247,10 +249,22 @@ class Answerer:
         return value
 
     @functools.cached_property
+    def masker(self):
+        """This build's one Masker (faq/privacy.toml), which tells names from the words of this
+        build's knowledge base: the query log stores what it masks, the redactor reads it."""
+        known = None
+        if self.library is not None:
+            snapshot = self.library.snapshot
+
+            def known(word):
+                return snapshot.kb_df(word) > 0
+
+        return Masker.load(Path(self.settings.faq_dir) / "privacy.toml", known)
+
+    @functools.cached_property
     def redactor(self):
         """What takes the asker's personal data out of a question (faq/privacy.toml)."""
-        path = Path(self.settings.faq_dir) / "privacy.toml"
-        return QuestionRedactor.load(path, Masker.load(path))
+        return QuestionRedactor.load(Path(self.settings.faq_dir) / "privacy.toml", self.masker)
 
     def parser(self, snapshot):
         cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile

@@ -24,7 +24,6 @@ from .decision import ANSWER, FACT_MISSING, Citation
 from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
-from .privacy import Masker
 from .querylog import QueryLog
 from .ratelimit import RateLimiter
 from .tokenize import TextAnalyzer
@@ -80,7 +79,7 @@ class Assistant:
         self.log = QueryLog(
             settings.log_path,
             settings.log_key,
-            masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
+            masker=lambda: self.answerer.masker,  # the served build's one Masker (refreshed on a swap)
             retention_days=settings.log_retention_days,
             key_dir=settings.log_key_dir,
         )
@@ -356,6 +355,7 @@ class Assistant:
                 library.load_stored()
                 new = _Served(Answerer(library, self.settings), signature)
             self._previous, self._served = current, new
+            self.log.refresh_masker()
             self._checked_at = time.monotonic()
             return report
 

@@ -102,7 +102,9 @@ class Masker:
         self._unit_number = re.compile(rf"(?<!第)[{''.join(_NUMERALS)}十百千]+(?=\s*(?:{'|'.join(map(re.escape, units))}))") if units else None
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, known=None):
+        """The rules of one privacy.toml; `known` (word -> bool) says which words the knowledge
+        base has (the build's vocabulary: names are told from civil-affairs words with it)."""
         path = Path(path)
         data = read_toml(path)
         defines = data.get("define", {})
@@ -143,7 +145,7 @@ class Masker:
                 keep.append(re.compile(_expand(entry["regex"], defines)))
             except re.error as exc:
                 raise DataFileError(path, line, f"bad regular expression: {exc}") from exc
-        finder = NameFinder.load(path, names, _section_line(path, "names")) if names is not None else None
+        finder = NameFinder.load(path, names, _section_line(path, "names"), known) if names is not None else None
         return cls(rules, finder, numerals, int(probe.get("numeral_run", 6)), t2s, units, keep)
 
     def _simplify(self, ch):
