@@ -20,12 +20,13 @@ from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
 from .conversation import Conversations
+from .database import Database
 from .decision import ANSWER, FACT_MISSING, Citation
 from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
 from .privacy import Masker
-from .querylog import QueryLog
+from .querylog import open_log
 from .ratelimit import RateLimiter
 from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
@@ -77,13 +78,9 @@ def _prime(answerer):
 class Assistant:
     def __init__(self, settings):
         self.settings = settings
-        self.log = QueryLog(
-            settings.log_path,
-            settings.log_key,
-            masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
-            retention_days=settings.log_retention_days,
-            key_dir=settings.log_key_dir,
-        )
+        # PostgreSQL when configured (nothing connects until first use), else None: SQLite and var/
+        self.database = Database(settings.database_url, settings.database_pool_size, settings.database_timeout) if settings.database_url else None
+        self.log = open_log(settings, self.database, masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"))
         self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
         self._previous = None  # the build before the last reload or rollback, for an instant rollback
@@ -358,6 +355,12 @@ class Assistant:
             self._previous, self._served = current, new
             self._checked_at = time.monotonic()
             return report
+
+    def close(self):
+        """Write what the log has queued and close the PostgreSQL pool (if any)."""
+        self.log.close()
+        if self.database is not None:
+            self.database.close()
 
     def check(self):
         """Every problem in knowledge/ and faq/ as DataFileErrors (empty: all good); changes nothing."""

@@ -7,9 +7,10 @@ deletions; a storage only runs statements. Every method is called under the log'
     where                      what error messages name the log by (a path, a URL without password)
     database()                 open (once) and return the database; `QueryLog.db` hands it out to read
     write(records, reserve, saving)
-                               in one transaction: take a block of `reserve` query ids when asked
-                               (rows without an id get theirs from it), insert the rows, add
-                               `saving` to the dropped count; returns the block's unused (first, last)
+                               in one transaction: take `reserve` query ids no other process has
+                               (rows without an id get theirs from them), insert the rows, add
+                               `saving` to the dropped count; returns the unused ids as a list of
+                               (first, last) ranges
     add_feedback(row, voter)   False for an unknown query id; AlreadyVotedError for a second vote
     delete_users(hashes)       {hash: questions deleted} in one transaction, then `scrub()`
     scrub()                    make deleted text unreadable on disk; False when it must be retried
@@ -116,7 +117,7 @@ class SQLiteLogStorage:
         numbered = [row for row in records if row["id"] is None]
         try:
             with self._transaction() as conn:
-                block = _reserve(conn, reserve) if reserve or numbered else None
+                block = _reserve(conn, reserve) if reserve else None
                 for row, query_id in zip(numbered, range(block[0], block[1] + 1) if block else ()):
                     row["id"] = query_id
                 _insert_rows(conn, records)
@@ -127,9 +128,9 @@ class SQLiteLogStorage:
                 row["id"] = None
             raise
         if block is None:
-            return None
+            return []
         first = block[0] + len(numbered)
-        return (first, block[1]) if first <= block[1] else None
+        return [(first, block[1])] if first <= block[1] else []
 
     def add_feedback(self, row, voter):
         db = self.database()

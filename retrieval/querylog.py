@@ -70,6 +70,28 @@ def outcome(answer):
     return FAQ if answer.faq_id else PASSAGES
 
 
+def open_log(settings, database=None, masker=None):
+    """The query log `settings` describe: SQLite at log_path, or PostgreSQL when
+    MINZHENG_DATABASE_URL is set (through `database`, a retrieval.database.Database, made
+    from the settings when not given)."""
+    storage = None
+    if settings.database_url:
+        from .database import Database
+        from .pglog import PostgresLogStorage
+
+        if database is None:
+            database = Database(settings.database_url, settings.database_pool_size, settings.database_timeout)
+        storage = PostgresLogStorage(database, lambda: BUSY_TIMEOUT)
+    return QueryLog(
+        settings.log_path,
+        settings.log_key,
+        masker=masker,
+        retention_days=settings.log_retention_days,
+        key_dir=settings.log_key_dir,
+        storage=storage,
+    )
+
+
 class _Forget:
     """A user's deletion waiting in the queue behind that user's earlier questions."""
 
@@ -360,10 +382,10 @@ class QueryLog:
     def _insert(self, records, need_ids, saving):
         with self._lock, self._failing_as_named_error():
             self._database()
-            block = self._storage.write(records, ID_BLOCK if need_ids else 0, saving)
+            wanted = need_ids or any(row["id"] is None for row in records)
+            blocks = self._storage.write(records, ID_BLOCK if wanted else 0, saving)
         with self._cond:
-            if block:
-                self._ids.append(list(block))
+            self._ids.extend([first, last] for first, last in blocks)
             self._ids_wanted = False
             self._failure = None
             self._attempts += 1
