@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from channels.web.app import create_app
-from retrieval import builds, querylog
+from retrieval import builds, querylog, readiness
 from retrieval.answer import Answer
 from retrieval.assistant import Assistant
 from retrieval.database import MIGRATIONS, Database
@@ -180,12 +180,13 @@ def test_readyz_is_200_when_ready_and_503_naming_what_is_not(settings, database_
             assert (response.status_code, response.json()) == (200, {"ready": True, "checks": {"store": "ok", "postgresql": "ok"}})
             assert client.get("/healthz").json() == {"status": "ok"}
         with TestClient(create_app(down, down.settings)) as client:
-            response = client.get("/readyz")  # nothing loaded yet and no server: both named
+            response = client.get("/readyz")  # the store loads without the server; the server is named
             body = response.json()
-            assert response.status_code == 503 and body["ready"] is False
-            assert body["checks"]["store"] == "the store is not loaded yet"
+            assert response.status_code == 503 and body["ready"] is False and body["checks"]["store"] == "ok"
             assert body["checks"]["postgresql"].startswith(f"PostgreSQL postgresql://postgres@/gone?host={tmp_path}: ")
             assert client.get("/healthz").status_code == 200  # alive all the same
+        unloaded = Assistant(replace(settings, log_path=tmp_path / "c" / "log.db"))
+        assert readiness.run(readiness.checks(unloaded)) == (False, {"store": "the store is not loaded yet"})
     finally:
         ready.close()
         down.close()
