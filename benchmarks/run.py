@@ -3,8 +3,9 @@
     python -m benchmarks.run [--sizes 1000 10000 100000]
 
 Runs benchmarks.retrieval once per size (a fresh process each, so peak RSS is per size),
-benchmarks.startup and benchmarks.load (2,000 questions through /wechat and /lookup of a real
-server, also written to benchmarks/results/load.json); writes benchmarks/results/latest.json, regenerates the table between the
+benchmarks.startup, benchmarks.load (2,000 questions through /wechat and /lookup of a real
+server, also written to benchmarks/results/load.json) and benchmarks.log_backends (questions/s
+through Assistant.ask with the SQLite and the PostgreSQL log, the core count beside them); writes benchmarks/results/latest.json, regenerates the table between the
 markers in docs/performance.md and docs/performance-latency.svg, prints PASS/FAIL per target and
 exits 1 when any target is missed.
 """
@@ -105,6 +106,15 @@ def table(results, checks):
     }
     for key, label in names.items():
         lines.append(f"| {label} | {s[key]['median_s']} | {s[key]['max_s']} | {s[key]['runs']} |")
+    logs = results.get("log_backends")
+    if logs:
+        lines += ["", f"| query log ({logs['cores']} cores), Assistant.ask with the log on | questions/s asked | questions/s written (flushed) |", "|---|---:|---:|"]
+        for backend in ("sqlite", "postgresql"):
+            r = logs.get(backend, {})
+            if "skipped" in r:
+                lines.append(f"| {backend} | skipped: {r['skipped']} | |")
+            else:
+                lines.append(f"| {backend} | {r.get('asked_per_s', '-')} | {r.get('written_per_s', '-')} |")
     lines += ["", "| target | measured | result |", "|---|---:|---|"]
     for name, value, limit, ok in checks:
         lines.append(f"| {name} | {value if value is not None else 'not measured'} | {'PASS' if ok else 'FAIL'} |")
@@ -137,6 +147,9 @@ def main(argv=None):
     print("load: 2,000 questions through /wechat and /lookup, 8 clients ...", flush=True)
     (results["load"],) = python_json("benchmarks.load", check=False)  # exit 1 = a target missed, reported below
     print("  " + json.dumps(results["load"], ensure_ascii=False), flush=True)
+    print("query log: questions/s through Assistant.ask, SQLite vs PostgreSQL ...", flush=True)
+    (results["log_backends"],) = python_json("benchmarks.log_backends")
+    print("  " + json.dumps(results["log_backends"], ensure_ascii=False), flush=True)
     checks = check(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ from retrieval.answer import Answerer
 from retrieval.assistant import Assistant
 from retrieval.edge import CHECK, EMPTY, Edge
 from retrieval.errors import (
+    DatabaseError,
     DataFileError,
     DocumentError,
     NoPreviousBuildError,
@@ -27,6 +28,7 @@ from retrieval.unanswered import write_csv
 EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
+EXIT_DATABASE = 5  # PostgreSQL (MINZHENG_DATABASE_URL) cannot be reached or refused the schema
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
 EXIT_DECLINED = 1  # add: the admin answered no at the confirmation
 ADD_PASSAGES_SHOWN = 60  # passages listed in the add preview (the count covers all)
@@ -99,6 +101,9 @@ class Cli:
         except (DataFileError, StoreError, SettingsError) as exc:
             print(f"错误: {exc}", file=self.err)
             return EXIT_DATA_ERROR
+        except DatabaseError as exc:  # reload/rollback/build with PostgreSQL configured but unreachable
+            print(f"无法连接 PostgreSQL {exc.where}: {exc.reason}", file=self.err)
+            return EXIT_DATABASE
 
     # -- commands --------------------------------------------------------------------------
     def cmd_ask(self, args):
@@ -167,6 +172,27 @@ class Cli:
             f"(新分词 {report.tokenized}, 复用 {report.reused}), 输入指纹 {report.input_hash}",
             file=self.out,
         )
+        if self.settings.database_url:
+            shared = self.assistant.share_build()
+            print(f"已记入 PostgreSQL: 已接受的构建 {shared}, 所有服务进程将改用它", file=self.out)
+        return 0
+
+    def cmd_migrate(self, args):
+        if not self.settings.database_url:
+            print("未设置 MINZHENG_DATABASE_URL: 查询日志在 SQLite 中, 启动时自动建表, 无需迁移。", file=self.out)
+            return 0
+        from retrieval.database import Database
+
+        database = Database(self.settings.database_url, 1, self.settings.database_timeout)
+        try:
+            before, after = database.migrate()
+        except DatabaseError as exc:
+            print(f"无法迁移 PostgreSQL {exc.where}: {exc.reason}", file=self.err)
+            return EXIT_DATABASE
+        finally:
+            database.close()
+        done = "已是最新" if before == after else f"由 {before} 升级"
+        print(f"PostgreSQL 数据库结构版本 {after} ({done})", file=self.out)
         return 0
 
     def cmd_chat(self, args):

@@ -32,6 +32,11 @@ class Settings:
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir
     log_key_dir: Path = None  # the 0700 folder of the generated key file; None: keys/ in the log's folder
     log_retention_days: int = 180
+    # PostgreSQL for what must last across workers and machines: the query log, feedback, accepted
+    # builds (empty: the embedded default, SQLite and files in var/)
+    database_url: str = field(default="", repr=False)  # postgresql://user:password@host/db; may hold a password
+    database_pool_size: int = 4  # connections per process
+    database_timeout: float = 2.0  # seconds to wait for a connection before the log queues and retries
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
     # questions a minute from one address on /chat, whatever user ids it presents (ids are the client's to choose)
