@@ -37,6 +37,9 @@ class FactType:
     # A sentence matching `unless` does not state the fact, unless the question itself names
     # what it matches (a fine, "处1万元以上罚款", is not what a service costs; "罚多少" asks it).
     unless: re.Pattern = None
+    # A figure the question states ("每餐补贴10元是真的吗", "殡葬补贴两万块") asks for the fact too:
+    # the reply must find it stated, never take the question's word for it.
+    claims: re.Pattern = None
 
     def stated_in(self, sentence, question):
         if self.unless is not None:
@@ -87,7 +90,13 @@ class Intents:
                     unless = re.compile(entry["unless"])
                 except (re.error, TypeError) as exc:
                     raise DataFileError(path, line, f"bad unless pattern: {exc}") from exc
-            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless))
+            claims = None
+            if "claims" in entry:
+                try:
+                    claims = re.compile(entry["claims"])
+                except (re.error, TypeError) as exc:
+                    raise DataFileError(path, line, f"bad claims pattern: {exc}") from exc
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless, claims))
         not_covered = []
         path = faq_dir / "not_covered.toml"
         for line, entry in _tables(path, "matter", ("name", "keywords", "channel")):
@@ -129,7 +138,7 @@ class Intents:
 
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
-        return tuple(f for f in self.facts if any(a in normalized for a in f.asks))
+        return tuple(f for f in self.facts if any(a in normalized for a in f.asks) or (f.claims is not None and f.claims.search(normalized)))
 
 
 def _tables(path, header, keys):

@@ -21,7 +21,9 @@ def facts():
         ("萧山民政局几点上班", ("办公或开放时间",)),  # "十五个工作日内" is a time limit, not opening hours
         ("海宁身后一件事在哪个APP上办", ("办理的网站或手机应用",)),
         ("公墓多少钱", ("具体金额或收费标准",)),  # 处1万元以上5万元以下的罚款 is a fine, not a price
-        ("骨灰存放在哪个网站办", ("办理的网站或手机应用",)),  # 网站 of another article is what it asks, not about
+        ("骨灰存放在哪个网站办", ("办理的网站或手机应用",)),
+        ("老年助餐每餐补贴10元是真的吗", ("具体金额或收费标准",)),  # a figure the question states is asked for
+        ("殡葬补贴两万块", ("具体金额或收费标准",)),  # 网站 of another article is what it asks, not about
         ("结婚登记要带几张照片", ("具体份数或张数",)),
         ("流浪人员在救助站最多能住几天", ("办理时限",)),
     ],
@@ -50,6 +52,12 @@ def test_an_amount_no_passage_states_is_never_answered_from_a_fee_waiver(answere
     """"费用减免" (社会救助暂行办法第五十三条) shares 补贴 with the question but gives no amount."""
     answer = answerer.ask("殡葬补贴多少钱")
     assert answer.kind != "answer" and "social-assistance-interim-2019:第五十三条" not in [h.passage["id"] for h in answer.sources]
+
+
+def test_a_figure_in_the_question_asks_for_it_but_together_is_no_figure(facts):
+    amount = facts["amount"]
+    assert amount.claims.search("每餐补贴10元") and amount.claims.search("两万块") and amount.claims.search("十块钱")
+    assert not amount.claims.search("老人聚在一块的睦邻点")
 
 
 def test_evidence_patterns_tell_the_facts_apart(facts):
