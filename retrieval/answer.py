@@ -33,6 +33,7 @@ from .decision import (
     Decision,
     Quote,
 )
+from .articles import ArticleNames, chinese_number
 from .followup import FollowupRules
 from .intent import Intents
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
@@ -198,6 +199,7 @@ class Answerer:
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
         self._checks = (None, None)  # (snapshot, (checks.CheckSet, cite)) of faq/checks/
+        self._articles = (None, None)  # (snapshot, articles.ArticleNames) of faq/document_names.toml
 
     # -- configuration read from faq/ once ------------------------------------------------------
     @property
@@ -260,6 +262,15 @@ class Answerer:
                 return snapshot.kb_df(word) > 0
 
         return Masker.load(Path(self.settings.faq_dir) / "privacy.toml", known)
+
+    def article_names(self, snapshot):
+        """Documents by name and their articles, for questions that cite one (faq/document_names.toml)."""
+        cached_snapshot, names = self._articles
+        if cached_snapshot is not snapshot:
+            path = Path(self.settings.faq_dir) / "document_names.toml"
+            names = ArticleNames.load(path, snapshot.documents, snapshot.by_id, snapshot.analyzer.normalize)
+            self._articles = (snapshot, names)
+        return names
 
     @functools.cached_property
     def redactor(self):
@@ -332,6 +343,9 @@ class Answerer:
     def decide(self, snapshot, query):
         if query.out_of_scope is not None:
             return Decision(OUT_OF_SCOPE, query, matter=query.out_of_scope.name, channel=query.out_of_scope.channel)
+        cited = self._cited_article(snapshot, query)
+        if cited is not None:
+            return cited
         result = self.candidates(snapshot, query)
         matches = self._faq_matches(snapshot, query, result)
         chosen = self._faq_choice(snapshot, query, matches, result)
@@ -362,6 +376,27 @@ class Answerer:
         # answer_share): offered as related, not as the answer.
         kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
         return self._cited(snapshot, query, hits, kind, suggestions, confidence)
+
+    def _cited_article(self, snapshot, query):
+        """A question naming an article of a document ("民法典第一千零七十六条") is answered with
+        that article; one the document does not have ("《社会救助暂行办法》第七十一条"), or a
+        government order no document is ("民政部第88号令"), is told so. None otherwise."""
+        names = self.article_names(snapshot)
+        ref = names.article(query.text)
+        if ref is not None:
+            row = snapshot.by_id.get(ref.passage_id)
+            if row is None:
+                matter = f"《{ref.title}》{ref.article}(资料中的《{ref.title}》共{chinese_number(ref.articles)}条)"
+                return Decision(NOT_COVERED, query, matter=matter, channel="当地民政部门")
+            passage = snapshot.passages[row]
+            matched = tuple(snapshot.words.matched_terms(list(query.words), row))
+            valid = snapshot.validity(passage["doc_id"], query.as_of, query.today)
+            hit = Hit(passage, snapshot.documents[passage["doc_id"]], 1.0, matched, validity=valid)
+            return self._cited(snapshot, query, (hit,), ANSWER, (), {"article": ref.passage_id})
+        order = names.order(query.text)
+        if order is not None and not order.known:
+            return Decision(NOT_COVERED, query, matter=order.text, channel="发文机关或当地民政部门")
+        return None
 
     def candidates(self, snapshot, query):
         """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
