@@ -60,6 +60,15 @@ FEATURES = (
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
+
+
+def _only_before(sentence, year):
+    """Whether every year the sentence names is before `year` (and it names one)."""
+    years = [int(y) for y in _YEAR.findall(sentence)]
+    return bool(years) and max(years) < year
+
+
 _ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．])")  # an enumerated item
 
 # JSON `kind` of each Decision kind (the `ask --json` contract): a matter the sources never
@@ -432,12 +441,17 @@ class Answerer:
         stating = hits if faq is not None else tuple(h for h in hits if h.score >= hits[0].score * self.thresholds.fact_ratio)
         subject = self._subject_terms(snapshot, query)
         missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, subject or terms, f, query.text)]
+        now = self._year_asked_now(query)
+        stale = ()
+        if now is not None:  # about now: a fact stated only for past years is not stated for now
+            stale = tuple(f for f in query.asked if f.dated and f not in missing and f.name not in given and not self._has_evidence(stating, subject or terms, f, query.text, now))
         # An FAQ entry's own answer explains; its passages are quoted by their best sentence.
         quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query, whole=faq is None)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
-        if missing:  # answer or suggest: say plainly which fact the sources do not give
+        if missing or stale:  # answer or suggest: say plainly which fact the sources do not give
             kind = FACT_MISSING
-        return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, tuple(f.label for f in missing), confidence=confidence)
+        labels = tuple(f.label for f in missing) + tuple(f.dated for f in stale)
+        return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, labels, confidence=confidence)
 
     # -- calibrated confidence ------------------------------------------------------------------
     def features(self, snapshot, query, result, matches):
@@ -626,7 +640,7 @@ class Answerer:
     def _sentence_score(self, sentence, terms):
         return sum(weight for term, weight in terms.items() if term in sentence)
 
-    def _states(self, hit, terms, facts, question=""):
+    def _states(self, hit, terms, facts, question="", year=None):
         """Whether a sentence of the hit that shares a question word states every fact: its
         evidence is in the sentence, or in the passage's section path (a plan's "2024年工作计划"
         dates what it lists). An enumerated item ("（五）年满三十周岁") shares the words of the
@@ -637,11 +651,23 @@ class Answerer:
         return any(
             (self._sentence_score(s, terms) > 0 or (lead and _ITEM.match(s)))
             and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
+            and not (year is not None and _only_before(s, year))
             for s in sentences
         )
 
-    def _has_evidence(self, hits, terms, fact, question=""):
-        return any(self._states(hit, terms, (fact,), question) for hit in hits)
+    def _has_evidence(self, hits, terms, fact, question="", year=None):
+        return any(self._states(hit, terms, (fact,), question, year) for hit in hits)
+
+    def _year_asked_now(self, query):
+        """The year a question asks about when it asks about now ("现在低保标准是多少", "2026年低保
+        标准"), else None (a past date asked, or no word of now)."""
+        if query.past or not query.today:
+            return None
+        year = int(query.today[:4])
+        named = [int(y) for y in _YEAR.findall(query.text)]
+        if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
+            return year
+        return None
 
     def _subject_terms(self, snapshot, query):
         """What the question is about, for finding the sentence that states an asked fact: its

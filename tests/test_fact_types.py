@@ -67,3 +67,13 @@ def test_evidence_patterns_tell_the_facts_apart(facts):
     assert amount.search("不得向受助人员、其亲属或者所在单位收取费用") and amount.search("每人每月1180元")
     assert fee.search("享受财政补贴、税收优惠、费用减免等政策") and not amount.search("享受财政补贴、税收优惠、费用减免等政策")
     assert when.search("力争明年建成启用") and when.search("计划8月份试运行") and not when.search("持续推动区级殡仪服务中心项目")
+
+
+def test_a_question_about_now_is_not_answered_with_a_past_years_figure(answerer):
+    """The 2021-2025 plan gives 2020's 低保 figure: asked about now, the reply says the sources
+    give only past years' figures and shows them as what they are; asked about 2020, it answers."""
+    now = answerer.ask("现在杭州低保标准是多少")
+    assert (now.kind, now.decision.missing) == ("fact_missing", ("现行的具体金额(资料里写的是往年的数字)",))
+    assert "2020年每人每月1102元" in now.text and "hangzhou-plan-2021:b69c2b2f" == now.sources[0].passage["id"]
+    then = answerer.ask("2020年杭州低保标准是多少")
+    assert then.kind == "answer" and "1102元" in then.text
