@@ -13,6 +13,7 @@ import datetime
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -747,8 +748,14 @@ def _reading_json(reading):
 
 def valid_unicode(text):
     """`text` with lone surrogates (from broken input encodings) replaced by U+FFFD, so it can
-    be stored, logged and encoded as UTF-8 anywhere downstream."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    be stored, logged and encoded as UTF-8 anywhere downstream, and without invisible format
+    characters (zero-width spaces and joiners, bidi marks, soft hyphens: Unicode category Cf),
+    which mean nothing in a question and would hide a word or a phone number from the search
+    and the masking ("低\u200b保", "138\u200b1234\u200b5678")."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text
 
 
 def _shorten(sentence, limit):

@@ -216,9 +216,13 @@ class Masker:
             self._names.warm()
 
     def mask(self, text):
-        """The text with every match replaced; None and "" pass through."""
+        """The text with every match replaced; None and "" pass through. Invisible format
+        characters (zero-width spaces and joiners, bidi marks: Unicode category Cf) are dropped
+        first: they mean nothing, and inside a number they would hide it from the rules."""
         if not text:
             return text
+        if not text.isascii():
+            text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
         letters = self.letters(text)
         probe = self.probe(text, letters)
         reading, starts, ends = self.numbers(probe)

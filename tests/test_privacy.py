@@ -195,3 +195,13 @@ def test_a_find_wholly_inside_kept_content_is_dropped(tmp_path):
     path = tmp_path / "privacy.toml"
     path.write_text("[[pattern]]\nregex = '[0-9]{4}'\nreplacement = '[n]'\n\n[[keep]]\nregex = '〔[0-9]{4}〕'\n", encoding="utf-8")
     assert Masker.load(path).mask("浙民发〔2024〕12号，卡1234") == "浙民发〔2024〕12号，卡[n]"
+
+
+def test_a_phone_number_hidden_by_zero_width_characters_or_written_in_financial_numerals_is_masked(tmp_path):
+    """Found by the third attack: 138\\u200b1234\\u200b5678 and 壹叁捌… were stored as typed."""
+    from retrieval.privacy import Masker
+
+    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+    assert masker.mask("我电话138\u200b1234\u200b5678想问低保") == "我电话[手机号]想问低保"
+    assert masker.mask("我电话壹叁捌壹贰叁肆伍陆柒捌 想问低保") == "我电话[手机号] 想问低保"
+    assert masker.mask("特困供养第壹条是什么") == "特困供养第壹条是什么"  # one numeral is no number
