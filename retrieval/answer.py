@@ -35,6 +35,7 @@ from .decision import (
     Quote,
 )
 from .articles import ArticleNames, chinese_number
+from .commands import Commands
 from .followup import FollowupRules
 from .intent import Intents
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
@@ -235,6 +236,11 @@ class Answerer:
         if self._as_of is None:
             self._as_of = load_as_of_rules(Path(self.settings.faq_dir) / "as_of.toml")
         return self._as_of
+
+    @functools.cached_property
+    def commands(self):
+        """Requests that are not questions (faq/commands.toml: "删除我的记录")."""
+        return Commands.load(Path(self.settings.faq_dir))
 
     @property
     def thresholds(self):

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import builds, store
 from .answer import Answerer, Calibration, Thresholds
 from .articles import ArticleNames
+from .commands import Commands
 from .datafiles import read_lines, read_toml, tree_problems
 from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
 from .evaluation import evaluate, load_questions
@@ -86,6 +87,7 @@ def _check_config(settings):
     yield faq, lambda: Intents.load(faq, TextAnalyzer(faq).normalize)
     yield faq / "privacy.toml", lambda: Masker.load(faq / "privacy.toml")
     yield faq / "followup.toml", lambda: FollowupRules.load(faq)
+    yield faq / "commands.toml", lambda: Commands.load(faq)
     yield faq / "document_names.toml", lambda: ArticleNames.load(faq / "document_names.toml", {}, ())
 
 
