@@ -686,7 +686,9 @@ class Answerer:
         own = [w for w in query.focus if not any(w in a for a in asking)]
         analyzer = snapshot.analyzer
         official = [o for w in own for o in analyzer.stand_ins(w, query.text)]
-        words = dict.fromkeys(own + official + [t for o in official for t in analyzer.words(o)])
+        # the official terms' own tokens, as the Query cut them (no second tokenizing)
+        pieces = [t for t in query.expansion_words if any(t in o for o in official)]
+        words = dict.fromkeys(own + official + pieces)
         index = snapshot.words
         return {t: index.plain_idf(t) for t in words if index.document_frequency(t) > 0}
 
