@@ -19,14 +19,14 @@ from pathlib import Path
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
-from .conversation import Conversations
+from .context_codec import ContextCodec, Tables
 from .decision import ANSWER, FACT_MISSING, Citation
 from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
 from .privacy import Masker
 from .querylog import QueryLog
-from .ratelimit import RateLimiter
+from .sharedstate import Local
 from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
 
@@ -75,8 +75,11 @@ def _prime(answerer):
 
 
 class Assistant:
-    def __init__(self, settings):
+    def __init__(self, settings, shared=None):
+        """`shared`: sharedstate.Local() (the default: this process's tables) or Shared (Redis),
+        chosen once at start; the conversations and limiters of every channel come from it."""
         self.settings = settings
+        self.shared = shared if shared is not None else Local()
         self.log = QueryLog(
             settings.log_path,
             settings.log_key,
@@ -84,7 +87,7 @@ class Assistant:
             retention_days=settings.log_retention_days,
             key_dir=settings.log_key_dir,
         )
-        self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
+        self._feedback_limiter = self.shared.limiter("feedback", settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
         self._previous = None  # the build before the last reload or rollback, for an instant rollback
         self._lock = threading.RLock()  # one load, reload or rollback at a time
@@ -92,7 +95,16 @@ class Assistant:
         self._renderer = None
         self._log_failure = (None, 0.0)  # (message, when) of the last query-log failure reported
         self._follow_failure = (None, 0.0)  # (signature, when) of the last store file that failed to load
-        self.conversations = Conversations(settings.followup_seconds)  # every channel's, by (channel, id)
+        # every channel's, by (channel, id); in Redis a context travels as JSON, read against the served build
+        self.conversations = self.shared.conversations(settings.followup_seconds, ContextCodec(self._context_tables))
+
+    def _context_tables(self):
+        answerer = self.answerer
+        return Tables(
+            {t.name: t for t in answerer.question_types},
+            {f.name: f for f in answerer.intents.facts},
+            answerer.checks[0].by_id,
+        )
 
     # -- the served build ------------------------------------------------------------------
     @property

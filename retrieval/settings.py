@@ -59,6 +59,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # the date answers are as of (YYYY-MM-DD); empty: today in `timezone`
     as_of: str = ""
+    # shared short-lived state (rate limits, conversations, WeChat duplicates, login failures) for
+    # several workers: redis://host:6379/0 or unix:///path/redis.sock; empty: in this process
+    redis_url: str = field(default="", repr=False)  # may carry a password
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
