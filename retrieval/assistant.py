@@ -204,6 +204,11 @@ class Assistant:
             # The citizen still gets the answer; without a query id a channel offers no feedback.
             self._log_failed(exc)
             query_id = None
+        else:
+            if self.settings.log_wait_seconds > 0:
+                # The answer leaves once its row is written (or the wait is over, or the log is
+                # failing): a worker killed after replying has no answered question left unlogged.
+                self.log.flush(self.settings.log_wait_seconds)
         return Reply(answer, query_id)
 
     def _log_failed(self, exc):

@@ -32,6 +32,9 @@ class Settings:
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir
     log_key_dir: Path = None  # the 0700 folder of the generated key file; None: keys/ in the log's folder
     log_retention_days: int = 180
+    # seconds an answer waits for its log row to be written before it is sent; 0: never waits (a
+    # process killed with rows still queued loses them). `serve --workers N` deployments: 1
+    log_wait_seconds: float = 0.0
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
     # questions a minute from one address on /chat, whatever user ids it presents (ids are the client's to choose)
