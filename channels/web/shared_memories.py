@@ -16,6 +16,7 @@ in-process classes, or None for the endpoint's own tables.
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 
 from retrieval.sharedstate import key as redis_key
@@ -96,6 +97,7 @@ class RedisCredentialLimiter:
         self._reserve = link.client.register_script(RESERVE)
         self._release = link.client.register_script(RELEASE)
         self._in_redis = {}  # client -> presentations reserved in Redis (released there too)
+        self._lock = threading.Lock()
 
     def _keys(self, client):
         return [
@@ -115,20 +117,22 @@ class RedisCredentialLimiter:
         def in_redis(redis):
             wait = float(self._reserve(keys=self._keys(client), args=args))
             if wait == 0:
-                self._in_redis[client] = self._in_redis.get(client, 0) + 1
+                with self._lock:
+                    self._in_redis[client] = self._in_redis.get(client, 0) + 1
             return wait
 
         return self.link.run(in_redis, lambda: self.local.reserve(client, password))
 
     def release(self, client, failed):
         """End a reserved presentation: counted as a failure when it failed."""
-        reserved = self._in_redis.get(client, 0)
+        with self._lock:
+            reserved = self._in_redis.get(client, 0)
+            if reserved == 1:
+                del self._in_redis[client]
+            elif reserved:
+                self._in_redis[client] = reserved - 1
         if not reserved:
             return self.local.release(client, failed)
-        if reserved == 1:
-            del self._in_redis[client]
-        else:
-            self._in_redis[client] = reserved - 1
         limits = self.local
         args = [limits.per_client, limits.total, limits.window, limits.lockout, "1" if failed else "0", f"{time.time():.6f}:{secrets.token_hex(4)}"]
         # Redis gone since the reservation: its counter expires; the failure counts here.

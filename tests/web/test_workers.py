@@ -234,3 +234,18 @@ def test_redis_stopped_answers_continue_on_per_process_limits_and_redis_back_is_
     assert [served.health() for _ in range(6)] == [{"status": "ok", "shared_state": "redis"}] * 6
     replies = at_once(20, lambda i: served.push("oBack", "低保怎么申请"))
     assert len([c for _, c in replies if c and c.startswith(RATE_LIMITED)]) == 20 - LIMIT  # one limit again
+
+
+def test_workers_with_telegram_polling_are_refused_and_one_worker_needs_nothing(web_settings):
+    from dataclasses import replace
+
+    from channels.web.server import check_workers
+    from retrieval.errors import SettingsError
+
+    polling = replace(web_settings, redis_url="unix:///run/redis.sock", telegram_bot_token="123:abc", telegram_webhook_url="")
+    with pytest.raises(SettingsError, match=r"^--workers 2 with TELEGRAM_BOT_TOKEN needs TELEGRAM_WEBHOOK_URL: long polling runs in one process only"):
+        check_workers(polling, 2)
+    check_workers(replace(polling, telegram_webhook_url="https://example.org/telegram"), 2)
+    check_workers(replace(web_settings, redis_url=""), 1)  # the embedded default
+    with pytest.raises(SettingsError, match=r"^--workers must be at least 1 \(got 0\)$"):
+        check_workers(web_settings, 0)
