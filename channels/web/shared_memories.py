@@ -7,6 +7,7 @@
 - `RedisPushes`: which worker answers a WeChat push (MsgId or event key): the first to claim it;
   the others wait for its reply text in Redis and send it themselves (WeChat retries and
   duplicate deliveries reaching other workers get one answer and one log row).
+- `RedisLastSources`: the passages each WeChat user's last answer cited, for 回复“原文”.
 
 Each falls back to its in-process twin while Redis does not answer (RedisLink.run). With the
 embedded default (`sharedstate.Local`) none of this is used: the factories return the
@@ -37,10 +38,16 @@ def credential_limiter(shared, settings, clock=time.monotonic):
 
 
 def push_memories(shared, clock=time.time):
-    """(replay guard, pushes) in Redis for the WeChat endpoint, or None: its own tables."""
+    """(replay guard, pushes, last sources) in Redis for the WeChat endpoint, or None: its own tables."""
     if not shared.shared:
         return None
-    return RedisReplayGuard(shared.link, clock=clock), RedisPushes(shared.link)
+    return RedisReplayGuard(shared.link, clock=clock), RedisPushes(shared.link, clock=clock), RedisLastSources(shared.link)
+
+
+def _seconds_left(timestamp, window, clock):
+    """Seconds until a push signed at `timestamp` stops being accepted, by the endpoint's clock
+    (at least 1: Redis refuses a TTL of 0)."""
+    return max(int(timestamp) + window - int(clock()), 1)
 
 
 RESERVE = """
@@ -146,14 +153,15 @@ class RedisReplayGuard:
     def __init__(self, link, window=300, clock=time.time):
         self.link = link
         self.window = window
+        self.clock = clock
         self.local = wechat.ReplayGuard(window=window, clock=clock)
 
     def check(self, timestamp, nonce, body):
         digest = hashlib.sha256(body).hexdigest()
-        expires = int(timestamp) + self.window
+        ttl = _seconds_left(timestamp, self.window, self.clock)
 
         def in_redis(redis):
-            earlier = redis.set(redis_key("wechat:nonce", timestamp, nonce), digest, nx=True, get=True, exat=expires)
+            earlier = redis.set(redis_key("wechat:nonce", timestamp, nonce), digest, nx=True, get=True, ex=ttl)
             if earlier is None:
                 return wechat.NEW
             return wechat.REPEAT if hmac.compare_digest(earlier.decode("ascii", "replace"), digest) else wechat.FORGED
@@ -168,20 +176,21 @@ class RedisPushes:
     """Which worker answers a push, and its reply for the others (bounded: a reply fits WeChat's
     2048 bytes), until the push's signature stops being accepted."""
 
-    def __init__(self, link, window=300):
+    def __init__(self, link, window=300, clock=time.time):
         self.link = link
         self.window = window
+        self.clock = clock
 
     def claim(self, push_key, timestamp):
         """True when this worker answers the push (first to claim it, or Redis away: each worker
         then answers its own deliveries), False when another worker does."""
-        expires = int(timestamp) + self.window
-        return self.link.run(lambda redis: bool(redis.set(redis_key("wechat:push", push_key), CLAIMED, nx=True, exat=expires)), lambda: True)
+        ttl = _seconds_left(timestamp, self.window, self.clock)
+        return self.link.run(lambda redis: bool(redis.set(redis_key("wechat:push", push_key), CLAIMED, nx=True, ex=ttl)), lambda: True)
 
     def extend(self, push_key, timestamp):
         """A later signed delivery carries this key: keep it until that one expires too."""
-        expires = int(timestamp) + self.window
-        self.link.run(lambda redis: redis.expireat(redis_key("wechat:push", push_key), expires, gt=True), lambda: None)
+        ttl = _seconds_left(timestamp, self.window, self.clock)
+        self.link.run(lambda redis: redis.expire(redis_key("wechat:push", push_key), ttl, gt=True), lambda: None)
 
     def publish(self, push_key, content, handed_off=False):
         """The claiming worker's outcome: the reply text, no reply, or handed off to 客服消息."""
@@ -201,3 +210,38 @@ class RedisPushes:
             return True, None
 
         return self.link.run(in_redis, lambda: (True, None))
+
+
+LAST_SOURCES_SECONDS = 24 * 3600  # 回复“原文” refers to the last answer; a day is plenty
+MAX_PASSAGE_IDS = 20
+
+
+class RedisLastSources:
+    """wechat_endpoint.LastSources for every worker: the passage ids cited in each user's last
+    answer (at most MAX_PASSAGE_IDS, for a day), so "原文" works whichever worker takes it."""
+
+    def __init__(self, link, seconds=LAST_SOURCES_SECONDS):
+        from .wechat_endpoint import LastSources
+
+        self.link = link
+        self.seconds = seconds
+        self.local = LastSources()
+
+    def remember(self, user, passage_ids):
+        ids = tuple(passage_ids)[:MAX_PASSAGE_IDS]
+        self.local.remember(user, ids)
+        value = "\n".join(ids).encode("utf-8", "replace")
+        self.link.run(lambda redis: redis.set(redis_key("wechat:sources", user), value, ex=self.seconds), lambda: None)
+
+    def get(self, user):
+        value = self.link.run(lambda redis: redis.get(redis_key("wechat:sources", user)), lambda: _LOCAL)
+        if value is _LOCAL:
+            return self.local.get(user)
+        return tuple(value.decode("utf-8").split("\n")) if value else ()
+
+    def forget(self, user):
+        self.local.forget(user)
+        self.link.run(lambda redis: redis.delete(redis_key("wechat:sources", user)), lambda: None)
+
+
+_LOCAL = object()  # Redis did not answer: this worker's own memory

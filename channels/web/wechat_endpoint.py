@@ -105,8 +105,8 @@ class LastSources:
 
 class WeChatEndpoint:
     def __init__(self, assistant, settings, edge, api=None, deadline=4.5, clock=time.time, max_skew=300, memories=None):
-        """`memories`: (replay guard, shared_memories.RedisPushes) shared by every worker, or
-        None: this process's own tables."""
+        """`memories`: (replay guard, pushes, last sources) shared by every worker
+        (shared_memories.push_memories), or None: this process's own tables."""
         self.assistant = assistant
         self.token = settings.wechat_token
         self.mode = wechat_mode(settings)
@@ -122,10 +122,10 @@ class WeChatEndpoint:
         self.pending = wechat.Deduplicator(window=max_skew, clock=clock)
         self.replays = wechat.ReplayGuard(window=max_skew, clock=clock)
         self.shared_pushes = None  # None: every delivery of a push reaches this process's tables
-        if memories is not None:
-            self.replays, self.shared_pushes = memories
         self.last_sources = LastSources()
         self._background = set()
+        if memories is not None:
+            self.replays, self.shared_pushes, self.last_sources = memories
 
     @property
     def enabled(self):
