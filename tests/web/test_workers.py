@@ -249,3 +249,55 @@ def test_workers_with_telegram_polling_are_refused_and_one_worker_needs_nothing(
     check_workers(replace(web_settings, redis_url=""), 1)  # the embedded default
     with pytest.raises(SettingsError, match=r"^--workers must be at least 1 \(got 0\)$"):
         check_workers(web_settings, 0)
+
+
+def test_telegram_runs_as_a_webhook_in_every_worker(redis, web_settings, tmp_path):
+    """`serve --workers 2` with the bot: each worker registers the webhook and answers the
+    updates it takes; a follow-up reaching either worker is read in context (Redis)."""
+    import asyncio
+
+    from tests import telegram_fakes as fake
+
+    asyncio.run(_telegram_workers(redis, web_settings, tmp_path, fake))
+
+
+async def _telegram_workers(redis, web_settings, tmp_path, fake):
+    token = "123456:workers-test-token"
+    bot_api = fake.FakeBotAPI(token)
+    base_url = await bot_api.start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    hook = f"http://127.0.0.1:{port}/telegram/hook"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINZHENG_", "WECHAT_", "TELEGRAM_"))}
+    env.update(
+        MINZHENG_STORE_PATH=str(web_settings.store_path), MINZHENG_LOG_PATH=str(tmp_path / "log.db"), MINZHENG_REDIS_URL=redis.url,
+        MINZHENG_PORT=str(port), TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL=base_url, TELEGRAM_WEBHOOK_URL=hook,
+        TELEGRAM_WEBHOOK_SECRET="hook-secret",
+    )
+    process = subprocess.Popen([sys.executable, "bot.py", "serve", "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        hooks = await bot_api.wait_for(lambda st: st.sent("setWebhook") if len(st.sent("setWebhook")) >= 2 else None, timeout=120)
+        assert {h["url"] for h in hooks} == {hook} and "getUpdates" not in bot_api.state.methods()
+        users = list(range(9001, 9009))
+        async with httpx.AsyncClient() as client:
+            for question in ("在杭州怎么办理结婚登记", "那要带什么材料?"):
+                for user in users:  # a connection of its own each: the kernel picks the worker
+                    for _ in range(100):  # setWebhook comes before the workers listen
+                        try:
+                            r = await client.post(hook, json=fake.message(question, user_id=user), headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret", "Connection": "close"})
+                            break
+                        except httpx.TransportError:
+                            await asyncio.sleep(0.1)
+                    assert r.status_code == 200
+                await bot_api.wait_for(lambda st: len(st.sent()) >= len(users) * (1 if question.startswith("在") else 2) or None, timeout=60)
+        follow_ups = bot_api.state.sent()[len(users):]
+        assert sorted(p["chat_id"] for p in follow_ups) == users
+        assert all(FOLLOWED in p["text"] for p in follow_ups), [p["text"][:80] for p in follow_ups]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        await bot_api.stop()
