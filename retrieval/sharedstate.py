@@ -6,8 +6,8 @@ make the same stores - rate limiters, conversations, a "seen once" memory - so t
 uses them never asks which it has.
 
 Redis may go away. Every Redis store keeps its in-process twin and `RedisLink.run(command,
-fallback)` decides per call: while Redis answers, the shared store; after a connection error
-or timeout, the twin (per-process limits, per-process memories) until a retry `retry_seconds`
+fallback)` decides per call: while Redis answers, the shared store; after a connection error,
+a timeout or an error reply (such as maxmemory's OOM), the twin (per-process limits, per-process memories) until a retry `retry_seconds`
 later finds Redis back. `health()` says which is in use, for GET /healthz: nothing in the
 embedded default, `{"shared_state": "redis"}`, or `{"shared_state": "per-process", "redis":
 "unreachable"}`.
@@ -47,7 +47,9 @@ class RedisLink:
         from redis.retry import Retry
 
         self.url = url
-        self._errors = (redis.ConnectionError, redis.TimeoutError, OSError)
+        # Any Redis failure, not only a lost connection: an "OOM command not allowed" at maxmemory
+        # must not stop the answers either (GET /healthz then says per-process).
+        self._errors = (redis.RedisError, OSError)
         self.client = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout, health_check_interval=0, retry=Retry(NoBackoff(), 0)  # no retries: the fallback is the retry
         )
@@ -79,7 +81,7 @@ class RedisLink:
         with self._lock:
             if self._down_since is None:
                 self._down_since = now
-                log.error("Redis at %s does not answer (%s): per-process limits until it is back", self.shown_url, type(exc).__name__)
+                log.error("Redis at %s fails (%s): per-process limits until it answers again", self.shown_url, type(exc).__name__)
             self._retry_at = now + self.retry_seconds
 
     def ping(self):

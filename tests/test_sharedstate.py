@@ -161,3 +161,17 @@ def test_thirty_deliveries_of_one_push_are_claimed_once_and_all_read_its_reply(r
     assert pushes[2].outcome("msg:123") == (True, "您好，答复见下。" * 60)
     [key] = keys(redis)
     assert 298 <= redis.client().ttl(key) <= 300
+
+
+def test_redis_full_refusing_writes_means_per_process_limits_not_failed_answers(redis):
+    """At maxmemory with nothing evictable Redis answers "OOM command not allowed": the limiter
+    falls back to this process's bucket instead of failing the question."""
+    limiter = RedisRateLimiter(RedisLink(redis.url), "user", 2)
+    admin = redis.client()
+    admin.set("someone-elses-key", "x" * 100_000)  # no TTL: volatile-ttl cannot evict it
+    admin.config_set("maxmemory", "1mb")
+    try:
+        assert [limiter.allow(("web", "full")) for _ in range(3)] == [True, True, False]
+        assert keys(redis) == []  # nothing was written: the buckets were this process's
+    finally:
+        admin.config_set("maxmemory", "64mb")
