@@ -1,6 +1,6 @@
 # make run  - create .venv, install, start the web service (bot.py serve; the first start builds the store)
 # make test - create .venv, install, run the tests
-# make eval - dev, tune, fit and held-out figures side by side (hit@1, hit@3, MRR, shown, declines), then the two-turn conversations
+# make eval - dev, tune, fit, train and held-out figures side by side (hit@1, hit@3, MRR, shown, declines), then the two-turn conversations
 # make calibrate - fit the ranking, the reranker and the answer/suggest/decline model on dev + tune + fit
 # make bench - speed and memory at 1k/10k/100k passages, cold start, reload; PASS/FAIL per target
 PYTHON ?= python3
@@ -27,8 +27,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 TUNE_SET ?= ../shared/eval/tune.jsonl
-EVAL_SETS = $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl eval/heldout.jsonl
-CONVERSATION_SETS = eval/conversations_fit.jsonl eval/conversations_heldout.jsonl
+EVAL_SETS = $(wildcard $(DEV_SET) $(TUNE_SET)) eval/fit.jsonl eval/train.jsonl eval/heldout.jsonl
+CONVERSATION_SETS = eval/conversations_fit.jsonl eval/conversations_train.jsonl eval/conversations_heldout.jsonl
 
 # dev, tune, fit and held-out side by side; misses are listed for the sets we tune on, never
 # for the held-out half.

@@ -46,6 +46,7 @@ def parser():
     reload = sub.add_parser("reload", help="validate, rebuild beside the live store, compare and swap (a running service follows)")
     reload.add_argument("--force", action="store_true", help="swap even when hit@3 drops by more than the margin")
     sub.add_parser("rollback", help="put the previous build back (a running service follows)")
+    sub.add_parser("migrate", help="create or migrate the PostgreSQL schema (MINZHENG_DATABASE_URL); safe to run again")
     sub.add_parser("check", help="validate knowledge/ and faq/; exit 2 with file:line messages")
     add = sub.add_parser("add", help="add a .docx, .pdf, .html, .md or .txt file to knowledge/ (metadata proposed from its text)")
     add.add_argument("file")

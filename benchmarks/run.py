@@ -4,8 +4,10 @@
 
 Runs benchmarks.retrieval once per size (a fresh process each, so peak RSS is per size),
 benchmarks.startup, benchmarks.load (2,000 questions through /wechat and /lookup of a real
-server, also written to benchmarks/results/load.json) and benchmarks.workers (requests/s and
-p50/p99 of `serve` with 1 and 2 worker processes on Redis, with the core count); writes benchmarks/results/latest.json, regenerates the table between the
+server, also written to benchmarks/results/load.json), benchmarks.workers (requests/s and
+p50/p99 of `serve` with 1 and 2 worker processes on Redis, with the core count) and
+benchmarks.log_backends (questions/s through Assistant.ask with the SQLite and the PostgreSQL
+log, the core count beside them); writes benchmarks/results/latest.json, regenerates the table between the
 markers in docs/performance.md and docs/performance-latency.svg, prints PASS/FAIL per target and
 exits 1 when any target is missed.
 """
@@ -110,6 +112,15 @@ def table(results, checks):
         lines += ["", f"| `serve` on Redis ({results['workers'][0]['cores']} cores, 8 clients, WeChat pushes) | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
         for row in results["workers"]:
             lines.append(f"| {row['workers']} worker(s) | {row['requests_per_second']} | {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |")
+    logs = results.get("log_backends")
+    if logs:
+        lines += ["", f"| query log ({logs['cores']} cores), Assistant.ask with the log on | questions/s asked | questions/s written (flushed) |", "|---|---:|---:|"]
+        for backend in ("sqlite", "postgresql"):
+            r = logs.get(backend, {})
+            if "skipped" in r:
+                lines.append(f"| {backend} | skipped: {r['skipped']} | |")
+            else:
+                lines.append(f"| {backend} | {r.get('asked_per_s', '-')} | {r.get('written_per_s', '-')} |")
     lines += ["", "| target | measured | result |", "|---|---:|---|"]
     for name, value, limit, ok in checks:
         lines.append(f"| {name} | {value if value is not None else 'not measured'} | {'PASS' if ok else 'FAIL'} |")
@@ -146,6 +157,9 @@ def main(argv=None):
     results["workers"] = python_json("benchmarks.workers")
     for row in results["workers"]:
         print(f"  {row['workers']} worker(s), {row['cores']} cores: {row['requests_per_second']} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['errors']} errors", flush=True)
+    print("query log: questions/s through Assistant.ask, SQLite vs PostgreSQL ...", flush=True)
+    (results["log_backends"],) = python_json("benchmarks.log_backends")
+    print("  " + json.dumps(results["log_backends"], ensure_ascii=False), flush=True)
     checks = check(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ from retrieval.answer import Answerer
 from retrieval.assistant import Assistant
 from retrieval.edge import CHECK, EMPTY, Edge
 from retrieval.errors import (
+    DatabaseError,
     DataFileError,
     DocumentError,
     NoPreviousBuildError,
@@ -27,6 +28,7 @@ from retrieval.unanswered import write_csv
 EXIT_DATA_ERROR = 2
 EXIT_QUALITY_DROP = 3  # reload refused: hit@3 would fall by more than the margin
 EXIT_NO_PREVIOUS = 4  # rollback: no previous build kept
+EXIT_DATABASE = 5  # PostgreSQL (MINZHENG_DATABASE_URL) cannot be reached or refused the schema
 DIFF_IDS_SHOWN = 10  # ids listed per added/changed/removed line of the reload report
 EXIT_DECLINED = 1  # add: the admin answered no at the confirmation
 ADD_PASSAGES_SHOWN = 60  # passages listed in the add preview (the count covers all)
@@ -46,15 +48,18 @@ _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": 
 
 def _batch_line(line):
     """(question, conversation id or None) of one batch line: plain text, or a JSON object
-    {"question": "...", "conversation": "id"}."""
+    {"question": "...", "conversation": "id"} ("q" is read as "question", as the eval sets'
+    lines write it, so a line of them can be piped in as it is)."""
     if line.lstrip().startswith("{"):
         try:
             data = json.loads(line)
         except (ValueError, RecursionError):
             return line, None
-        if isinstance(data, dict) and isinstance(data.get("question"), str):
-            conversation = data.get("conversation")
-            return data["question"], None if conversation is None else str(conversation)
+        if isinstance(data, dict):
+            question = data["question"] if "question" in data else data.get("q")
+            if isinstance(question, str):
+                conversation = data.get("conversation")
+                return question, None if conversation is None else str(conversation)
     return line, None
 
 
@@ -96,6 +101,9 @@ class Cli:
         except (DataFileError, StoreError, SettingsError) as exc:
             print(f"错误: {exc}", file=self.err)
             return EXIT_DATA_ERROR
+        except DatabaseError as exc:  # reload/rollback/build with PostgreSQL configured but unreachable
+            print(f"无法连接 PostgreSQL {exc.where}: {exc.reason}", file=self.err)
+            return EXIT_DATABASE
 
     # -- commands --------------------------------------------------------------------------
     def cmd_ask(self, args):
@@ -164,6 +172,27 @@ class Cli:
             f"(新分词 {report.tokenized}, 复用 {report.reused}), 输入指纹 {report.input_hash}",
             file=self.out,
         )
+        if self.settings.database_url:
+            shared = self.assistant.share_build()
+            print(f"已记入 PostgreSQL: 已接受的构建 {shared}, 所有服务进程将改用它", file=self.out)
+        return 0
+
+    def cmd_migrate(self, args):
+        if not self.settings.database_url:
+            print("未设置 MINZHENG_DATABASE_URL: 查询日志在 SQLite 中, 启动时自动建表, 无需迁移。", file=self.out)
+            return 0
+        from retrieval.database import Database
+
+        database = Database(self.settings.database_url, 1, self.settings.database_timeout)
+        try:
+            before, after = database.migrate()
+        except DatabaseError as exc:
+            print(f"无法迁移 PostgreSQL {exc.where}: {exc.reason}", file=self.err)
+            return EXIT_DATABASE
+        finally:
+            database.close()
+        done = "已是最新" if before == after else f"由 {before} 升级"
+        print(f"PostgreSQL 数据库结构版本 {after} ({done})", file=self.out)
         return 0
 
     def cmd_chat(self, args):
@@ -301,12 +330,9 @@ class Cli:
 
     def cmd_mask(self, args):
         """One masked line per stdin line: the query log's own masking (a contract for privacy checks)."""
-        from pathlib import Path
-
         from retrieval.answer import valid_unicode
-        from retrieval.privacy import Masker
 
-        masker = Masker.load(Path(self.settings.faq_dir) / "privacy.toml")  # DataFileError: exit 2
+        masker = self.answerer.masker  # the build's, as the query log's; DataFileError: exit 2
         for line in self._stdin_lines():
             print(masker.mask(valid_unicode(line.rstrip("\r\n")).strip()), file=self.out)
             self.out.flush()

@@ -13,6 +13,7 @@ import datetime
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from .decision import (
     Decision,
     Quote,
 )
+from .articles import ArticleNames, chinese_number
+from .commands import Commands
 from .followup import FollowupRules
 from .intent import Intents
 from .errors import DataFileError, EmptyQuestionError, QuestionTooLongError
@@ -59,6 +62,16 @@ FEATURES = (
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_YEAR = re.compile(r"((?:19|20)\d{2})年")
+
+
+def _only_before(sentence, year):
+    """Whether every year the sentence names is before `year` (and it names one)."""
+    years = [int(y) for y in _YEAR.findall(sentence)]
+    return bool(years) and max(years) < year
+
+
+_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．])")  # an enumerated item
 
 # JSON `kind` of each Decision kind (the `ask --json` contract): a matter the sources never
 # mention is reported as not_found, as before.
@@ -182,9 +195,11 @@ class Answer:
 class Answerer:
     """The answering core used by every channel: `ask(question) -> Answer`."""
 
-    def __init__(self, library, settings, today=None):
+    def __init__(self, library, settings, today=None, masker=None):
         self.library = library
         self.settings = settings
+        if masker is not None:
+            self.__dict__["masker"] = masker  # given: the cached property below is not computed
         self.today = today or clock(settings)  # () -> YYYY-MM-DD: what "today" answers are as of
         self.composer = Composer(settings.templates_dir)
         self._intents = None
@@ -195,6 +210,7 @@ class Answerer:
         self._calibration = None
         self._parser = (None, None)  # (snapshot, its QueryParser)
         self._checks = (None, None)  # (snapshot, (checks.CheckSet, cite)) of faq/checks/
+        self._articles = (None, None)  # (snapshot, articles.ArticleNames) of faq/document_names.toml
 
     # -- configuration read from faq/ once ------------------------------------------------------
     @property
@@ -221,6 +237,11 @@ class Answerer:
             self._as_of = load_as_of_rules(Path(self.settings.faq_dir) / "as_of.toml")
         return self._as_of
 
+    @functools.cached_property
+    def commands(self):
+        """Requests that are not questions (faq/commands.toml: "删除我的记录")."""
+        return Commands.load(Path(self.settings.faq_dir))
+
     @property
     def thresholds(self):
         if self._thresholds is None:
@@ -246,10 +267,31 @@ class Answerer:
         return value
 
     @functools.cached_property
+    def masker(self):
+        """This build's one Masker (faq/privacy.toml), which tells names from the words of this
+        build's knowledge base: the query log stores what it masks, the redactor reads it."""
+        known = None
+        if self.library is not None:
+            snapshot = self.library.snapshot
+
+            def known(word):
+                return snapshot.kb_df(word) > 0
+
+        return Masker.load(Path(self.settings.faq_dir) / "privacy.toml", known)
+
+    def article_names(self, snapshot):
+        """Documents by name and their articles, for questions that cite one (faq/document_names.toml)."""
+        cached_snapshot, names = self._articles
+        if cached_snapshot is not snapshot:
+            path = Path(self.settings.faq_dir) / "document_names.toml"
+            names = ArticleNames.load(path, snapshot.documents, snapshot.by_id, snapshot.analyzer.normalize)
+            self._articles = (snapshot, names)
+        return names
+
+    @functools.cached_property
     def redactor(self):
         """What takes the asker's personal data out of a question (faq/privacy.toml)."""
-        path = Path(self.settings.faq_dir) / "privacy.toml"
-        return QuestionRedactor.load(path, Masker.load(path))
+        return QuestionRedactor.load(Path(self.settings.faq_dir) / "privacy.toml", self.masker)
 
     def parser(self, snapshot):
         cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile
@@ -317,6 +359,9 @@ class Answerer:
     def decide(self, snapshot, query):
         if query.out_of_scope is not None:
             return Decision(OUT_OF_SCOPE, query, matter=query.out_of_scope.name, channel=query.out_of_scope.channel)
+        cited = self._cited_article(snapshot, query)
+        if cited is not None:
+            return cited
         result = self.candidates(snapshot, query)
         matches = self._faq_matches(snapshot, query, result)
         chosen = self._faq_choice(snapshot, query, matches, result)
@@ -347,6 +392,27 @@ class Answerer:
         # answer_share): offered as related, not as the answer.
         kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
         return self._cited(snapshot, query, hits, kind, suggestions, confidence)
+
+    def _cited_article(self, snapshot, query):
+        """A question naming an article of a document ("民法典第一千零七十六条") is answered with
+        that article; one the document does not have ("《社会救助暂行办法》第七十一条"), or a
+        government order no document is ("民政部第88号令"), is told so. None otherwise."""
+        names = self.article_names(snapshot)
+        ref = names.article(query.text)
+        if ref is not None:
+            row = snapshot.by_id.get(ref.passage_id)
+            if row is None:
+                matter = f"《{ref.title}》{ref.article}(资料中的《{ref.title}》共{chinese_number(ref.articles)}条)"
+                return Decision(NOT_COVERED, query, matter=matter, channel="当地民政部门")
+            passage = snapshot.passages[row]
+            matched = tuple(snapshot.words.matched_terms(list(query.words), row))
+            valid = snapshot.validity(passage["doc_id"], query.as_of, query.today)
+            hit = Hit(passage, snapshot.documents[passage["doc_id"]], 1.0, matched, validity=valid)
+            return self._cited(snapshot, query, (hit,), ANSWER, (), {"article": ref.passage_id})
+        order = names.order(query.text)
+        if order is not None and not order.known:
+            return Decision(NOT_COVERED, query, matter=order.text, channel="发文机关或当地民政部门")
+        return None
 
     def candidates(self, snapshot, query):
         """Ranked passages; an asked age (a `promote` fact) moves passages stating one ahead."""
@@ -380,13 +446,19 @@ class Answerer:
         # The asked fact must come from a passage likely to answer, not from further reading: an
         # FAQ entry's own passages, or those at least `fact_ratio` as likely as the top one.
         stating = hits if faq is not None else tuple(h for h in hits if h.score >= hits[0].score * self.thresholds.fact_ratio)
-        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, terms, f)]
+        subject = self._subject_terms(snapshot, query)
+        missing = [f for f in query.asked if f.name not in given and not self._has_evidence(stating, subject or terms, f, query.text)]
+        now = self._year_asked_now(query)
+        stale = ()
+        if now is not None:  # about now: a fact stated only for past years is not stated for now
+            stale = tuple(f for f in query.asked if f.dated and f not in missing and f.name not in given and not self._has_evidence(stating, subject or terms, f, query.text, now))
         # An FAQ entry's own answer explains; its passages are quoted by their best sentence.
         quotes = self._quotes(hits[:quoted] if quoted else hits, terms, query, whole=faq is None)
         citations = tuple(Citation.of(n, h) for n, h in enumerate(hits, 1))
-        if missing:  # answer or suggest: say plainly which fact the sources do not give
+        if missing or stale:  # answer or suggest: say plainly which fact the sources do not give
             kind = FACT_MISSING
-        return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, tuple(f.label for f in missing), confidence=confidence)
+        labels = tuple(f.label for f in missing) + tuple(f.dated for f in stale)
+        return Decision(kind, query, tuple(hits), quotes, citations, suggestions, faq, labels, confidence=confidence)
 
     # -- calibrated confidence ------------------------------------------------------------------
     def features(self, snapshot, query, result, matches):
@@ -575,15 +647,48 @@ class Answerer:
     def _sentence_score(self, sentence, terms):
         return sum(weight for term, weight in terms.items() if term in sentence)
 
-    def _states(self, hit, terms, facts):
-        """Whether a sentence of the hit that shares a question word matches every fact's evidence."""
+    def _states(self, hit, terms, facts, question="", year=None):
+        """Whether a sentence of the hit that shares a question word states every fact: its
+        evidence is in the sentence, or in the passage's section path (a plan's "2024年工作计划"
+        dates what it lists). An enumerated item ("（五）年满三十周岁") shares the words of the
+        sentence that introduces the list (the article's first)."""
+        sentences = self._sentences(hit.passage["text"])
+        lead = self._sentence_score(sentences[0], terms) > 0 if sentences else False
+        section = " ".join(hit.passage.get("section") or ())
         return any(
-            self._sentence_score(s, terms) > 0 and all(f.evidence.search(s) for f in facts)
-            for s in self._sentences(hit.passage["text"])
+            (self._sentence_score(s, terms) > 0 or (lead and _ITEM.match(s)))
+            and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
+            and not (year is not None and _only_before(s, year))
+            for s in sentences
         )
 
-    def _has_evidence(self, hits, terms, fact):
-        return any(self._states(hit, terms, (fact,)) for hit in hits)
+    def _has_evidence(self, hits, terms, fact, question="", year=None):
+        return any(self._states(hit, terms, (fact,), question, year) for hit in hits)
+
+    def _year_asked_now(self, query):
+        """The year a question asks about when it asks about now ("现在低保标准是多少", "2026年低保
+        标准"), else None (a past date asked, or no word of now)."""
+        if query.past or not query.today:
+            return None
+        year = int(query.today[:4])
+        named = [int(y) for y in _YEAR.findall(query.text)]
+        if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
+            return year
+        return None
+
+    def _subject_terms(self, snapshot, query):
+        """What the question is about, for finding the sentence that states an asked fact: its
+        focus words, and the official terms the lexicon puts for them (低保 -> 最低生活保障),
+        without the words that ask for the fact ("哪个网站" is not what it is about) nor the
+        lexicon's words for the asking ("要多久" -> 工作日, which any time limit contains).
+        Empty when the question names nothing else ("电话多少"): then any question word counts."""
+        asking = [a for f in query.asked for a in f.asks if a in query.text]
+        own = [w for w in query.focus if not any(w in a for a in asking)]
+        analyzer = snapshot.analyzer
+        official = [o for w in own for o in analyzer.stand_ins(w, query.text)]
+        words = dict.fromkeys(own + official + [t for o in official for t in analyzer.words(o)])
+        index = snapshot.words
+        return {t: index.plain_idf(t) for t in words if index.document_frequency(t) > 0}
 
     def _prefer_evidence(self, hits, terms, asked, floor=None):
         """`hits` with those that state an asked fact (an age for "女的多少岁能结婚") first.
@@ -649,8 +754,14 @@ def _reading_json(reading):
 
 def valid_unicode(text):
     """`text` with lone surrogates (from broken input encodings) replaced by U+FFFD, so it can
-    be stored, logged and encoded as UTF-8 anywhere downstream."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    be stored, logged and encoded as UTF-8 anywhere downstream, and without invisible format
+    characters (zero-width spaces and joiners, bidi marks, soft hyphens: Unicode category Cf),
+    which mean nothing in a question and would hide a word or a phone number from the search
+    and the masking ("低\u200b保", "138\u200b1234\u200b5678")."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text
 
 
 def _shorten(sentence, limit):

@@ -7,10 +7,14 @@ words them for its users.
 The served build (an Answerer over one Library snapshot) is swapped in one assignment: a
 question takes the build once and finishes on it, so a reload never shows a half-built index.
 At most once a second a question also checks whether the store file was replaced by another
-process (`bot.py reload` / `rollback`) and, if so, loads it before answering.
+process (`bot.py reload` / `rollback`) and, if so, loads it before answering. With PostgreSQL
+(MINZHENG_DATABASE_URL) the accepted builds are shared by every machine (retrieval/shared_builds.py):
+a start takes the current one first, and a watcher thread installs and loads each new one
+(or a rollback's) as soon as it is notified, or at its next poll of one row.
 """
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -20,12 +24,13 @@ from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
 from .context_codec import ContextCodec, Tables
+from .database import Database
 from .decision import ANSWER, FACT_MISSING, Citation
-from .errors import AssistantError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
+from .errors import AssistantError, DatabaseError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
-from .privacy import Masker
-from .querylog import QueryLog
+from .querylog import open_log
+from .shared_builds import SharedBuilds
 from .sharedstate import Local
 from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
@@ -33,6 +38,8 @@ from .unanswered import ReportSettings
 FOLLOW_INTERVAL = 1.0  # seconds between checks for a store replaced by another process
 FOLLOW_RETRY = 30.0  # seconds before a store file that failed to load is tried again
 LOG_FAILURE_REPEAT = 60.0  # seconds before the same query-log failure is reported again
+WATCH_POLL = 0.5  # seconds between reads of the current shared build when no notification comes
+WATCH_RETRY = 1.0  # seconds before the watcher connects again after PostgreSQL went away
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +86,17 @@ class Assistant:
         """`shared`: sharedstate.Local() (the default: this process's tables) or Shared (Redis),
         chosen once at start; the conversations and limiters of every channel come from it."""
         self.settings = settings
-        self.shared = shared if shared is not None else Local()
-        self.log = QueryLog(
-            settings.log_path,
-            settings.log_key,
-            masker=lambda: Masker.load(Path(settings.faq_dir) / "privacy.toml"),
-            retention_days=settings.log_retention_days,
-            key_dir=settings.log_key_dir,
-        )
+        self.shared = shared if shared is not None else Local()  # limits, conversations: this process's or Redis
+        # PostgreSQL when configured (nothing connects until first use), else None: SQLite and var/
+        self.database = Database(settings.database_url, settings.database_pool_size, settings.database_timeout) if settings.database_url else None
+        # the served build's one Masker (refreshed on a swap)
+        self.log = open_log(settings, self.database, masker=lambda: self.answerer.masker)
+        # accepted builds shared across machines through PostgreSQL, else None (var/ only)
+        self.shared_builds = SharedBuilds(self.database, settings.store_path) if self.database is not None else None
+        self._shared_id = None  # the shared build this process last installed or published
+        self._watcher = None
+        self._closing = threading.Event()
+        self._watch_failure = None
         self._feedback_limiter = self.shared.limiter("feedback", settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
         self._previous = None  # the build before the last reload or rollback, for an instant rollback
@@ -120,11 +130,15 @@ class Assistant:
         if served is None:
             with self._lock:
                 if self._served is None:
+                    shared = self._take_shared() if self.shared_builds is not None else None
                     signature = reloading.signature(self.settings.store_path)
                     library = Library(self.settings)
                     library.load()
                     self._served = _Served(Answerer(library, self.settings), signature)
                     self._checked_at = time.monotonic()
+                    if shared is False:
+                        self._publish_first()
+                    self._start_watcher()
                 return self._served
         return self._follow(served)
 
@@ -168,6 +182,79 @@ class Assistant:
             return served
         finally:
             self._lock.release()
+
+    # -- the accepted builds shared through PostgreSQL ---------------------------------------
+    def _take_shared(self):
+        """At start: install the current shared build; False when none is published yet, None
+        when PostgreSQL cannot be asked (the last build accepted here is served meanwhile)."""
+        try:
+            build = self.shared_builds.current()
+            if build is None:
+                return False
+            self.shared_builds.install(build)
+            self._shared_id = build.id
+            return True
+        except (DatabaseError, AssistantError) as exc:
+            log.warning("the accepted builds in PostgreSQL cannot be read, serving the last build accepted here: %s", exc)
+            return None
+
+    def _publish_first(self):
+        """No build was ever shared: the one accepted here (first start, `bot.py build`) is."""
+        try:
+            self._shared_id = self.shared_builds.publish().id
+        except (DatabaseError, OSError) as exc:
+            log.warning("the build accepted here could not be recorded in PostgreSQL: %s", exc)
+
+    def _start_watcher(self):
+        if self.shared_builds is None or self._watcher is not None:
+            return
+        self._watcher = threading.Thread(target=self._watch, name="shared-builds watcher", daemon=True)
+        self._watcher.start()
+
+    def _watch(self):
+        """LISTEN for accepted builds and read the current one every WATCH_POLL seconds; install and load it."""
+        while not self._closing.is_set():
+            conn = None
+            try:
+                conn = self.database.listener()
+                while not self._closing.is_set():
+                    self._sync_shared()
+                    for _ in conn.notifies(timeout=WATCH_POLL, stop_after=1):
+                        pass
+                    if self._watch_failure is not None:
+                        log.info("the accepted builds in PostgreSQL are followed again")
+                        self._watch_failure = None
+            except Exception as exc:  # the watcher must outlive any outage; the build in memory is served meanwhile
+                if self._watch_failure != str(exc):
+                    self._watch_failure = str(exc)
+                    log.warning("cannot follow the accepted builds in PostgreSQL (retrying): %s", exc)
+                self._closing.wait(WATCH_RETRY)
+            finally:
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:
+                        pass
+
+    def _sync_shared(self):
+        build = self.shared_builds.current()
+        if build is None or build.id == self._shared_id:
+            return
+        self.shared_builds.install(build)
+        self._shared_id = build.id
+        self._checked_at = -math.inf  # load it now, here, rather than in a citizen's question
+        self._current()
+
+    def store_state(self):
+        """None once a build is loaded and served; else why not (readiness)."""
+        return None if self._served is not None else "the store is not loaded yet"
+
+    def share_build(self):
+        """Record the live build in PostgreSQL as the current accepted one (`bot.py build`); None without PostgreSQL."""
+        if self.shared_builds is None:
+            return None
+        self._shared_id = self.shared_builds.publish().id
+        return self._shared_id
 
     def warm_up(self):
         """Load (or build) the knowledge base now rather than on the first question.
@@ -344,6 +431,8 @@ class Assistant:
         margin; force=True swaps anyway); either way nothing changes.
         """
         with self._lock:
+            if self.shared_builds is not None:
+                self.database.ping()  # DatabaseError before anything changes: the other machines must follow
             current = self._served
             done = reloading.reload(
                 self.settings,
@@ -356,12 +445,14 @@ class Assistant:
             self._previous, self._served = current, _Served(done.answerer, done.signature, done.report.quality.after)
             self.log.refresh_masker()
             self._checked_at = time.monotonic()
+            if self.shared_builds is not None:
+                self._shared_id = self.shared_builds.publish().id
             return done.report
 
     def rollback(self):
         """Serve the accepted build before the current one (retrieval/builds.py); a RollbackReport. NoPreviousBuildError if none."""
         with self._lock:
-            report = reloading.rollback(self.settings)
+            report = self._rollback_shared() if self.shared_builds is not None else reloading.rollback(self.settings)
             signature = reloading.signature(self.settings.store_path)
             current, previous = self._served, self._previous
             if current is None:
@@ -373,8 +464,36 @@ class Assistant:
                 library.load_stored()
                 new = _Served(Answerer(library, self.settings), signature)
             self._previous, self._served = current, new
+            self.log.refresh_masker()
             self._checked_at = time.monotonic()
             return report
+
+    def _rollback_shared(self):
+        """Withdraw the current shared build and serve the one before it here; the watchers of the
+        other workers follow."""
+        path = Path(self.settings.store_path)
+        replaced = store.read_metadata(path)
+        build, earlier = self.shared_builds.withdraw()
+        self.shared_builds.install(build)
+        self._shared_id = build.id
+        restored = store.read_metadata(path)
+        current_inputs = Library(self.settings).input_hash()
+        pinned = current_inputs != restored.get("input_hash")
+        pin = store.pin_path(path)
+        if pinned:  # as a local rollback: the restored build is served until the next reload
+            pin.write_text(current_inputs + "\n", encoding="utf-8")
+        else:
+            pin.unlink(missing_ok=True)
+        return reloading.RollbackReport(restored, replaced, pinned, earlier)
+
+    def close(self):
+        """Stop following shared builds, write what the log has queued, close the PostgreSQL pool (if any)."""
+        self._closing.set()
+        if self._watcher is not None:
+            self._watcher.join(WATCH_POLL + WATCH_RETRY + 5)
+        self.log.close()
+        if self.database is not None:
+            self.database.close()
 
     def check(self):
         """Every problem in knowledge/ and faq/ as DataFileErrors (empty: all good); changes nothing."""

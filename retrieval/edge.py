@@ -25,6 +25,7 @@ EMPTY = "empty"
 TOO_LONG = "too_long"
 RATE_LIMITED = "rate_limited"
 CHECK = "check"
+FORGOTTEN = "forgotten"  # the sender asked to delete what the log holds about them (faq/commands.toml)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Outcome:
 class Edge:
     """Asks the core for every channel; holds the conversations and the per-user limiter."""
 
-    def __init__(self, core, conversations, limiter, mask, rules, render, normalize, checks=None, address_limiter=None):
+    def __init__(self, core, conversations, limiter, mask, rules, render, normalize, checks=None, address_limiter=None, commands=None):
         self.core = core  # .ask(question, channel=, user=, context=) -> assistant.Reply
         self.conversations = conversations  # conversation.Conversations (or the shared one)
         self.limiter = limiter  # ratelimit.RateLimiter
@@ -62,12 +63,22 @@ class Edge:
         self.render = render  # template name, **context -> core wording
         self.normalize = normalize  # text -> normalised as a Query is (simplified, lower case)
         self.checks = checks  # () -> (checks.CheckSet, cite) of the served build; None: no guided checks
+        self.commands = commands  # () -> commands.Commands of the served build; None: none
 
     @classmethod
     def unlogged(cls, answerer, window):
         """The edge for `ask` and `eval`: nothing logged or rate-limited, nothing masked (nothing
         outlives the process), conversations kept for `window` seconds."""
-        return cls(_Unlogged(answerer), Conversations(window), RateLimiter(0), lambda text: text, lambda: answerer.followup_rules, answerer.render, lambda text: answerer.library.analyzer.normalize(text))
+        return cls(
+            _Unlogged(answerer),
+            Conversations(window),
+            RateLimiter(0),
+            lambda text: text,
+            lambda: answerer.followup_rules,
+            answerer.render,
+            lambda text: answerer.library.analyzer.normalize(text),
+            commands=lambda: answerer.commands,
+        )
 
     @classmethod
     def over(cls, assistant, limiter, address_limiter=None):
@@ -84,6 +95,7 @@ class Edge:
             lambda text: assistant.library.analyzer.normalize(text),
             lambda: assistant.answerer.checks,
             address_limiter,
+            lambda: assistant.answerer.commands,
         )
 
     def ask(self, channel, user, text, conversation=None, follow=True, address=None):
@@ -94,8 +106,12 @@ class Edge:
         if not self.limiter.allow((channel, user)):
             return Outcome(RATE_LIMITED, "", retry_after=self.limiter.retry_after((channel, user)))
         key = (channel, user if conversation is None else conversation)
-        context = self.conversations.get(key)
         question, picked = valid_unicode(text or "").strip(), None  # lone surrogates never reach a context
+        if self.commands is not None and self.commands().asks_to_forget(question):
+            count = self.core.forget(channel, user, conversation)
+            self.conversations.forget(key)
+            return Outcome(FORGOTTEN, self.render("forgotten.txt.j2", count=count), asked=question)
+        context = self.conversations.get(key)
         walk = context if isinstance(context, Walk) else None
         if walk is not None:
             context = walk.previous
@@ -145,6 +161,9 @@ class _Unlogged:
 
     def ask(self, question, channel=None, user=None, context=None):
         return _Reply(self.answerer.ask(question, context), None)
+
+    def forget(self, channel, user, conversation=None):
+        return 0  # nothing was logged
 
 
 @dataclass(frozen=True)

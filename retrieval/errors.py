@@ -73,6 +73,22 @@ class QueryLogError(AssistantError):
         super().__init__(f"query log {self.path}: {reason}")
 
 
+class DatabaseError(AssistantError):
+    """PostgreSQL (MINZHENG_DATABASE_URL) could not be reached, or refused a statement.
+
+    `where` is the URL without its password; `reason` the server's or driver's message.
+    """
+
+    def __init__(self, where, reason):
+        self.where = str(where)
+        self.reason = reason
+        super().__init__(f"PostgreSQL {self.where}: {reason}")
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database was migrated by a newer version of the program than this one."""
+
+
 class AlreadyVotedError(AssistantError):
     """This user has already rated this answer: one vote per answer per user."""
 

@@ -88,6 +88,7 @@ class FollowupRules:
     standalone: frozenset
     new_question: tuple  # openers that start another matter ("另外问一下")
     picks: tuple  # compiled patterns; group "n" is the number of the suggestion picked
+    asking: tuple = ()  # compiled patterns of a question that asks its own thing (yes/no)
 
     @classmethod
     def load(cls, faq_dir):
@@ -104,6 +105,7 @@ class FollowupRules:
             ("standalone", list),
             ("new_question", list),
             ("picks", list),
+            ("asking", list),
         ):
             if not isinstance(section.get(key), kind):
                 raise DataFileError(path, None, f"[followup] needs {key!r} ({kind.__name__})")
@@ -116,6 +118,12 @@ class FollowupRules:
             if "n" not in compiled.groupindex:
                 raise DataFileError(path, None, f"pick pattern {pattern!r} needs a group named n")
             picks.append(compiled)
+        asking = []
+        for pattern in section["asking"]:
+            try:
+                asking.append(re.compile(pattern))
+            except re.error as exc:
+                raise DataFileError(path, None, f"bad asking pattern {pattern!r}: {exc}") from exc
         return cls(
             max_chars=section["max_chars"],
             max_marked_chars=section["max_marked_chars"],
@@ -124,10 +132,16 @@ class FollowupRules:
             standalone=frozenset(_plain(w) for w in section["standalone"]),
             new_question=_longest_first(section["new_question"]),
             picks=tuple(picks),
+            asking=tuple(asking),
         )
 
     def opener(self, normalized):
         return next((o for o in self.openers if normalized.startswith(o)), None)
+
+    def asks_own(self, text):
+        """Whether a message asks a question of its own (a yes/no question), not only narrows."""
+        plain = _plain(text)
+        return any(p.search(plain) for p in self.asking)
 
     def pick(self, text):
         """The suggestion number a message picks ("1", "第一个", "2号"), or None."""
@@ -170,7 +184,7 @@ def read(query, context, rules):
         borrowed = ()  # a sibling of the previous subject replaces it ("那离婚呢" after 结婚登记)
     else:
         borrowed = context.subject
-    asks = query.qtype is not None or bool(query.asked)
+    asks = query.qtype is not None or bool(query.asked) or rules.asks_own(own)
     cue = () if asks else context.cue
     if not borrowed and not cue and (query.region is None or query.region == context.region):
         return None  # nothing the previous question adds

@@ -34,13 +34,30 @@ class FactType:
     asks: tuple
     evidence: re.Pattern
     promote: bool = False  # passages stating this fact move ahead (see Answerer._prefer_evidence)
+    # A sentence matching `unless` does not state the fact, unless the question itself names
+    # what it matches (a fine, "处1万元以上罚款", is not what a service costs; "罚多少" asks it).
+    unless: re.Pattern = None
+    # A figure the question states ("每餐补贴10元是真的吗", "殡葬补贴两万块") asks for the fact too:
+    # the reply must find it stated, never take the question's word for it.
+    claims: re.Pattern = None
+    # Said instead of `label` when a question about now finds the fact only for past years
+    # ("现在低保标准是多少" and a 2020 figure); None: the fact does not date.
+    dated: str = None
+
+    def stated_in(self, sentence, question):
+        if self.unless is not None:
+            found = self.unless.search(sentence)
+            if found and found.group(0) not in question:
+                return False
+        return self.evidence.search(sentence) is not None
 
 
 class Intents:
     """Keyword tables read from faq/; all matching is on normalised text."""
 
-    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=(), services=None):
+    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=(), services=None, now_cues=()):
         self._out_of_scope = out_of_scope  # [(keyword, OutOfScope)] longest keyword first
+        self.now_cues = now_cues  # words that ask about now (现在, 目前, 最新...), faq/fact_types.toml [now]
         self._services = domain_terms if services is None else services
         self.not_covered = not_covered  # (NotCovered, ...) in file order
         self._domain_terms = domain_terms
@@ -71,7 +88,26 @@ class Intents:
             promote = entry.get("promote", False)
             if not isinstance(promote, bool):
                 raise DataFileError(path, line, "promote must be true or false")
-            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote))
+            unless = None
+            if "unless" in entry:
+                try:
+                    unless = re.compile(entry["unless"])
+                except (re.error, TypeError) as exc:
+                    raise DataFileError(path, line, f"bad unless pattern: {exc}") from exc
+            claims = None
+            if "claims" in entry:
+                try:
+                    claims = re.compile(entry["claims"])
+                except (re.error, TypeError) as exc:
+                    raise DataFileError(path, line, f"bad claims pattern: {exc}") from exc
+            dated = entry.get("dated")
+            if dated is not None and not (isinstance(dated, str) and dated):
+                raise DataFileError(path, line, "dated must be a non-empty string (what to say when only past years give it)")
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless, claims, dated))
+        now = read_toml(path).get("now", {})
+        now_cues = now.get("cues", []) if isinstance(now, dict) else None
+        if not isinstance(now_cues, list) or not all(isinstance(c, str) and c for c in now_cues):
+            raise DataFileError(path, None, "[now] cues must be a list of non-empty strings")
         not_covered = []
         path = faq_dir / "not_covered.toml"
         for line, entry in _tables(path, "matter", ("name", "keywords", "channel")):
@@ -79,7 +115,7 @@ class Intents:
             if not keywords:
                 raise DataFileError(path, line, "keywords is empty")
             not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
-        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services)
+        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services, tuple(normalize(c) for c in now_cues))
 
     def out_of_scope(self, normalized):
         """The out-of-scope matter the question is about, or None: no other department's matter
@@ -113,7 +149,7 @@ class Intents:
 
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
-        return tuple(f for f in self.facts if any(a in normalized for a in f.asks))
+        return tuple(f for f in self.facts if any(a in normalized for a in f.asks) or (f.claims is not None and f.claims.search(normalized)))
 
 
 def _tables(path, header, keys):

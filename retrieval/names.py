@@ -14,7 +14,11 @@ taken for a name when something says so, and each kind of evidence is judged on 
 - jieba's part-of-speech tagger (tags nr...): a word jieba does not know and tags as a name, or a
   surname tagged as a name before a word that reads as a given name (柯/nr 少华/nz);
 - Latin-script names after a cue (my name is, name Robert Hughes, 我爸 WU JIANPING, 女儿 Lily Han),
-  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女.
+  a pinyin surname with a given name (Zhang Wei), or at the start of a clause before 男/女;
+- the civil-affairs vocabulary (the build's knowledge-base words, faq/'s lexicon files, jieba's
+  frequent function words and verbs): a surname and two characters that none of it explains are
+  a name after a cue (我妈程志明: 程志 is a noun no policy text uses) and, when jieba's dictionary
+  does not know them either, where a person stands (小区里的X, 让X回电话).
 
 Everyday words are told from names with jieba's dictionary and our user dictionary: after a weak
 cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a label a noun standing
@@ -41,6 +45,12 @@ _DICTIONARY_FREQ = 100  # a dictionary word this frequent is an everyday word, n
 # conjunctions, pronouns, particles, numerals, measure words (附近, 周期, 已经, 我们, 一个); a verb
 # may be one (兴发, 建设)
 _NEVER_GIVEN = tuple("ftdpcrumqyeo")
+# jieba tags of words that explain the characters after a cue as what they say rather than a name:
+# the function words above and verbs (申请, 成家); a noun (石子, 周长, 程志) explains nothing the
+# civil-affairs vocabulary does not know
+_EXPLAINING = _NEVER_GIVEN + ("v",)
+_ENDS_NO_NAME = tuple("fupcyr")  # tags of single characters that end no given name (后, 的, 在, 和, 吗, 他)
+_VOCABULARY_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 _LATIN_WORD = r"(?:[A-Z][a-z]+(?:[-'][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
 
 
@@ -55,6 +65,7 @@ class NameTagger:
         self._pos = None
         self._frequent = None  # dictionary words of 2-4 characters this frequent -> tag
         self._not_given = None  # two-character dictionary words no given name is (附近, 周期)
+        self._single = None  # character -> jieba's tag of it as a word of its own (后 f, 的 uj)
         self._lock = threading.Lock()
 
     def _tagger(self):
@@ -92,6 +103,7 @@ class NameTagger:
                 owner._frequent = {w: t for w, t in self.word_tag_tab.items() if 2 <= len(w) <= 4 and (freq.get(w) or 0) >= _DICTIONARY_FREQ}
                 owner._frequent.update((w, t) for w, t in added if 2 <= len(w) <= 4)
                 owner._not_given = {w: t for w, t in self.word_tag_tab.items() if len(w) == 2 and t.startswith(_NEVER_GIVEN)}
+                owner._single = {w: t for w, t in self.word_tag_tab.items() if len(w) == 1}
                 self.word_tag_tab = {w: t for w, t in self.word_tag_tab.items() if t.startswith(tags)}
 
         return _NamesOnly(tokenizer)
@@ -111,6 +123,11 @@ class NameTagger:
         a given name too)."""
         tag = self._tagger() and self._not_given.get(word)
         return tag is not None and (times or not tag.startswith("t"))
+
+    def single_tag(self, char):
+        """jieba's tag of one character as a word of its own (后 f, 了 ul), or None."""
+        self._tagger()
+        return self._single.get(char)
 
     def frequency(self, word):
         return self._tagger().tokenizer.FREQ.get(word) or 0
@@ -135,9 +152,11 @@ class NameTagger:
 class NameFinder:
     """The [names] section of privacy.toml applied to a text: (start, end) of every name."""
 
-    def __init__(self, data, tagger):
+    def __init__(self, data, tagger, known=None):
         self.replacement = data["replacement"]
         self.tagger = tagger
+        self.vocabulary = data.get("vocabulary", frozenset())  # words of faq/'s lexicon files
+        self.known = known  # word -> bool: a word of the knowledge base (the build's vocabulary), or None
         surnames = data["surnames"]
         self.surnames = frozenset(surnames)
         self.max_surname = max((len(s) for s in surnames), default=1)
@@ -162,11 +181,13 @@ class NameFinder:
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.listing = "、和及与"
+        self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path, names, section_line):
-        """From the [names] table of privacy.toml at `path`; DataFileError names file and line."""
+    def load(cls, path, names, section_line, known=None):
+        """From the [names] table of privacy.toml at `path`; DataFileError names file and line.
+        `known` (word -> bool) says which words the knowledge base has."""
         path = Path(path)
         try:
             replacement = names["replacement"]
@@ -194,6 +215,7 @@ class NameFinder:
             pos_not_before = _chars(names.get("pos_not_before", ""))
             pos_not_after = _chars(names.get("pos_not_after", ""))
             userdict = names.get("userdict")
+            vocabulary_files = _words(names.get("vocabulary", []))
             gender = bool(names.get("gender_after_name", False))
             surname_file = names.get("surname_file")
             regions_file = names.get("places_file")
@@ -236,6 +258,10 @@ class NameFinder:
         if gender:
             # a Latin name at the start of a clause before 男/女: Anna Petrova 女
             value_rules.append(re.compile(rf"(?:^|(?<=[\n：:，,。；;！!？?]))\s*(?P<value>{capitalised})\s*[，,、]?\s*[男女](?![{_CJK}])"))
+        vocabulary = set()
+        for name in vocabulary_files:
+            for _, line in read_lines(path.parent / name):
+                vocabulary.update(_VOCABULARY_WORD.findall(line))
         regions = frozenset()
         if regions_file is not None:
             from .regions import Regions
@@ -243,6 +269,8 @@ class NameFinder:
             regions = Regions.load(path.parent / regions_file).spellings
         data = {
             "regions": regions,
+            "vocabulary": frozenset(vocabulary),
+            "before_person": _chars(names.get("before_person", "")),
             "relations": frozenset(kinship + roles + honorifics + titles),
             "replacement": replacement,
             "surnames": surnames,
@@ -264,7 +292,7 @@ class NameFinder:
             "value_rules": value_rules,
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
-        return cls(data, tagger)
+        return cls(data, tagger, known)
 
     def warm(self):
         if self.tagger is not None:
@@ -289,6 +317,7 @@ class NameFinder:
         found += self._nicknames(text, cue_ends)
         if self.tagger is not None:
             found += self._tagged(text, words, inside)
+            found += self._unexplained_runs(text, inside, cue_ends)
         found += self._listed(text, found, inside)
         return found
 
@@ -379,11 +408,12 @@ class NameFinder:
         if level == "title":  # 高龄老人, 康复医师, 钱包手机: a dictionary word is no name before a title
             return tag is None and (len(name) < 2 or self.tagger.frequency(name) == 0 or self.tagger.is_name_word(name))
         if tag is None and self.tagger.frequency(name) > 0 and not self.tagger.is_name_word(name):
-            return level == "label" and _alone(text, end)  # a rarer word: 和高质量发展
+            # a rarer word: 和高质量发展; but 我是高建国 when no word we know explains it
+            return (level == "label" and _alone(text, end)) or (surname_led and self._unexplained(name, surname))
         if tag is None:
             if len(name) == 3 and surname == 1:
                 prefix = self.tagger.frequent(name[:2])  # 申请书, 成家后; not 朱红军 (朱红 is tagged nr)
-                return prefix is None or self.tagger.is_name_tag(prefix)
+                return prefix is None or self.tagger.is_name_tag(prefix) or self._unexplained(name, surname)
             return True
         # A name that is also a word stands alone as a noun: after a label, one jieba tags as a
         # name (我儿子汪洋今年, 我老公是田野，) or any noun with nothing after it (本人金星，); after
@@ -395,6 +425,25 @@ class NameFinder:
                 return (end == len(text) or text[end] not in self.pos_not_before) and (_alone(text, end) or bool(self.ends.match(text, end)))
             return _alone(text, end)
         return level == "label" and _alone(text, end)
+
+    def explained(self, word):
+        """True when `word` reads as what it says in a civil-affairs question: a word of the
+        knowledge base or of faq/'s lexicon files, or a frequent function word or verb of jieba's
+        dictionary (已经, 申请, 成家). A noun no policy text uses (石子, 周长) explains nothing."""
+        if word in self.vocabulary or (self.known is not None and self.known(word)):
+            return True
+        tag = self.tagger.frequent(word) if self.tagger is not None else None
+        return tag is not None and tag.startswith(_EXPLAINING)
+
+    def _unexplained(self, name, surname):
+        """True when a surname and a two-character given name after a cue are no word we know
+        and do not start with one (我妈程志明, 我侄女江水根: 程志 and 江水 are dictionary nouns that
+        no civil-affairs text uses, so here they are the start of a name)."""
+        if not (self.vocabulary or self.known is not None) or len(name) - surname != 2:
+            return False
+        if (self.tagger.single_tag(name[-1]) or "").startswith(_ENDS_NO_NAME):
+            return False  # 成家后, 石子里: a direction, particle or preposition ends the word before it
+        return not any(self.explained(w) for w in (name, name[: surname + 1], name[surname:]))
 
     def _unknown_word(self, name, surname):
         """True when `name` is no word of jieba's dictionary, or a rare one tagged as a name (刘文波),
@@ -505,6 +554,36 @@ class NameFinder:
                 continue
             if self._judge(text, span, "tagger"):
                 found.append(span)
+        return found
+
+    def _unexplained_runs(self, text, inside, cue_ends):
+        """Surname-led runs of three characters that stand where a person does (after punctuation,
+        a cue or 的/是/让..., before punctuation or a word that ends a name) and that no word of the
+        civil-affairs vocabulary, jieba's dictionary or its function words explains (小区里的方金根，
+        麻烦让任永康回个电话): the vocabulary, not a list of names, says they are no content."""
+        if not (self.vocabulary or self.known is not None):
+            return []
+        found = []
+        for at in range(len(text)):
+            if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in self.before_person:
+                continue
+            surname = self._surname_at(text, at)
+            if not surname or inside[at] == "in":
+                continue
+            span = self.candidate(text, at, inside)
+            if span is None or span[1] - at - surname != 2:
+                continue
+            start, end = span
+            name = text[start:end]
+            if end < len(text) and re.match(f"[{_CJK}]", text[end]) and not self.ends.match(text, end):
+                continue
+            if self.tagger.frequency(name) > 0 or any(c in self.never for c in name) or self.places.match(text, end):
+                continue
+            if name in self.regions or name in self.relations or name[-1] in self.bad_endings or name.startswith(self.not_names):
+                continue
+            if any(c in self.never_given_chars for c in name[surname:]) or not self._unexplained(name, surname):
+                continue
+            found.append(span)
         return found
 
     def _given_char(self, word):

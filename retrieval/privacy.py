@@ -102,7 +102,9 @@ class Masker:
         self._unit_number = re.compile(rf"(?<!第)[{''.join(_NUMERALS)}十百千]+(?=\s*(?:{'|'.join(map(re.escape, units))}))") if units else None
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, known=None):
+        """The rules of one privacy.toml; `known` (word -> bool) says which words the knowledge
+        base has (the build's vocabulary: names are told from civil-affairs words with it)."""
         path = Path(path)
         data = read_toml(path)
         defines = data.get("define", {})
@@ -143,7 +145,7 @@ class Masker:
                 keep.append(re.compile(_expand(entry["regex"], defines)))
             except re.error as exc:
                 raise DataFileError(path, line, f"bad regular expression: {exc}") from exc
-        finder = NameFinder.load(path, names, _section_line(path, "names")) if names is not None else None
+        finder = NameFinder.load(path, names, _section_line(path, "names"), known) if names is not None else None
         return cls(rules, finder, numerals, int(probe.get("numeral_run", 6)), t2s, units, keep)
 
     def _simplify(self, ch):
@@ -214,9 +216,13 @@ class Masker:
             self._names.warm()
 
     def mask(self, text):
-        """The text with every match replaced; None and "" pass through."""
+        """The text with every match replaced; None and "" pass through. Invisible format
+        characters (zero-width spaces and joiners, bidi marks: Unicode category Cf) are dropped
+        first: they mean nothing, and inside a number they would hide it from the rules."""
         if not text:
             return text
+        if not text.isascii():
+            text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
         letters = self.letters(text)
         probe = self.probe(text, letters)
         reading, starts, ends = self.numbers(probe)

@@ -1,4 +1,4 @@
-"""The query log and feedback (SQLite, a file beside the store).
+"""The query log and feedback (a SQLite file beside the store, or PostgreSQL: retrieval/logstore.py).
 
 Per question: time, channel, a keyed hash of the user id (never the raw id), the question with
 personal data masked (retrieval/privacy.py), the answer kind and outcome (faq / passages /
@@ -32,20 +32,17 @@ import json
 import logging
 import os
 import secrets
-import sqlite3
 import stat
 import threading
 import time
 import weakref
-from contextlib import contextmanager
 from pathlib import Path
 
-
-from .errors import AlreadyVotedError, DataFileError, QueryLogError
+from .errors import DataFileError, QueryLogError
+from .logstore import TIME_FORMAT, SQLiteLogStorage, private_file as _private_file, reason
 
 log = logging.getLogger(__name__)
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 PURGE_INTERVAL = 24 * 3600  # seconds between automatic purges
 PURGE_BATCH = 500  # questions deleted per transaction: the log is never held for long
 # Seconds one SQLite statement waits for another process's write to finish. Only the writer
@@ -64,8 +61,6 @@ FAQ = "faq"
 PASSAGES = "passages"
 DECLINE = "decline"
 
-_COLUMNS = ("id", "time", "channel", "user_hash", "question", "kind", "outcome", "faq_id", "source_ids", "latency_ms")
-_INSERT = f"insert into queries ({', '.join(_COLUMNS)}) values ({', '.join('?' * len(_COLUMNS))})"
 
 
 def outcome(answer):
@@ -73,6 +68,28 @@ def outcome(answer):
     if answer.declined:
         return DECLINE
     return FAQ if answer.faq_id else PASSAGES
+
+
+def open_log(settings, database=None, masker=None):
+    """The query log `settings` describe: SQLite at log_path, or PostgreSQL when
+    MINZHENG_DATABASE_URL is set (through `database`, a retrieval.database.Database, made
+    from the settings when not given)."""
+    storage = None
+    if settings.database_url:
+        from .database import Database
+        from .pglog import PostgresLogStorage
+
+        if database is None:
+            database = Database(settings.database_url, settings.database_pool_size, settings.database_timeout)
+        storage = PostgresLogStorage(database, lambda: BUSY_TIMEOUT)
+    return QueryLog(
+        settings.log_path,
+        settings.log_key,
+        masker=masker,
+        retention_days=settings.log_retention_days,
+        key_dir=settings.log_key_dir,
+        storage=storage,
+    )
 
 
 class _Forget:
@@ -85,13 +102,14 @@ class _Forget:
 
 
 class QueryLog:
-    def __init__(self, path, key="", masker=None, retention_days=None, key_dir=None):
+    def __init__(self, path, key="", masker=None, retention_days=None, key_dir=None, storage=None):
+        """`path` is the SQLite log, and in any case where log.pending (and the generated key's
+        keys/ folder) live; `storage` another backend (retrieval/pglog.py) for the rows."""
         self.path = Path(path)
         self._key = key.encode("utf-8") if key else None
         self.key_dir = Path(key_dir) if key_dir else self.path.parent / "keys"
+        self._storage = storage if storage is not None else SQLiteLogStorage(self.path, lambda: BUSY_TIMEOUT)
         self._lock = threading.Lock()  # the connection: one statement or transaction at a time
-        self._open_lock = threading.Lock()
-        self._db = None
         self._masker_source = masker  # a Masker, a callable returning one, or None (no masking)
         self._masker = None
         self.retention_days = retention_days
@@ -122,47 +140,20 @@ class QueryLog:
         return self._database()
 
     def _database(self):
-        if self._db is None:
-            with self._open_lock:  # threads asking at once must open one connection, once
-                if self._db is None:
-                    self._open()
-        return self._db
+        db = self._storage.database()
+        if self._key is None:
+            self._key = self._key_from_file()
+        return db
 
-    def _open(self):
-        import sqlite_utils  # here, not at import: `bot.py ask` never logs and starts faster without it
+    @property
+    def where(self):
+        """What messages name the log by: its file, or the PostgreSQL URL without a password."""
+        return self._storage.where
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _private_file(self.path)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
-        try:
-            conn.execute("pragma journal_mode=wal")
-            conn.execute("pragma secure_delete=on")  # deleted questions are zeroed, not just unlinked
-            for suffix in ("-wal", "-shm"):  # SQLite gives them the log's mode; older logs were 0644
-                _private_file(self.path.with_name(self.path.name + suffix), create=False)
-            db = sqlite_utils.Database(conn)
-            if self._key is None:
-                self._key = self._key_from_file()
-            _create_tables(db)
-        except BaseException:
-            conn.close()
-            raise
-        self._db = db
-
-    @contextmanager
     def _failing_as_named_error(self):
-        """SQLite and OS errors (corrupt file, locked by another process, disk full) become
-        QueryLogError; the connection is dropped so the next call opens the file afresh (it
-        may have been repaired or replaced meanwhile). Used under self._lock."""
-        try:
-            yield
-        except (sqlite3.Error, OSError) as exc:
-            db, self._db = self._db, None
-            if db is not None:
-                try:
-                    db.close()
-                except sqlite3.Error:
-                    pass
-            raise QueryLogError(self.path, reason(exc)) from exc
+        """The storage's errors (corrupt file, locked, disk full, server gone) become QueryLogError.
+        Used under self._lock."""
+        return self._storage.failing()
 
     # -- the key ---------------------------------------------------------------------------
     @property
@@ -239,7 +230,7 @@ class QueryLog:
         try:
             user_hash = self.user_hash(channel, user)
         except OSError as exc:
-            raise QueryLogError(self.path, reason(exc)) from exc
+            raise QueryLogError(self.where, reason(exc)) from exc
         row = {
             "id": None,
             "time": time.strftime(TIME_FORMAT),
@@ -269,9 +260,9 @@ class QueryLog:
             failure = self._failure
         if full:
             self._report("dropped", log.error, "the query log is behind (%d questions waiting): a question was not logged; %d dropped since start", QUEUE_LIMIT, dropped)
-            raise QueryLogError(self.path, f"{QUEUE_LIMIT} questions are waiting for the log; this one is not logged")
+            raise QueryLogError(self.where, f"{QUEUE_LIMIT} questions are waiting for the log; this one is not logged")
         if row["id"] is None:
-            raise QueryLogError(self.path, f"{failure or 'not ready'} (the question is queued without a query id)")
+            raise QueryLogError(self.where, f"{failure or 'not ready'} (the question is queued without a query id)")
         return row["id"]
 
     def _next_id(self):
@@ -309,13 +300,8 @@ class QueryLog:
         row = {"query_id": query_id, "time": time.strftime(TIME_FORMAT), "value": int(value), "comment": self.mask(comment), "voter": voter}
         self.flush(BUSY_TIMEOUT)  # the question it rates may still be in the queue
         with self._lock, self._failing_as_named_error():
-            db = self._database()
-            if not list(db.query("select 1 from queries where id = ?", [query_id])):
-                return False
-            if voter is not None and list(db.query("select 1 from feedback where query_id = ? and voter = ?", [query_id, voter])):
-                raise AlreadyVotedError(query_id)
-            db["feedback"].insert(row)
-            return True
+            self._database()
+            return self._storage.add_feedback(row, voter)
 
     # -- the writer ------------------------------------------------------------------------
     def _start_writer(self):
@@ -394,29 +380,12 @@ class QueryLog:
             self._forget_next(batch[len(records)])
 
     def _insert(self, records, need_ids, saving):
-        numbered = [row for row in records if row["id"] is None]
         with self._lock, self._failing_as_named_error():
-            conn = self._database().conn
-            conn.execute("begin immediate")
-            try:
-                block = _reserve(conn, ID_BLOCK) if need_ids or numbered else None
-                for row, query_id in zip(numbered, range(block[0], block[1] + 1) if block else ()):
-                    row["id"] = query_id
-                _insert_rows(conn, records)
-                if saving:
-                    conn.execute("insert into dropped (time, questions) values (?, ?)", [time.strftime(TIME_FORMAT), saving])
-                conn.execute("commit")
-            except BaseException:
-                for row in numbered:
-                    row["id"] = None
-                if conn.in_transaction:
-                    conn.execute("rollback")
-                raise
+            self._database()
+            wanted = need_ids or any(row["id"] is None for row in records)
+            blocks = self._storage.write(records, ID_BLOCK if wanted else 0, saving)
         with self._cond:
-            if block:
-                first = block[0] + len(numbered)
-                if first <= block[1]:
-                    self._ids.append([first, block[1]])
+            self._ids.extend([first, last] for first, last in blocks)
             self._ids_wanted = False
             self._failure = None
             self._attempts += 1
@@ -483,7 +452,8 @@ class QueryLog:
         since = "" if days is None else _before(days, now)
         self.flush(BUSY_TIMEOUT)
         with self._lock, self._failing_as_named_error():
-            saved = self._database().execute("select coalesce(sum(questions), 0) from dropped where time >= ?", [since]).fetchone()[0]
+            self._database()
+            saved = self._storage.scalar("select coalesce(sum(questions), 0) from dropped where time >= ?", [since])
         with self._cond:
             return saved + self._dropped_unsaved
 
@@ -515,7 +485,7 @@ class QueryLog:
                     self._deletions_queued += collections.Counter()
                 raise
         except OSError as exc:
-            raise QueryLogError(self.path, reason(exc)) from exc
+            raise QueryLogError(self.where, reason(exc)) from exc
         with self._cond:
             self._queue.append(marker)
             self._enqueued += 1
@@ -561,20 +531,9 @@ class QueryLog:
             if not hashes:
                 self._pending = bool(waiting)
                 return {}
-            counts = {}
-            conn = self._database().conn
-            conn.execute("begin immediate")
-            try:
-                for user_hash in hashes:
-                    ids = [r[0] for r in conn.execute("select id from queries where user_hash = ?", [user_hash])]
-                    _delete(conn, ids)
-                    counts[user_hash] = len(ids)
-                conn.execute("commit")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("rollback")
-                raise
-            if not self._checkpoint():
+            self._database()
+            counts = self._storage.delete_users(hashes)
+            if not self._storage.scrub():
                 log.warning("deleted questions may remain in the WAL until the next checkpoint; retried")
                 return counts  # stays pending: the next attempt deletes nothing and checkpoints again
             tmp = self.pending_path.with_name(f".{self.pending_path.name}.{os.getpid()}")
@@ -598,12 +557,6 @@ class QueryLog:
         except QueryLogError as exc:
             log.warning("pending deletions still deferred: %s", exc.reason)
 
-    def _checkpoint(self):
-        """Copy the WAL into the database and truncate it, so deleted text leaves the WAL; False
-        when a reader kept it from completing."""
-        busy, _, _ = self._database().conn.execute("pragma wal_checkpoint(TRUNCATE)").fetchone()
-        return busy == 0
-
     def purge(self, days, now=None):
         """Delete questions (and their feedback) older than `days` days; returns questions deleted.
 
@@ -615,23 +568,15 @@ class QueryLog:
         deleted = 0
         while True:
             with self._lock, self._failing_as_named_error():
-                conn = self._database().conn
-                conn.execute("begin immediate")
-                try:
-                    ids = [r[0] for r in conn.execute("select id from queries where time < ? order by time limit ?", [cutoff, PURGE_BATCH])]
-                    _delete(conn, ids)
-                    conn.execute("commit")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("rollback")
-                    raise
-            deleted += len(ids)
-            if len(ids) < PURGE_BATCH:
+                self._database()
+                batch = self._storage.purge_batch(cutoff, PURGE_BATCH)
+            deleted += batch
+            if batch < PURGE_BATCH:
                 break
             time.sleep(0)  # let a thread waiting for the log take it before the next batch
         if deleted:
             with self._lock, self._failing_as_named_error():
-                self._checkpoint()
+                self._storage.scrub()
         self._retry_pending()
         return deleted
 
@@ -647,7 +592,8 @@ class QueryLog:
         """Rows of a read, once what is queued is written (or the writer is failing)."""
         self.flush(BUSY_TIMEOUT)
         with self._lock, self._failing_as_named_error():
-            return list(self._database().query(sql, params))
+            self._database()
+            return self._storage.rows(sql, params)
 
     def recent_declined(self, limit=20):
         """The latest declined questions, newest first (admin page, report)."""
@@ -668,7 +614,7 @@ class QueryLog:
         """
         since = "" if days is None else _before(days, now)
         sql = (
-            "select q.id, q.time, q.channel, q.question, q.kind, q.outcome, (q.kind != 'answer') as declined, "
+            "select q.id, q.time, q.channel, q.question, q.kind, q.outcome, case when q.kind != 'answer' then 1 else 0 end as declined, "
             "(select count(*) from feedback f where f.query_id = q.id and f.value < 0) as down "
             "from queries q where q.time >= ? and q.question is not null and q.question != '' "
             "and (q.kind != 'answer' or exists (select 1 from feedback f where f.query_id = q.id and f.value < 0)) "
@@ -679,25 +625,23 @@ class QueryLog:
     def activity(self, since):
         """Questions logged at or after `since` (TIME_FORMAT, the log's clock), oldest first:
         id, time, channel, kind, outcome, question (the admin dashboard)."""
-        sql = "select id, time, channel, kind, outcome, question from queries where time >= ? order by id"
-        with self._lock, self._failing_as_named_error():
-            return list(self.db.query(sql, [since]))
+        return self._query("select id, time, channel, kind, outcome, question from queries where time >= ? order by id", [since])
 
     def votes(self, since):
         """👍/👎 given at or after `since`: time and value (+1 / -1), oldest first."""
-        with self._lock, self._failing_as_named_error():
-            return list(self.db.query("select time, value from feedback where time >= ? order by id", [since]))
+        return self._query("select time, value from feedback where time >= ? order by id", [since])
 
     def counts(self):
         self.flush(BUSY_TIMEOUT)
         with self._lock, self._failing_as_named_error():
-            db = self._database()
+            self._database()
+            scalar = self._storage.scalar
             counts = {
-                "queries": db["queries"].count,
-                "declined": db.execute("select count(*) from queries where kind != 'answer'").fetchone()[0],
-                "feedback_up": db.execute("select count(*) from feedback where value > 0").fetchone()[0],
-                "feedback_down": db.execute("select count(*) from feedback where value < 0").fetchone()[0],
-                "dropped": db.execute("select coalesce(sum(questions), 0) from dropped").fetchone()[0],
+                "queries": scalar("select count(*) from queries"),
+                "declined": scalar("select count(*) from queries where kind != 'answer'"),
+                "feedback_up": scalar("select count(*) from feedback where value > 0"),
+                "feedback_down": scalar("select count(*) from feedback where value < 0"),
+                "dropped": scalar("select coalesce(sum(questions), 0) from dropped"),
             }
         with self._cond:
             counts["dropped"] += self._dropped_unsaved
@@ -743,93 +687,15 @@ class QueryLog:
             if unsaved or ids:
                 try:
                     with self._failing_as_named_error():
-                        conn = self._database().conn
-                        if unsaved:
-                            conn.execute("insert into dropped (time, questions) values (?, ?)", [time.strftime(TIME_FORMAT), unsaved])
-                            with self._cond:
-                                self._dropped_unsaved -= unsaved
-                        if ids:  # the unused end of the last block, if nobody reserved after it
-                            conn.execute("update query_ids set upto = ? where upto = ?", [ids[-1][0] - 1, ids[-1][1]])
+                        self._database()
+                        self._storage.finish(unsaved, ids)
+                        with self._cond:
+                            self._dropped_unsaved -= unsaved
                 except QueryLogError as exc:
                     failure = failure or exc.reason
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            self._storage.close()
         if left:
             log.error("%d questions were not written to the query log before it closed: %s", len(left), failure or "the writer did not finish in time")
-
-
-# -- SQL ---------------------------------------------------------------------------------------
-def _create_tables(db):
-    db["queries"].create(
-        {
-            "id": int,
-            "time": str,
-            "channel": str,
-            "user_hash": str,
-            "question": str,
-            "kind": str,
-            "outcome": str,
-            "faq_id": str,
-            "source_ids": str,
-            "latency_ms": float,
-        },
-        pk="id",
-        if_not_exists=True,
-    )
-    if "outcome" not in db["queries"].columns_dict:  # a log written before the column existed
-        db["queries"].add_column("outcome", str)
-    db["feedback"].create(
-        {"id": int, "query_id": int, "time": str, "value": int, "comment": str, "voter": str},
-        pk="id",
-        foreign_keys=[("query_id", "queries", "id")],
-        if_not_exists=True,
-    )
-    if "voter" not in db["feedback"].columns_dict:  # a log written before one vote per user
-        db["feedback"].add_column("voter", str)
-    # The highest query id handed out to any process: ids are reserved in blocks.
-    db["query_ids"].create({"upto": int}, if_not_exists=True)
-    # Questions that could not be logged (queue full, left at a shutdown): one row per count.
-    db["dropped"].create({"id": int, "time": str, "questions": int}, pk="id", if_not_exists=True)
-    db["queries"].create_index(["user_hash"], if_not_exists=True)
-    db["queries"].create_index(["time"], if_not_exists=True)
-    db["feedback"].create_index(["query_id"], if_not_exists=True)
-
-
-def _reserve(conn, count):
-    """(first, last) of `count` query ids no other process has (inside a write transaction)."""
-    (reserved,) = conn.execute("select max(upto) from query_ids").fetchone()
-    (highest,) = conn.execute("select max(id) from queries").fetchone()
-    first = max(reserved or 0, highest or 0) + 1
-    conn.execute("delete from query_ids")
-    conn.execute("insert into query_ids (upto) values (?)", [first + count - 1])
-    return first, first + count - 1
-
-
-def _insert_rows(conn, rows):
-    """Insert question rows with their reserved ids; a row whose id another writer took (an
-    older version inserting without reserving) gets the next free one."""
-    conn.execute("savepoint rows")
-    try:
-        conn.executemany(_INSERT, [[row[c] for c in _COLUMNS] for row in rows])
-    except sqlite3.IntegrityError:
-        conn.execute("rollback to rows")
-        for row in rows:
-            try:
-                conn.execute(_INSERT, [row[c] for c in _COLUMNS])
-            except sqlite3.IntegrityError:
-                taken = row["id"]
-                row["id"] = conn.execute(_INSERT, [None, *[row[c] for c in _COLUMNS[1:]]]).lastrowid
-                log.warning("query id %s was taken by another writer; the question got id %s", taken, row["id"])
-    conn.execute("release rows")
-
-
-def _delete(conn, ids):
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        conn.execute(f"delete from feedback where query_id in ({marks})", chunk)
-        conn.execute(f"delete from queries where id in ({marks})", chunk)
 
 
 def _before(days, now=None):
@@ -837,17 +703,6 @@ def _before(days, now=None):
 
 
 # -- files -------------------------------------------------------------------------------------
-def _private_file(path, create=True):
-    """Make `path` readable by its owner only (0600), creating it empty when asked."""
-    if create:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    try:
-        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
-            os.chmod(path, 0o600)
-    except FileNotFoundError:
-        pass
-
-
 def _private_dir(path):
     """A folder only its owner can enter (0700); one made wider by someone else is warned about."""
     try:
@@ -873,11 +728,6 @@ def _write_once(path, text):
         pass
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def reason(exc):
-    """The OS or SQLite message of an error, without Python's decoration."""
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 # Logs whose writer ran in this process: each is closed (its queue written) at interpreter exit.

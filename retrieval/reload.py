@@ -20,6 +20,8 @@ from pathlib import Path
 
 from . import builds, store
 from .answer import Answerer, Calibration, Thresholds
+from .articles import ArticleNames
+from .commands import Commands
 from .datafiles import read_lines, read_toml, tree_problems
 from .errors import DataFileError, NoPreviousBuildError, QualityDropError, StoreError, StoreWriteError
 from .evaluation import evaluate, load_questions
@@ -27,6 +29,7 @@ from .query import load_question_types
 from .questions import by_passage
 from .questions import load_questions as load_index_questions
 from .faq import load_entries
+from .followup import FollowupRules
 from .ingest import control_character_problems, load_documents
 from .intent import Intents
 from .library import Library, Ranking
@@ -83,6 +86,9 @@ def _check_config(settings):
     yield faq / "question_types.toml", lambda: load_question_types(faq / "question_types.toml", TextAnalyzer(faq).normalize)
     yield faq, lambda: Intents.load(faq, TextAnalyzer(faq).normalize)
     yield faq / "privacy.toml", lambda: Masker.load(faq / "privacy.toml")
+    yield faq / "followup.toml", lambda: FollowupRules.load(faq)
+    yield faq / "commands.toml", lambda: Commands.load(faq)
+    yield faq / "document_names.toml", lambda: ArticleNames.load(faq / "document_names.toml", {}, ())
 
 
 def _check_documents(settings):

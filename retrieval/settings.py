@@ -35,6 +35,11 @@ class Settings:
     # seconds an answer waits for its log row to be written before it is sent; 0: never waits (a
     # process killed with rows still queued loses them). `serve --workers N` deployments: 1
     log_wait_seconds: float = 0.0
+    # PostgreSQL for what must last across workers and machines: the query log, feedback, accepted
+    # builds (empty: the embedded default, SQLite and files in var/)
+    database_url: str = field(default="", repr=False)  # postgresql://user:password@host/db; may hold a password
+    database_pool_size: int = 4  # connections per process
+    database_timeout: float = 2.0  # seconds to wait for a connection before the log queues and retries
     # per-user flood protection on every channel
     rate_limit_per_minute: int = 12
     # questions a minute from one address on /chat, whatever user ids it presents (ids are the client's to choose)

@@ -77,3 +77,24 @@ def redis(redis_server):
     yield redis_server
     if redis_server.process is None:
         redis_server.start()
+
+
+# -- PostgreSQL: one throwaway cluster per test session (tests/pg_cluster.py) -----------------
+@pytest.fixture(scope="session")
+def postgres():
+    """A running throwaway PostgreSQL cluster; skipped only when its programs are not installed."""
+    from . import pg_cluster
+
+    found = pg_cluster.binaries()
+    if found is None:
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed (.ci/run installs Debian's postgresql)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[test]')")
+    cluster = pg_cluster.Cluster(found).init().start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture()
+def database_url(postgres):
+    """A fresh database of its own for one test."""
+    return postgres.new_database()

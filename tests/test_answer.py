@@ -95,3 +95,9 @@ def test_question_sets_hold_their_measured_quality(answerer, name):
             assert metrics["answerable_declined"] <= floor, metrics
         else:
             assert metrics[key] >= floor, (key, metrics)
+
+
+def test_zero_width_characters_inside_words_change_nothing(answerer):
+    """Found by the third attack: "低\u200b保怎么申请" was declined as not civil affairs."""
+    plain, hidden = answerer.ask("低保怎么申请"), answerer.ask("低\u200b保怎么\u200d申请\u2060")
+    assert (hidden.kind, hidden.faq_id, hidden.question) == (plain.kind, plain.faq_id, "低保怎么申请")

@@ -25,6 +25,16 @@ def test_ask_is_logged_with_a_keyed_user_hash_and_feedback_attaches(assistant):
     assert (stats["queries"], stats["feedback_down"], stats["documents"]) == (1, 1, 12)
 
 
+def test_the_query_log_and_the_question_redactor_share_the_builds_one_masker(assistant):
+    """One Masker per build: the log stores what the served build's masker masks, and the
+    redactor the core reads questions with uses that same masker (not a second jieba tagger)."""
+    reply = assistant.ask("我妈程志明去世了，电话13957112345，丧葬补助怎么领", channel="cli", user="u")
+    answerer = assistant.answerer
+    assert answerer.redactor.mask == answerer.masker.mask
+    assert assistant.log._masker is answerer.masker
+    assert assistant.log.db["queries"].get(reply.query_id)["question"] == "我妈[姓名]去世了，电话[手机号]，丧葬补助怎么领"
+
+
 def test_settings_read_channel_variables_and_hide_secrets():
     s = Settings.from_env({"TELEGRAM_BOT_TOKEN": "123:SECRET", "TELEGRAM_ADMIN_IDS": "7, 9", "MINZHENG_PORT": "8100"})
     assert s.telegram_admin_ids == frozenset({7, 9}) and s.port == 8100

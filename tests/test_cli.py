@@ -118,3 +118,14 @@ def test_mask_with_a_broken_privacy_file_exits_2_naming_it(store, tmp_path):
     done = run(["mask"], store, stdin="我叫张三\n", extra_env={"MINZHENG_FAQ_DIR": str(faq)})
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"错误: {faq / 'privacy.toml'}:1: bad regular expression")
+
+
+def test_a_batch_line_is_text_or_an_object_with_question_or_q():
+    from channels.cli import _batch_line
+
+    assert _batch_line('{"question": "低保怎么申请", "conversation": 7}') == ("低保怎么申请", "7")
+    assert _batch_line('{"id": "d001", "q": "结婚登记要带什么", "kind": "grounded"}') == ("结婚登记要带什么", None)
+    assert _batch_line('{"q": "那萧山呢", "conversation": "c1"}') == ("那萧山呢", "c1")
+    assert _batch_line('{"question": 5, "q": "x"}') == ('{"question": 5, "q": "x"}', None)  # "question" given, not text
+    assert _batch_line('{"oops": 1}') == ('{"oops": 1}', None)
+    assert _batch_line("{不是JSON") == ("{不是JSON", None)

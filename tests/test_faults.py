@@ -28,7 +28,7 @@ from channels.cli import Cli
 from channels.telegram import standalone
 from channels.web.app import create_app
 from retrieval import assistant as assistant_module
-from retrieval import builds, querylog, store
+from retrieval import builds, logstore, querylog, store
 from retrieval import reload as reloading
 from retrieval.assistant import Assistant
 from retrieval.errors import DataFileError, StoreWriteError
@@ -477,7 +477,7 @@ def test_a_full_disk_under_the_query_log_still_returns_the_answer(ws, monkeypatc
         def full(*args, **kwargs):
             raise SQLITE_FULL
 
-        monkeypatch.setattr(querylog, "_insert_rows", full)
+        monkeypatch.setattr(logstore, "_insert_rows", full)  # the SQLite storage's insert (retrieval/logstore.py)
     else:
         assistant.log.close()
         assistant.log.key_path.unlink()

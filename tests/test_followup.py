@@ -50,6 +50,22 @@ def test_follow_ups_borrow_terms_not_sentences(answerer, previous, question, sub
 
 
 @pytest.mark.parametrize(
+    "question, asks_own, subject, cue, qtype",
+    [
+        ("当天就能拿到证吗", True, ("结婚登记", "当天", "拿到"), (), None),
+        ("能不能代办", True, ("结婚登记", "代办"), (), "forbidden"),
+        ("那萧山呢", False, ("结婚登记",), ("带", "材料"), "materials"),
+        ("如果是残疾人呢", False, ("结婚登记", "残疾人"), ("带", "材料"), "materials"),
+    ],
+)
+def test_a_yes_no_follow_up_asks_its_own_thing(answerer, rules, question, asks_own, subject, cue, qtype):
+    """It keeps the previous subject but not what the previous question asked (its materials)."""
+    assert rules.asks_own(question) is asks_own
+    query = read(answerer, "结婚登记要带什么材料", question)
+    assert (query.followup.subject, query.followup.cue, query.qtype and query.qtype.name) == (subject, cue, qtype)
+
+
+@pytest.mark.parametrize(
     "previous, question",
     [
         ("低保怎么申请", "养老院怎么收费"),  # short, but names a service of its own

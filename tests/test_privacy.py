@@ -14,8 +14,9 @@ CASES = [json.loads(line) for line in (DATA / "personal_data.jsonl").read_text(e
 
 
 @pytest.fixture(scope="module")
-def masker():
-    return Masker.load(ROOT / "faq" / "privacy.toml")
+def masker(answerer):
+    """The build's one Masker, as the query log uses it (it reads the knowledge base's words)."""
+    return answerer.masker
 
 
 def test_the_fixture_is_big_enough_and_mostly_personal():
@@ -98,14 +99,41 @@ def test_an_unknown_check_names_file_and_line(tmp_path):
     assert (info.value.line, info.value.message) == (1, "unknown check 'soundex'; known: document_number, id_card, luhn")
 
 
-def test_developer_written_messages_of_every_kind_leave_one_name_and_lose_one_word(masker):
+def test_developer_written_messages_of_every_kind_leave_no_name_and_lose_one_word(masker):
     """180 messages written while building the masker (not the helpers' sets): every mechanism and
-    its ordinary look-alikes. The name is a word-led one the cue cannot tell (江海 is a word); the
-    lost word is an office building without its estate, read like a home address."""
+    its ordinary look-alikes. The lost word is an office building without its estate, read like a
+    home address."""
     result = privacy_eval.measure(stored(masker), privacy_eval.read_cases(DATA / "privacy_own2.jsonl"))
     assert (result.messages, result.pii, result.keep) == (180, 126, 137)
-    assert [item for item, _ in result.pii_in_clear] == ["江海生"]
+    assert [item for item, _ in result.pii_in_clear] == []  # 江海生 was: 江海 is a noun no policy text uses
     assert [item for item, _ in result.keep_lost] == ["三号楼"]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # after a cue, a surname and two characters no civil-affairs word explains: 程志, 周长 and
+        # 魏国 are jieba nouns (or places) that no policy text and no lexicon file uses
+        ("我妈程志明2024年12月去世的", "我妈[姓名]2024年12月去世的"),
+        ("我是周长林，想问低保", "我是[姓名]，想问低保"),
+        ("找魏国强办理", "找[姓名]办理"),
+        ("我妈高建国去世了", "我妈[姓名]去世了"),
+        # ...while the words the vocabulary explains stay: 申请 and 高龄 are the knowledge base's,
+        # 成家 ends before 后, which ends no given name
+        ("我妈申请书写好了", "我妈申请书写好了"),
+        ("我是高龄老人", "我是高龄老人"),
+        ("我儿子成家后不管我", "我儿子成家后不管我"),
+    ],
+)
+def test_a_name_the_civil_affairs_vocabulary_does_not_explain_is_masked(masker, text, masked):
+    assert masker.mask(text) == masked
+
+
+def test_without_the_knowledge_base_only_the_lexicon_files_explain_words(answerer):
+    """任务 is a word of the knowledge base, not of faq/'s lexicon files: a masker loaded without
+    the build reads 我是任务英 as a name, the build's does not."""
+    alone = Masker.load(ROOT / "faq" / "privacy.toml")
+    assert (alone.mask("我是任务英，想问"), answerer.masker.mask("我是任务英，想问")) == ("我是[姓名]，想问", "我是任务英，想问")
 
 
 def test_a_masked_question_masks_to_itself(masker):
@@ -167,3 +195,13 @@ def test_a_find_wholly_inside_kept_content_is_dropped(tmp_path):
     path = tmp_path / "privacy.toml"
     path.write_text("[[pattern]]\nregex = '[0-9]{4}'\nreplacement = '[n]'\n\n[[keep]]\nregex = '〔[0-9]{4}〕'\n", encoding="utf-8")
     assert Masker.load(path).mask("浙民发〔2024〕12号，卡1234") == "浙民发〔2024〕12号，卡[n]"
+
+
+def test_a_phone_number_hidden_by_zero_width_characters_or_written_in_financial_numerals_is_masked(tmp_path):
+    """Found by the third attack: 138\\u200b1234\\u200b5678 and 壹叁捌… were stored as typed."""
+    from retrieval.privacy import Masker
+
+    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+    assert masker.mask("我电话138\u200b1234\u200b5678想问低保") == "我电话[手机号]想问低保"
+    assert masker.mask("我电话壹叁捌壹贰叁肆伍陆柒捌 想问低保") == "我电话[手机号] 想问低保"
+    assert masker.mask("特困供养第壹条是什么") == "特困供养第壹条是什么"  # one numeral is no number

@@ -18,9 +18,8 @@ import re
 import pytest
 
 from retrieval.answer import valid_unicode
-from retrieval.privacy import Masker
 
-from .conftest import DATA, ROOT
+from .conftest import DATA
 
 CASES = [json.loads(line) for line in (DATA / "privacy_messages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -35,8 +34,8 @@ def left_in_clear(item, masked):
 
 
 @pytest.fixture(scope="module")
-def measured():
-    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+def measured(answerer):
+    masker = answerer.masker  # the build's one Masker, as the query log uses it
     left, lost, pii, keep = [], [], 0, 0
     for case in CASES:
         masked = masker.mask(valid_unicode(case["text"]).strip())  # what the query log stores
@@ -74,8 +73,8 @@ FIT2 = [json.loads(line) for line in (DATA / "privacy_messages_fit2.jsonl").read
 
 
 @pytest.fixture(scope="module")
-def measured_fit2():
-    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+def measured_fit2(answerer):
+    masker = answerer.masker
     left, lost = [], []
     for case in FIT2:
         masked = masker.mask(valid_unicode(case["text"]).strip())
@@ -104,8 +103,7 @@ def test_the_second_fit_set_keeps_ordinary_content(measured_fit2):
 HELDOUT = [json.loads(line) for line in (DATA / "privacy_messages_heldout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _measure(cases):
-    masker = Masker.load(ROOT / "faq" / "privacy.toml")
+def _measure(cases, masker):
     left = lost = pii = keep = 0
     for case in cases:
         masked = masker.mask(valid_unicode(case["text"]).strip())
@@ -116,32 +114,35 @@ def _measure(cases):
     return left / pii, 1 - lost / keep
 
 
-def test_the_held_out_privacy_set_holds_its_measured_level():
-    """Measured 2026-12-02 after the masker was generalised: 20 of 212 personal items left in clear
-    (9.4%; 12.3% before), 261 of 262 keep items kept. The first set's 0.2% was reached while looking
-    at it; this one is the honest figure. Only these aggregates are ever computed for this set."""
-    left, kept = _measure(HELDOUT)
+def test_the_held_out_privacy_set_holds_its_measured_level(answerer):
+    """Measured after the third attack's classes were covered (separators inside numbers, dotted
+    transliterated names, rural house numbers, lower-case plates): 18 of 212 personal items left
+    in clear (8.5%; 9.0% before, 9.4% and 12.3% before that), 261 of 262 keep items kept. The
+    first set's 0.2% was reached while looking at it; this one is the honest figure. Only these
+    aggregates are ever computed for this set."""
+    left, kept = _measure(HELDOUT, answerer.masker)
     print(f"\nheld-out privacy set: {len(HELDOUT)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT) == 160 and left <= 20 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
+    assert len(HELDOUT) == 160 and left <= 18 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 9.4%")
-def test_the_held_out_privacy_set_meets_the_target():
-    assert _measure(HELDOUT)[0] <= 0.01
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 8.5%")
+def test_the_held_out_privacy_set_meets_the_target(answerer):
+    assert _measure(HELDOUT, answerer.masker)[0] <= 0.01
 
 
 # -- the held-out half of the third helper's set: never opened while the masker was built ---------
 HELDOUT2 = [json.loads(line) for line in (DATA / "privacy_messages_heldout2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_the_second_held_out_privacy_set_holds_its_measured_level():
-    """Measured once, 2026-12-02, at the end of the work on the fit half (0 of 233 in clear there):
-    15 of 216 personal items left in clear (6.9%), 213 of 213 keep items kept."""
-    left, kept = _measure(HELDOUT2)
+def test_the_second_held_out_privacy_set_holds_its_measured_level(answerer):
+    """Measured after the masker read names from the civil-affairs vocabulary (0 of 233 in clear on
+    the fit half), then the third attack's classes: 12 of 216 personal items left in clear (5.6%;
+    6.5% and 6.9% before), 213 of 213 kept."""
+    left, kept = _measure(HELDOUT2, answerer.masker)
     print(f"\nsecond held-out privacy set: {len(HELDOUT2)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT2) == 160 and left <= 15 / 216 + 1e-9 and kept >= 1.0 - 1e-9
+    assert len(HELDOUT2) == 160 and left <= 12 / 216 + 1e-9 and kept >= 1.0 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 6.9%")
-def test_the_second_held_out_privacy_set_meets_the_target():
-    assert _measure(HELDOUT2)[0] <= 0.01
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 5.6%")
+def test_the_second_held_out_privacy_set_meets_the_target(answerer):
+    assert _measure(HELDOUT2, answerer.masker)[0] <= 0.01

@@ -28,9 +28,79 @@ def answer(kind="answer", faq_id=None):
     return Answer(question="q", text="t", kind=kind, faq_id=faq_id)
 
 
+class Backend:
+    """One storage of the log (SQLite, or PostgreSQL in a database of the test's own): the same
+    tests run on both. `locked` is another client holding the write lock: a sqlite3 shell's open
+    transaction, or a PostgreSQL session holding EXCLUSIVE locks on the log's tables."""
+
+    def __init__(self, name, url=""):
+        self.name = name
+        self.url = url
+        self._databases = []
+        self.locked_reason = "database is locked" if name == "sqlite" else "canceling statement due to lock timeout"
+
+    def log(self, path, key="", **options):
+        storage = None
+        if self.url:
+            from retrieval.database import Database
+            from retrieval.pglog import PostgresLogStorage
+
+            database = Database(self.url)
+            self._databases.append(database)
+            storage = PostgresLogStorage(database, lambda: querylog.BUSY_TIMEOUT)
+        return QueryLog(path, key, storage=storage, **options)
+
+    def locked(self, log, begin="begin exclusive"):
+        if self.name == "sqlite":
+            other = sqlite3.connect(log.path, isolation_level=None, check_same_thread=False)
+            other.execute(begin)
+            return other
+        return PostgresHolder(self.url)
+
+    def env(self, tmp_path):
+        env = dict(os.environ, MINZHENG_LOG_PATH=str(tmp_path / "log.db"), MINZHENG_STORE_PATH=str(tmp_path / "store.db"))
+        if self.url:
+            env["MINZHENG_DATABASE_URL"] = self.url
+        return env
+
+    def close(self):
+        for database in self._databases:
+            database.close()
+
+
+class PostgresHolder:
+    """A psql session as `locked` uses a sqlite3 connection: `begin ...` takes the locks again."""
+
+    def __init__(self, url):
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.execute("begin")
+
+    def execute(self, sql, params=()):
+        if sql.startswith("begin"):
+            self.conn.execute("begin")
+            self.conn.execute("lock table queries, feedback, dropped in exclusive mode")
+            return None
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    if request.param == "sqlite":
+        chosen = Backend("sqlite")
+    else:
+        chosen = Backend("postgresql", request.getfixturevalue("database_url"))
+    yield chosen
+    chosen.close()
+
+
 @pytest.fixture()
-def log(tmp_path):
-    return QueryLog(tmp_path / "log.db", "test-key", masker=lambda: Masker.load(ROOT / "faq" / "privacy.toml"))
+def log(backend, tmp_path):
+    return backend.log(tmp_path / "log.db", "test-key", masker=lambda: Masker.load(ROOT / "faq" / "privacy.toml"))
 
 
 def test_questions_and_comments_are_stored_masked(log):
@@ -42,10 +112,10 @@ def test_questions_and_comments_are_stored_masked(log):
     assert "oUser" not in str(list(log.db["queries"].rows))
 
 
-def test_a_broken_privacy_file_stores_no_question_text_but_keeps_logging(tmp_path):
+def test_a_broken_privacy_file_stores_no_question_text_but_keeps_logging(backend, tmp_path):
     broken = tmp_path / "privacy.toml"
     broken.write_text("[[pattern]\n", encoding="utf-8")
-    log = QueryLog(tmp_path / "log.db", "k", masker=lambda: Masker.load(broken))
+    log = backend.log(tmp_path / "log.db", "k", masker=lambda: Masker.load(broken))
     query_id = log.record("cli", None, "我叫张伟", answer(), 1.0)
     assert log.db["queries"].get(query_id)["question"] is None
 
@@ -67,8 +137,8 @@ def test_purge_deletes_old_questions_and_their_feedback_only(log):
     assert [r["query_id"] for r in log.db["feedback"].rows] == [new]
 
 
-def test_recording_purges_past_the_retention_once_a_day(tmp_path):
-    log = QueryLog(tmp_path / "log.db", "k", retention_days=7)
+def test_recording_purges_past_the_retention_once_a_day(backend, tmp_path):
+    log = backend.log(tmp_path / "log.db", "k", retention_days=7)
     first = log.record("cli", None, "一", answer(), 1.0)
     log.db.execute("update queries set time = '2020-01-01T00:00:00' where id = ?", [first])
     log.record("cli", None, "二", answer(), 1.0)  # purged at the first record; not again today
@@ -110,8 +180,10 @@ def test_bigram_jaccard_ignores_punctuation():
 
 
 @pytest.fixture()
-def assistant(settings, tmp_path):
-    return Assistant(replace(settings, log_path=tmp_path / "log.db"))
+def assistant(settings, backend, tmp_path):
+    made = Assistant(replace(settings, log_path=tmp_path / "log.db", database_url=backend.url))
+    yield made
+    made.close()
 
 
 def test_the_report_groups_real_declines_with_the_project_tokenizer(assistant, tmp_path):
@@ -146,34 +218,33 @@ def test_the_report_groups_real_declines_with_the_project_tokenizer(assistant, t
     assert time.strftime("%Y-%m-%d") in rows[2]["last_seen"]
 
 
-def run_bot(tmp_path, *args):
-    env = dict(os.environ, MINZHENG_LOG_PATH=str(tmp_path / "log.db"), MINZHENG_STORE_PATH=str(tmp_path / "store.db"))
-    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+def run_bot(backend, tmp_path, *args):
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, env=backend.env(tmp_path), timeout=120, cwd=ROOT)
 
 
-def test_report_and_purge_commands(tmp_path):
-    log = QueryLog(tmp_path / "log.db")
+def test_report_and_purge_commands(backend, tmp_path):
+    log = backend.log(tmp_path / "log.db")
     for q in ("燃气费怎么交", "燃气费如何交", "燃气费怎么交", "宠物殡葬"):
         log.record("wechat", "u", q, answer("out_of_scope"), 1.0)
     log.db.execute("update queries set time = '2020-01-01T00:00:00' where question = '宠物殡葬'")
     log.close()
-    result = run_bot(tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
+    result = run_bot(backend, tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:4] == ["序号 | 次数 | 拒答 | 👎 | 问题 | 相似问法", "1 | 3 | 3 | 0 | 燃气费怎么交 | 燃气费如何交", "2 | 1 | 1 | 0 | 宠物殡葬 | "]
     with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
         assert [(r["count"], r["question"], r["variants"]) for r in csv.DictReader(handle)] == [("3", "燃气费怎么交", "燃气费如何交"), ("1", "宠物殡葬", "")]
-    result = run_bot(tmp_path, "report", "--days", "30")
+    result = run_bot(backend, tmp_path, "report", "--days", "30")
     assert "宠物殡葬" not in result.stdout and "燃气费怎么交" in result.stdout
-    result = run_bot(tmp_path, "purge", "--days", "30")
+    result = run_bot(backend, tmp_path, "purge", "--days", "30")
     assert (result.returncode, result.stdout) == (0, "已删除 1 条超过 30 天的提问记录(及其反馈)。\n")
 
 
-def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_the_terminal(tmp_path):
-    log = QueryLog(tmp_path / "log.db")
+def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_the_terminal(backend, tmp_path):
+    log = backend.log(tmp_path / "log.db")
     for q in ("=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"):
         log.record("wechat", "u", q, answer("out_of_scope"), 1.0)
     log.close()
-    result = run_bot(tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
+    result = run_bot(backend, tmp_path, "report", "--csv", str(tmp_path / "out.csv"))
     assert result.returncode == 0, result.stderr
     assert not any(c in result.stdout for c in "\x1b\x07\r")
     assert "燃气\ufffd[2J\ufffd费\ufffd怎么交" in result.stdout
@@ -182,26 +253,26 @@ def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_t
     assert questions == sorted(["'=HYPERLINK(\"http://evil.example\",\"点我\")", "'+1+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"])
 
 
-def test_forgotten_questions_are_in_neither_the_database_file_nor_the_wal(tmp_path):
-    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+def test_forgotten_questions_are_in_neither_the_database_file_nor_the_wal(backend, tmp_path):
+    log = backend.log(tmp_path / "log.db", "k", masker=None)
     for n in range(3):
         log.record("wechat", "oGone", f"独一无二的问题甲乙丙{n}", answer(), 1.0)
     kept = log.record("wechat", "oStays", "别人的问题", answer(), 1.0)
     assert log.forget("wechat", "oGone") == 3
-    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("log.db*"))
-    assert "独一无二的问题甲乙丙".encode("utf-8") not in on_disk
+    if backend.name == "sqlite":  # PostgreSQL's files are the server's (docs/operations.md)
+        on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("log.db*"))
+        assert "独一无二的问题甲乙丙".encode("utf-8") not in on_disk
     assert [r["id"] for r in log.db["queries"].rows] == [kept]
     assert log.pending_deletions() == []
 
 
-def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_once_the_lock_is_gone(tmp_path, monkeypatch):
+def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_once_the_lock_is_gone(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
     path = tmp_path / "log.db"
-    log = QueryLog(path, "k", masker=None)
+    log = backend.log(path, "k", masker=None)
     log.record("wechat", "oGone", "要删的问题", answer(), 1.0)
     assert log.flush()
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("begin immediate")  # another process holds the write lock
+    other = backend.locked(log, "begin immediate")  # another process holds the write lock
     assert log.forget("wechat", "oGone") is None
     assert log.pending_deletions() == [log.user_hash("wechat", "oGone")]
     assert other.execute("select count(*) from queries").fetchone() == (1,)  # not done yet
@@ -212,19 +283,18 @@ def test_a_deletion_refused_by_a_locked_log_is_kept_on_disk_and_done_once_the_lo
     other.close()
 
 
-def test_a_deletion_still_pending_when_the_process_ends_is_done_after_a_restart(tmp_path, monkeypatch):
+def test_a_deletion_still_pending_when_the_process_ends_is_done_after_a_restart(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
     path = tmp_path / "log.db"
-    log = QueryLog(path, "k", masker=None)
+    log = backend.log(path, "k", masker=None)
     log.record("wechat", "oGone", "要删的问题", answer(), 1.0)
     assert log.flush()
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("begin immediate")
+    other = backend.locked(log, "begin immediate")
     assert log.forget("wechat", "oGone") is None
     log.close()  # the service stops while the log is still locked
     other.execute("rollback")
     assert other.execute("select count(*) from queries").fetchone() == (1,)
-    restarted = QueryLog(path, "k", masker=None)
+    restarted = backend.log(path, "k", masker=None)
     restarted.record("wechat", "oOther", "下一个问题", answer(), 1.0)  # the first write after the restart
     assert [r["question"] for r in restarted.db["queries"].rows] == ["下一个问题"]
     assert restarted.pending_deletions() == []
@@ -232,19 +302,12 @@ def test_a_deletion_still_pending_when_the_process_ends_is_done_after_a_restart(
 
 
 # -- the writer: the log never stands between a citizen and the answer (issue 14 item 6) -------
-def locked(path):
-    """Another connection holding the log's write lock (an open transaction in a sqlite3 shell)."""
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("begin exclusive")
-    return other
-
-
-def test_recording_never_waits_for_a_locked_log_and_the_questions_arrive_in_order_afterwards(tmp_path):
-    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+def test_recording_never_waits_for_a_locked_log_and_the_questions_arrive_in_order_afterwards(backend, tmp_path):
+    log = backend.log(tmp_path / "log.db", "k", masker=None)
     log.warm_masker()  # what the service does at start: the writer reserves ids meanwhile
     first = log.record("wechat", "o1", "第一个问题", answer(), 1.0)
     assert log.flush() and first == 1
-    other = locked(log.path)
+    other = backend.locked(log)
     started = time.monotonic()
     ids = [log.record("wechat", f"o{n}", f"问题{n}", answer(), 1.0) for n in range(50)]
     took = time.monotonic() - started
@@ -256,13 +319,13 @@ def test_recording_never_waits_for_a_locked_log_and_the_questions_arrive_in_orde
     other.close()
 
 
-def test_a_full_queue_drops_questions_counts_them_and_says_so(tmp_path, monkeypatch, caplog):
+def test_a_full_queue_drops_questions_counts_them_and_says_so(backend, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(querylog, "QUEUE_LIMIT", 5)
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
-    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log = backend.log(tmp_path / "log.db", "k", masker=None)
     log.record("cli", None, "开始", answer("not_found"), 1.0)
     assert log.flush()
-    other = locked(log.path)
+    other = backend.locked(log)
     outcomes = []
     with caplog.at_level(logging.ERROR, logger="retrieval.querylog"):
         for n in range(8):
@@ -279,57 +342,62 @@ def test_a_full_queue_drops_questions_counts_them_and_says_so(tmp_path, monkeypa
     other.close()
     assert log.counts()["dropped"] == 3 and log.counts()["queries"] == 6
     log.close()
-    assert QueryLog(log.path, "k").dropped() == 3  # kept in the log: a restart, `bot.py report`, /admin see it
-    result = run_bot(tmp_path, "report")
+    assert backend.log(log.path, "k").dropped() == 3  # kept in the log: a restart, `bot.py report`, /admin see it
+    result = run_bot(backend, tmp_path, "report")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "注意: 日志中另有 3 条提问没有记入查询日志(日志长时间无法写入,等待队列已满或服务停止时未能写完),上表未包含这些提问。"
 
 
-def test_closing_writes_what_is_queued_and_counts_what_it_cannot(tmp_path, monkeypatch, caplog):
+def test_closing_writes_what_is_queued_and_counts_what_it_cannot(backend, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
-    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log = backend.log(tmp_path / "log.db", "k", masker=None)
     log.record("cli", None, "开始", answer(), 1.0)
     assert log.flush()
-    other = locked(log.path)
+    other = backend.locked(log)
     for n in range(20):
         log.record("cli", None, f"问题{n}", answer(), 1.0)
     threading.Timer(0.5, other.execute, ["rollback"]).start()  # the lock goes while close() waits
     log.close()
     assert other.execute("select count(*) from queries").fetchone() == (21,)
     other.execute("begin exclusive")  # now it stays locked through close()
-    with pytest.raises(QueryLogError) as info:  # close() gave its ids back: none can be reserved now
-        log.record("cli", None, "最后", answer(), 1.0)
-    assert info.value.reason == "database is locked (the question is queued without a query id)"
+    if backend.name == "sqlite":
+        with pytest.raises(QueryLogError) as info:  # close() gave its ids back: none can be reserved now
+            log.record("cli", None, "最后", answer(), 1.0)
+        assert info.value.reason == f"{backend.locked_reason} (the question is queued without a query id)"
+    else:  # ids come from a sequence, which locks on the tables do not hold up
+        assert log.record("cli", None, "最后", answer(), 1.0) > 21
     with caplog.at_level(logging.ERROR, logger="retrieval.querylog"):
         log.close(timeout=1.0)
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["1 questions were not written to the query log before it closed: database is locked"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [f"1 questions were not written to the query log before it closed: {backend.locked_reason}"]
     other.execute("rollback")
     other.close()
     log.record("cli", None, "重新开始", answer(), 1.0)  # the same log used again: the count is written with it
     log.close()
-    assert QueryLog(log.path, "k").dropped() == 1
+    assert backend.log(log.path, "k").dropped() == 1
 
 
-def test_a_process_that_exits_without_closing_still_writes_its_queue(tmp_path):
+def test_a_process_that_exits_without_closing_still_writes_its_queue(backend, tmp_path):
     script = (
-        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        "import os, sys; sys.path.insert(0, sys.argv[1])\n"
         "from retrieval.answer import Answer\n"
-        "from retrieval.querylog import QueryLog\n"
-        "log = QueryLog(sys.argv[1], 'k')\n"
+        "from retrieval.querylog import open_log\n"
+        "from retrieval.settings import Settings\n"
+        "log = open_log(Settings.from_env(os.environ))\n"
         "for n in range(300):\n"
         "    log.record('cli', None, f'问题{n}', Answer(question='q', text='t', kind='answer'), 1.0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "log.db"), str(ROOT)], capture_output=True, text=True, timeout=60)
+    env = dict(backend.env(tmp_path), MINZHENG_LOG_KEY="k")
+    result = subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
-    assert QueryLog(tmp_path / "log.db", "k").counts()["queries"] == 300
+    assert backend.log(tmp_path / "log.db", "k").counts()["queries"] == 300
 
 
-def test_a_deletion_comes_after_the_users_questions_still_in_the_queue(tmp_path, monkeypatch):
+def test_a_deletion_comes_after_the_users_questions_still_in_the_queue(backend, tmp_path, monkeypatch):
     monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
-    log = QueryLog(tmp_path / "log.db", "k", masker=None)
+    log = backend.log(tmp_path / "log.db", "k", masker=None)
     log.record("wechat", "oStays", "别人的问题", answer(), 1.0)
     assert log.flush()
-    other = locked(log.path)
+    other = backend.locked(log)
     for n in range(3):
         log.record("wechat", "oGone", f"要删的问题{n}", answer(), 1.0)  # queued: the log is locked
     assert log.forget("wechat", "oGone") is None  # deferred

@@ -389,7 +389,9 @@ def test_a_bad_promote_flag_in_fact_types_is_refused_with_its_line(ws):
     with pytest.raises(DataFileError) as info:
         assistant.reload()
     assert info.value.path.endswith("fact_types.toml") and "promote" in str(info.value)
-    assert info.value.line == 45  # the [[fact]] table of "age"
+    lines = (ws.root / "faq" / "fact_types.toml").read_text(encoding="utf-8").splitlines()
+    age = lines.index('name = "age"')
+    assert info.value.line == max(n for n, line in enumerate(lines[:age], 1) if line == "[[fact]]")  # the table of "age"
     assert first_source_text(assistant) == before
 
 
@@ -425,3 +427,13 @@ def test_check_names_the_file_and_line_of_an_index_question_whose_passage_is_gon
     result = bot(ws, "check")
     assert result.returncode == 2
     assert f"{path}:{lines + 3}: question index: no passage 'marriage-registration-2025:第九十九条' in this build" in result.stderr
+
+
+def test_a_bad_follow_up_pattern_is_refused_at_reload_and_the_live_build_keeps_answering(ws):
+    assistant = Assistant(ws.settings)
+    before = first_source_text(assistant)
+    ws.edit("faq/followup.toml", "'(?P<n>[1-9])',", "'(?P<n>[1-9]',")
+    with pytest.raises(DataFileError) as info:
+        assistant.reload()
+    assert info.value.path.endswith("followup.toml") and "bad pick pattern" in str(info.value)
+    assert first_source_text(assistant) == before

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from retrieval import readiness
 from retrieval.edge import Edge
 from .admin import Admin
 from .auth import check_tokens
@@ -81,10 +82,15 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
         # shared_state: "redis", or "per-process" (no Redis configured, or Redis not answering)
         return JSONResponse({"status": "ok", **(await run_in_threadpool(shared.health))})
 
+    async def readyz(request):
+        ready, results = await run_in_threadpool(readiness.run, readiness.checks(assistant))
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
     extra_routes = routes
     routes = [
         Route("/", home),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/wechat", wechat.handle, methods=["GET", "POST"]),
         *lookup.routes(),
         *chat.routes(),

@@ -280,3 +280,19 @@ def test_a_broken_topic_menu_names_file_and_line(tmp_path):
     with pytest.raises(DataFileError) as exc:
         load_topics(tmp_path)
     assert str(exc.value) == f"{tmp_path / 'telegram_menu.toml'}:6: topic key 'Bad Key' must be 1-20 of a-z 0-9 _ -"
+
+
+def test_a_visitor_who_asks_to_be_forgotten_loses_their_questions_and_context_and_no_one_elses(assistant, web_settings, log):
+    """Found missing by the third attack: "删除我的记录" was answered and logged as a question."""
+    mine, theirs = make_client(assistant, web_settings), make_client(assistant, web_settings)
+    mine.get("/chat")
+    theirs.get("/chat")
+    ask(mine, "低保怎么申请")
+    ask(theirs, "结婚登记要带什么材料")
+    log.flush()
+    assert sorted(r["question"] for r in log.db["queries"].rows) == ["低保怎么申请", "结婚登记要带什么材料"]
+    r = ask(mine, "删除我的记录")
+    assert r.status_code == 200 and r.json()["kind"] == "forgotten" and "已删除您的1条提问记录" in r.json()["text"]
+    assert [r["question"] for r in log.db["queries"].rows] == ["结婚登记要带什么材料"]
+    follow = ask(mine, "那要带什么材料").json()
+    assert follow["followup"] is None  # the conversation before it is gone too

@@ -1,0 +1,79 @@
+"""Facts a question asks for (faq/fact_types.toml): when no cited sentence states one, the reply
+says the sources do not give it (fact_missing) instead of answering as if they did."""
+
+import pytest
+
+from retrieval.intent import Intents
+from retrieval.tokenize import TextAnalyzer
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def facts():
+    faq = ROOT / "faq"
+    return {f.name: f for f in Intents.load(faq, TextAnalyzer(faq).normalize).facts}
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("萧山民政局几点上班", ("办公或开放时间",)),  # "十五个工作日内" is a time limit, not opening hours
+        ("海宁身后一件事在哪个APP上办", ("办理的网站或手机应用",)),
+        ("公墓多少钱", ("具体金额或收费标准",)),  # 处1万元以上5万元以下的罚款 is a fine, not a price
+        ("骨灰存放在哪个网站办", ("办理的网站或手机应用",)),
+        ("老年助餐每餐补贴10元是真的吗", ("具体金额或收费标准",)),  # a figure the question states is asked for
+        ("殡葬补贴两万块", ("具体金额或收费标准",)),  # 网站 of another article is what it asks, not about
+        ("结婚登记要带几张照片", ("具体份数或张数",)),
+        ("流浪人员在救助站最多能住几天", ("办理时限",)),
+    ],
+)
+def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, question, missing):
+    answer = answerer.ask(question)
+    assert (answer.kind, answer.decision.missing) == ("fact_missing", missing)
+
+
+@pytest.mark.parametrize(
+    "question, source",
+    [
+        ("遗体在殡仪馆能放几天 超了要钱吗", "funeral-regulation-2025:第二十七条"),  # 交纳延期存放费用: a fee is paid
+        ("骨灰格位能放多少年", "funeral-regulation-2025:第三十六条"),  # 不超过20年
+        ("违规建公墓罚多少钱", "funeral-regulation-2025:第五十七条"),  # a fine, asked for
+        ("收养孩子要满多少岁", "civil-code-marriage-family:第一千零九十八条"),  # "（五）年满三十周岁", an item of 收养人应当…
+        ("余杭闲林的殡仪服务中心建好了没有,什么时候能用", "yuhang-2023:1f2e3b34"),  # under 二、2024年工作计划
+    ],
+)
+def test_a_fact_a_cited_sentence_states_is_answered(answerer, question, source):
+    answer = answerer.ask(question)
+    assert answer.kind == "answer" and answer.sources[0].passage["id"] == source
+
+
+def test_an_amount_no_passage_states_is_never_answered_from_a_fee_waiver(answerer):
+    """"费用减免" (社会救助暂行办法第五十三条) shares 补贴 with the question but gives no amount."""
+    answer = answerer.ask("殡葬补贴多少钱")
+    assert answer.kind != "answer" and "social-assistance-interim-2019:第五十三条" not in [h.passage["id"] for h in answer.sources]
+
+
+def test_a_figure_in_the_question_asks_for_it_but_together_is_no_figure(facts):
+    amount = facts["amount"]
+    assert amount.claims.search("每餐补贴10元") and amount.claims.search("两万块") and amount.claims.search("十块钱")
+    assert not amount.claims.search("老人聚在一块的睦邻点")
+
+
+def test_evidence_patterns_tell_the_facts_apart(facts):
+    hours, fee, amount, when = facts["hours"].evidence, facts["fee"].evidence, facts["amount"].evidence, facts["when"].evidence
+    assert not hours.search("自接到申请之日起十五个工作日内") and hours.search("工作日上午9:00开放")
+    assert fee.search("按规定交纳延期存放费用") and not amount.search("按规定交纳延期存放费用")
+    assert amount.search("不得向受助人员、其亲属或者所在单位收取费用") and amount.search("每人每月1180元")
+    assert fee.search("享受财政补贴、税收优惠、费用减免等政策") and not amount.search("享受财政补贴、税收优惠、费用减免等政策")
+    assert when.search("力争明年建成启用") and when.search("计划8月份试运行") and not when.search("持续推动区级殡仪服务中心项目")
+
+
+def test_a_question_about_now_is_not_answered_with_a_past_years_figure(answerer):
+    """The 2021-2025 plan gives 2020's 低保 figure: asked about now, the reply says the sources
+    give only past years' figures and shows them as what they are; asked about 2020, it answers."""
+    now = answerer.ask("现在杭州低保标准是多少")
+    assert (now.kind, now.decision.missing) == ("fact_missing", ("现行的具体金额(资料里写的是往年的数字)",))
+    assert "2020年每人每月1102元" in now.text and "hangzhou-plan-2021:b69c2b2f" == now.sources[0].passage["id"]
+    then = answerer.ask("2020年杭州低保标准是多少")
+    assert then.kind == "answer" and "1102元" in then.text

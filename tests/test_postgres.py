@@ -1,0 +1,192 @@
+"""PostgreSQL (MINZHENG_DATABASE_URL): migrations, builds shared by two machines, a server restart
+under a stream of questions, /readyz. The query-log suite itself runs on both backends in
+tests/test_querylog.py. One throwaway cluster per session (tests/conftest.py `postgres`)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from channels.web.app import create_app
+from retrieval import builds, querylog, readiness
+from retrieval.answer import Answer
+from retrieval.assistant import Assistant
+from retrieval.database import MIGRATIONS, Database
+from retrieval.errors import QueryLogError
+from retrieval.pglog import PostgresLogStorage
+from retrieval.querylog import QueryLog
+
+from .conftest import ROOT
+from .workspace import CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY
+
+SERVE_WITHIN = 2.0  # seconds: every machine serves a new accepted build within this
+
+
+def bot(env, *args):
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+
+
+def test_migrate_creates_the_schema_once_and_a_second_run_changes_nothing(database_url, tmp_path):
+    env = dict(os.environ, MINZHENG_DATABASE_URL=database_url, MINZHENG_LOG_PATH=str(tmp_path / "log.db"))
+    first = bot(env, "migrate")
+    second = bot(env, "migrate")
+    assert (first.returncode, first.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (由 0 升级)\n")
+    assert (second.returncode, second.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (已是最新)\n")
+    with psycopg.connect(database_url) as conn:
+        assert [r[0] for r in conn.execute("select version from schema_version order by version")] == [1, 2]
+        tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'public'")}
+    assert tables == {"schema_version", "queries", "feedback", "dropped", "builds"}
+    assert not (tmp_path / "log.db").exists()  # nothing of the log went to SQLite
+
+
+def test_migrate_names_an_unreachable_server_without_its_password(tmp_path):
+    url = f"postgresql://minzheng:s3cret-pw@/nowhere?host={tmp_path}"  # no server on that socket
+    result = bot(dict(os.environ, MINZHENG_DATABASE_URL=url), "migrate")
+    assert result.returncode == 5
+    assert result.stderr.splitlines()[-1].startswith(f"无法迁移 PostgreSQL postgresql://minzheng:***@/nowhere?host={tmp_path}: ")
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+# -- two machines, one PostgreSQL: reload and rollback reach both -----------------------------
+def machine(ws, database_url, name, tmp_path):
+    """An Assistant with its own var/ (store, builds, log) on the shared knowledge tree."""
+    var = tmp_path / name / "var"
+    var.mkdir(parents=True)
+    for cache in ws.settings.store_path.parent.glob("jieba*"):  # caches of jieba's dictionary, not a build
+        shutil.copy(cache, var / cache.name)
+    return Assistant(replace(ws.settings, store_path=var / "store.db", log_path=var / "log.db", database_url=database_url))
+
+
+def served_text(assistant):
+    return assistant.ask(QUESTION, channel="test").answer.sources[0].passage["text"]
+
+
+def wait_for(assistant, build_id, limit):
+    """Seconds until `assistant` serves `build_id` (asking nothing meanwhile); fails past `limit`."""
+    started = time.monotonic()
+    while assistant._served.build_id != build_id:
+        assert time.monotonic() - started < limit, f"still serving {assistant._served.build_id}"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_a_reload_on_one_machine_is_served_by_the_other_within_two_seconds_and_so_is_a_rollback(ws, database_url, tmp_path):
+    first = Assistant(replace(ws.settings, database_url=database_url))
+    second = machine(ws, database_url, "second", tmp_path)
+    try:
+        assert THIRTY in served_text(first)  # the first start: its build becomes the shared one
+        ws.edit(CIVIL_CODE, THIRTY, FORTY_FIVE)  # an edit nobody reloaded yet
+        assert THIRTY in served_text(second)  # a machine that starts serves the accepted build, not the tree
+        assert [builds.build_id(builds.store.read_metadata(p)) for p in builds.entries(second.settings.store_path)] == [first._served.build_id]
+        original = first._served.build_id
+
+        first.reload(force=True)
+        took = wait_for(second, first._served.build_id, SERVE_WITHIN)
+        assert FORTY_FIVE in served_text(second) and took < SERVE_WITHIN
+
+        first.rollback()
+        assert first._served.build_id == original
+        took = wait_for(second, original, SERVE_WITHIN)
+        assert THIRTY in served_text(second) and took < SERVE_WITHIN
+        with psycopg.connect(database_url) as conn:
+            history = conn.execute("select id, withdrawn_at is not null from builds order by id").fetchall()
+        assert history == [(1, False), (2, True)]  # the rolled-back build stays in the history, withdrawn
+    finally:
+        first.close()
+        second.close()
+
+
+# -- faults: the server stops and comes back under a stream of questions ----------------------
+def test_questions_keep_being_answered_while_postgres_restarts_and_every_row_is_written_after(postgres, database_url, settings, tmp_path):
+    assistant = Assistant(replace(settings, log_path=tmp_path / "log.db", database_url=database_url))
+    questions = ["低保怎么申请", "结婚登记要带什么材料", "离婚冷静期多久", "特困人员有哪些待遇"]
+    asked, slowest = 0, 0.0
+    try:
+        assistant.warm_up()  # as `serve` does: the writer reserves its query ids meanwhile
+
+        def ask(n):
+            nonlocal asked, slowest
+            started = time.monotonic()
+            reply = assistant.ask(questions[n % len(questions)], channel="test", user=f"u{n % 3}")
+            slowest = max(slowest, time.monotonic() - started)
+            assert reply.answer.text and reply.answer.sources  # a cited answer, whatever the log does
+            asked += 1
+
+        for n in range(20):
+            ask(n)
+        postgres.stop()
+        try:
+            for n in range(20, 60):
+                ask(n)
+            with pytest.raises(QueryLogError):
+                assistant.log.counts()  # the log is truly unreachable meanwhile
+        finally:
+            postgres.start()
+        for n in range(60, 80):
+            ask(n)
+        written_by = time.monotonic() + 30  # the pool reconnects with a backoff; the writer keeps retrying
+        while not assistant.log.flush(5):
+            assert time.monotonic() < written_by, "the queued rows were not written after the restart"
+        assert asked == 80 and slowest < 1.0
+        assert assistant.log.counts()["queries"] == 80 and assistant.log.dropped() == 0
+    finally:
+        assistant.close()
+
+
+def test_a_queue_that_overflows_while_postgres_is_down_counts_what_it_dropped(postgres, database_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(querylog, "QUEUE_LIMIT", 5)
+    database = Database(database_url, timeout=0.5)
+    log = QueryLog(tmp_path / "log.db", "k", storage=PostgresLogStorage(database, lambda: querylog.BUSY_TIMEOUT))
+    try:
+        log.record("cli", None, "开始", Answer(question="q", text="t", kind="answer"), 1.0)
+        assert log.flush()
+        postgres.stop()
+        try:
+            outcomes = []
+            for n in range(8):
+                try:
+                    outcomes.append(log.record("cli", None, f"问题{n}", Answer(question="q", text="t", kind="answer"), 1.0))
+                except QueryLogError as exc:
+                    outcomes.append(exc.reason)
+        finally:
+            postgres.start()
+        assert outcomes[:5] == [2, 3, 4, 5, 6]  # ids reserved before the outage
+        assert outcomes[5:] == ["5 questions are waiting for the log; this one is not logged"] * 3
+        written_by = time.monotonic() + 30
+        while not log.flush(5):
+            assert time.monotonic() < written_by, "the queued rows were not written after the restart"
+        assert log.counts() == {"queries": 6, "declined": 0, "feedback_up": 0, "feedback_down": 0, "dropped": 3}
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select sum(questions) from dropped").fetchone() == (3,)  # kept: every worker's report sees it
+    finally:
+        log.close()
+        database.close()
+
+
+# -- /readyz ----------------------------------------------------------------------------------
+def test_readyz_is_200_when_ready_and_503_naming_what_is_not(settings, database_url, tmp_path):
+    ready = Assistant(replace(settings, log_path=tmp_path / "a" / "log.db", database_url=database_url))
+    down = Assistant(replace(settings, log_path=tmp_path / "b" / "log.db", database_url=f"postgresql://postgres@/gone?host={tmp_path}", database_timeout=0.5))
+    try:
+        ready.warm_up()
+        with TestClient(create_app(ready, ready.settings)) as client:
+            response = client.get("/readyz")
+            assert (response.status_code, response.json()) == (200, {"ready": True, "checks": {"store": "ok", "postgresql": "ok"}})
+            assert client.get("/healthz").json() == {"status": "ok"}
+        with TestClient(create_app(down, down.settings)) as client:
+            response = client.get("/readyz")  # the store loads without the server; the server is named
+            body = response.json()
+            assert response.status_code == 503 and body["ready"] is False and body["checks"]["store"] == "ok"
+            assert body["checks"]["postgresql"].startswith(f"PostgreSQL postgresql://postgres@/gone?host={tmp_path}: ")
+            assert client.get("/healthz").status_code == 200  # alive all the same
+        unloaded = Assistant(replace(settings, log_path=tmp_path / "c" / "log.db"))
+        assert readiness.run(readiness.checks(unloaded)) == (False, {"store": "the store is not loaded yet"})
+    finally:
+        ready.close()
+        down.close()
