@@ -32,6 +32,7 @@ def parser():
     serve = sub.add_parser("serve", help="web service: WeChat, /lookup, /chat, /admin")
     serve.add_argument("--host", help="default: MINZHENG_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default: MINZHENG_PORT (8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes on the one port (default 1; more need MINZHENG_REDIS_URL)")
 
     ev = sub.add_parser("eval", help="score question sets (dev.jsonl format); several: side by side")
     ev.add_argument("file", nargs="+")

@@ -4,8 +4,10 @@
 
 Runs benchmarks.retrieval once per size (a fresh process each, so peak RSS is per size),
 benchmarks.startup, benchmarks.load (2,000 questions through /wechat and /lookup of a real
-server, also written to benchmarks/results/load.json) and benchmarks.log_backends (questions/s
-through Assistant.ask with the SQLite and the PostgreSQL log, the core count beside them); writes benchmarks/results/latest.json, regenerates the table between the
+server, also written to benchmarks/results/load.json), benchmarks.workers (requests/s and
+p50/p99 of `serve` with 1 and 2 worker processes on Redis, with the core count) and
+benchmarks.log_backends (questions/s through Assistant.ask with the SQLite and the PostgreSQL
+log, the core count beside them); writes benchmarks/results/latest.json, regenerates the table between the
 markers in docs/performance.md and docs/performance-latency.svg, prints PASS/FAIL per target and
 exits 1 when any target is missed.
 """
@@ -106,6 +108,10 @@ def table(results, checks):
     }
     for key, label in names.items():
         lines.append(f"| {label} | {s[key]['median_s']} | {s[key]['max_s']} | {s[key]['runs']} |")
+    if results.get("workers"):
+        lines += ["", f"| `serve` on Redis ({results['workers'][0]['cores']} cores, 8 clients, WeChat pushes) | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+        for row in results["workers"]:
+            lines.append(f"| {row['workers']} worker(s) | {row['requests_per_second']} | {row['p50_ms']} | {row['p99_ms']} | {row['errors']} |")
     logs = results.get("log_backends")
     if logs:
         lines += ["", f"| query log ({logs['cores']} cores), Assistant.ask with the log on | questions/s asked | questions/s written (flushed) |", "|---|---:|---:|"]
@@ -147,6 +153,10 @@ def main(argv=None):
     print("load: 2,000 questions through /wechat and /lookup, 8 clients ...", flush=True)
     (results["load"],) = python_json("benchmarks.load", check=False)  # exit 1 = a target missed, reported below
     print("  " + json.dumps(results["load"], ensure_ascii=False), flush=True)
+    print("workers: 600 WeChat pushes through `serve` with 1 and 2 worker processes on Redis, 8 clients ...", flush=True)
+    results["workers"] = python_json("benchmarks.workers")
+    for row in results["workers"]:
+        print(f"  {row['workers']} worker(s), {row['cores']} cores: {row['requests_per_second']} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['errors']} errors", flush=True)
     print("query log: questions/s through Assistant.ask, SQLite vs PostgreSQL ...", flush=True)
     (results["log_backends"],) = python_json("benchmarks.log_backends")
     print("  " + json.dumps(results["log_backends"], ensure_ascii=False), flush=True)

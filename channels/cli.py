@@ -215,7 +215,7 @@ class Cli:
     def cmd_serve(self, args):
         from channels.web.server import serve
 
-        return serve(self.settings, host=args.host, port=args.port, out=self.out)
+        return serve(self.settings, host=args.host, port=args.port, out=self.out, workers=args.workers)
 
     def cmd_calibrate(self, args):
         """Fit the ranking weights and the answer/suggest/decline model (`make calibrate`)."""

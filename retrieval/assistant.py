@@ -23,15 +23,15 @@ from pathlib import Path
 from . import reload as reloading
 from . import store, unanswered
 from .answer import Answerer
-from .conversation import Conversations
+from .context_codec import ContextCodec, Tables
 from .database import Database
 from .decision import ANSWER, FACT_MISSING, Citation
 from .errors import AssistantError, DatabaseError, EmptyQuestionError, FeedbackRateLimitedError, QueryLogError, QuestionTooLongError
 from .faq_edit import FaqEditor
 from .library import Library
 from .querylog import open_log
-from .ratelimit import RateLimiter
 from .shared_builds import SharedBuilds
+from .sharedstate import Local
 from .tokenize import TextAnalyzer
 from .unanswered import ReportSettings
 
@@ -82,18 +82,22 @@ def _prime(answerer):
 
 
 class Assistant:
-    def __init__(self, settings):
+    def __init__(self, settings, shared=None):
+        """`shared`: sharedstate.Local() (the default: this process's tables) or Shared (Redis),
+        chosen once at start; the conversations and limiters of every channel come from it."""
         self.settings = settings
+        self.shared = shared if shared is not None else Local()  # limits, conversations: this process's or Redis
         # PostgreSQL when configured (nothing connects until first use), else None: SQLite and var/
         self.database = Database(settings.database_url, settings.database_pool_size, settings.database_timeout) if settings.database_url else None
         # the served build's one Masker (refreshed on a swap)
         self.log = open_log(settings, self.database, masker=lambda: self.answerer.masker)
-        self.shared = SharedBuilds(self.database, settings.store_path) if self.database is not None else None
+        # accepted builds shared across machines through PostgreSQL, else None (var/ only)
+        self.shared_builds = SharedBuilds(self.database, settings.store_path) if self.database is not None else None
         self._shared_id = None  # the shared build this process last installed or published
         self._watcher = None
         self._closing = threading.Event()
         self._watch_failure = None
-        self._feedback_limiter = RateLimiter(settings.feedback_per_minute)  # per (channel, user), every channel
+        self._feedback_limiter = self.shared.limiter("feedback", settings.feedback_per_minute)  # per (channel, user), every channel
         self._served = None
         self._previous = None  # the build before the last reload or rollback, for an instant rollback
         self._lock = threading.RLock()  # one load, reload or rollback at a time
@@ -101,7 +105,16 @@ class Assistant:
         self._renderer = None
         self._log_failure = (None, 0.0)  # (message, when) of the last query-log failure reported
         self._follow_failure = (None, 0.0)  # (signature, when) of the last store file that failed to load
-        self.conversations = Conversations(settings.followup_seconds)  # every channel's, by (channel, id)
+        # every channel's, by (channel, id); in Redis a context travels as JSON, read against the served build
+        self.conversations = self.shared.conversations(settings.followup_seconds, ContextCodec(self._context_tables))
+
+    def _context_tables(self):
+        answerer = self.answerer
+        return Tables(
+            {t.name: t for t in answerer.question_types},
+            {f.name: f for f in answerer.intents.facts},
+            answerer.checks[0].by_id,
+        )
 
     # -- the served build ------------------------------------------------------------------
     @property
@@ -117,7 +130,7 @@ class Assistant:
         if served is None:
             with self._lock:
                 if self._served is None:
-                    shared = self._take_shared() if self.shared is not None else None
+                    shared = self._take_shared() if self.shared_builds is not None else None
                     signature = reloading.signature(self.settings.store_path)
                     library = Library(self.settings)
                     library.load()
@@ -175,10 +188,10 @@ class Assistant:
         """At start: install the current shared build; False when none is published yet, None
         when PostgreSQL cannot be asked (the last build accepted here is served meanwhile)."""
         try:
-            build = self.shared.current()
+            build = self.shared_builds.current()
             if build is None:
                 return False
-            self.shared.install(build)
+            self.shared_builds.install(build)
             self._shared_id = build.id
             return True
         except (DatabaseError, AssistantError) as exc:
@@ -188,12 +201,12 @@ class Assistant:
     def _publish_first(self):
         """No build was ever shared: the one accepted here (first start, `bot.py build`) is."""
         try:
-            self._shared_id = self.shared.publish().id
+            self._shared_id = self.shared_builds.publish().id
         except (DatabaseError, OSError) as exc:
             log.warning("the build accepted here could not be recorded in PostgreSQL: %s", exc)
 
     def _start_watcher(self):
-        if self.shared is None or self._watcher is not None:
+        if self.shared_builds is None or self._watcher is not None:
             return
         self._watcher = threading.Thread(target=self._watch, name="shared-builds watcher", daemon=True)
         self._watcher.start()
@@ -224,10 +237,10 @@ class Assistant:
                         pass
 
     def _sync_shared(self):
-        build = self.shared.current()
+        build = self.shared_builds.current()
         if build is None or build.id == self._shared_id:
             return
-        self.shared.install(build)
+        self.shared_builds.install(build)
         self._shared_id = build.id
         self._checked_at = -math.inf  # load it now, here, rather than in a citizen's question
         self._current()
@@ -238,9 +251,9 @@ class Assistant:
 
     def share_build(self):
         """Record the live build in PostgreSQL as the current accepted one (`bot.py build`); None without PostgreSQL."""
-        if self.shared is None:
+        if self.shared_builds is None:
             return None
-        self._shared_id = self.shared.publish().id
+        self._shared_id = self.shared_builds.publish().id
         return self._shared_id
 
     def warm_up(self):
@@ -278,6 +291,11 @@ class Assistant:
             # The citizen still gets the answer; without a query id a channel offers no feedback.
             self._log_failed(exc)
             query_id = None
+        else:
+            if self.settings.log_wait_seconds > 0:
+                # The answer leaves once its row is written (or the wait is over, or the log is
+                # failing): a worker killed after replying has no answered question left unlogged.
+                self.log.flush(self.settings.log_wait_seconds)
         return Reply(answer, query_id)
 
     def _log_failed(self, exc):
@@ -413,7 +431,7 @@ class Assistant:
         margin; force=True swaps anyway); either way nothing changes.
         """
         with self._lock:
-            if self.shared is not None:
+            if self.shared_builds is not None:
                 self.database.ping()  # DatabaseError before anything changes: the other machines must follow
             current = self._served
             done = reloading.reload(
@@ -427,14 +445,14 @@ class Assistant:
             self._previous, self._served = current, _Served(done.answerer, done.signature, done.report.quality.after)
             self.log.refresh_masker()
             self._checked_at = time.monotonic()
-            if self.shared is not None:
-                self._shared_id = self.shared.publish().id
+            if self.shared_builds is not None:
+                self._shared_id = self.shared_builds.publish().id
             return done.report
 
     def rollback(self):
         """Serve the accepted build before the current one (retrieval/builds.py); a RollbackReport. NoPreviousBuildError if none."""
         with self._lock:
-            report = self._rollback_shared() if self.shared is not None else reloading.rollback(self.settings)
+            report = self._rollback_shared() if self.shared_builds is not None else reloading.rollback(self.settings)
             signature = reloading.signature(self.settings.store_path)
             current, previous = self._served, self._previous
             if current is None:
@@ -455,8 +473,8 @@ class Assistant:
         other workers follow."""
         path = Path(self.settings.store_path)
         replaced = store.read_metadata(path)
-        build, earlier = self.shared.withdraw()
-        self.shared.install(build)
+        build, earlier = self.shared_builds.withdraw()
+        self.shared_builds.install(build)
         self._shared_id = build.id
         restored = store.read_metadata(path)
         current_inputs = Library(self.settings).input_hash()

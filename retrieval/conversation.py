@@ -51,3 +51,55 @@ class Conversations:
 
     def __len__(self):
         return len(self._entries)
+
+
+class RedisConversations:
+    """The same interface over Redis: one key per conversation holding its context as JSON
+    (context_codec), expiring `window` seconds after it was stored; the in-process table while
+    Redis does not answer."""
+
+    def __init__(self, link, window, codec):
+        self.link = link
+        self.window = window
+        self.codec = codec
+        self.local = Conversations(window)
+
+    def _key(self, key):
+        from .sharedstate import key as redis_key
+
+        return redis_key("conversation", *(key if isinstance(key, tuple) else (key,)))
+
+    def get(self, key):
+        """The context of `key`'s previous question, or None (none, older than the window, or
+        naming what the served build no longer has)."""
+        from .context_codec import ContextUnreadable
+
+        data = self.link.run(lambda client: client.get(self._key(key)), lambda: _LOCAL)
+        if data is _LOCAL:
+            return self.local.get(key)
+        if data is None:
+            return None
+        try:
+            return self.codec.decode(data)
+        except ContextUnreadable:
+            return None
+
+    def put(self, key, context):
+        """Keep `context` for `key` (None, or one too large to keep, forgets it)."""
+        data = None if context is None else self.codec.encode(context)
+        self.local.put(key, context)  # the twin stays current: a Redis outage keeps the thread
+
+        def store(client):
+            if data is None:
+                client.delete(self._key(key))
+            else:
+                client.set(self._key(key), data, ex=max(int(self.window), 1))
+
+        self.link.run(store, lambda: None)
+
+    def forget(self, key):
+        self.local.forget(key)
+        self.link.run(lambda client: client.delete(self._key(key)), lambda: None)
+
+
+_LOCAL = object()  # Redis did not answer: read the in-process twin

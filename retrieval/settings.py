@@ -32,6 +32,9 @@ class Settings:
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir
     log_key_dir: Path = None  # the 0700 folder of the generated key file; None: keys/ in the log's folder
     log_retention_days: int = 180
+    # seconds an answer waits for its log row to be written before it is sent; 0: never waits (a
+    # process killed with rows still queued loses them). `serve --workers N` deployments: 1
+    log_wait_seconds: float = 0.0
     # PostgreSQL for what must last across workers and machines: the query log, feedback, accepted
     # builds (empty: the embedded default, SQLite and files in var/)
     database_url: str = field(default="", repr=False)  # postgresql://user:password@host/db; may hold a password
@@ -64,6 +67,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # the date answers are as of (YYYY-MM-DD); empty: today in `timezone`
     as_of: str = ""
+    # shared short-lived state (rate limits, conversations, WeChat duplicates, login failures) for
+    # several workers: redis://host:6379/0 or unix:///path/redis.sock; empty: in this process
+    redis_url: str = field(default="", repr=False)  # may carry a password
     # Telegram
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")

@@ -56,6 +56,29 @@ def ws(base, tmp_path):
 
 
 
+# -- one throwaway redis-server per session (tests/redis_server.py) ----------------------------
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    from .redis_server import RedisServer, available
+
+    if not available():
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def redis(redis_server):
+    """The session's redis-server, empty, for one test (restarted if a test stopped it)."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.flush()
+    yield redis_server
+    if redis_server.process is None:
+        redis_server.start()
+
+
 # -- PostgreSQL: one throwaway cluster per test session (tests/pg_cluster.py) -----------------
 @pytest.fixture(scope="session")
 def postgres():

@@ -15,7 +15,6 @@ from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler, Defaults, MessageHandler, filters
 
 from retrieval.edge import Edge
-from retrieval.ratelimit import RateLimiter
 
 from .handlers import Handlers
 from .keyboards import CALLBACK_PATTERN
@@ -43,7 +42,7 @@ def build_application(assistant, settings, request=None, get_updates_request=Non
         settings,
         Replies(settings.templates_dir, menu),
         menu,
-        Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute)),
+        Edge.over(assistant, assistant.shared.limiter("user", settings.rate_limit_per_minute)),
     )
     builder = (
         ApplicationBuilder()

@@ -4,7 +4,8 @@ import logging
 import sys
 
 from retrieval.assistant import Assistant
-from retrieval.errors import DataFileError, StoreError
+from retrieval.errors import DataFileError, SettingsError, StoreError
+from retrieval.sharedstate import open_shared
 
 from telegram.error import InvalidToken
 
@@ -24,10 +25,10 @@ def main(settings, err=None):
     handler.addFilter(RedactToken(settings.telegram_bot_token))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would flood the log
-    assistant = Assistant(settings)
     try:
+        assistant = Assistant(settings, open_shared(settings))  # limits and conversations shared with `serve` workers when Redis is set
         assistant.warm_up()
-    except (DataFileError, StoreError) as exc:
+    except (DataFileError, StoreError, SettingsError) as exc:
         print(f"错误: {exc}", file=err)
         return EXIT_CONFIG_ERROR
     try:

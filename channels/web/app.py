@@ -20,15 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 from retrieval import readiness
 from retrieval.edge import Edge
-from retrieval.ratelimit import RateLimiter
-
 from .admin import Admin
-from .auth import CredentialLimiter, check_tokens
+from .auth import check_tokens
 from .chat import Chat
 from .localtime import zone
 from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
+from .shared_memories import credential_limiter, push_memories
 from .topics import load_topics
 from .wechat_api import WeChatAPI
 from .wechat_endpoint import WeChatEndpoint, wechat_mode
@@ -43,13 +42,14 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     `routes`: more routes of services embedded in this process (the Telegram webhook)."""
     check_settings(settings)
     templates = make_templates(settings)
-    credentials = CredentialLimiter.from_settings(settings, clock=clock)  # one limit for /lookup and /admin
+    shared = assistant.shared
+    credentials = credential_limiter(shared, settings, clock)  # one limit for /lookup and /admin
     if wechat_api is None and settings.wechat_appid and settings.wechat_appsecret:
         wechat_api = WeChatAPI(settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base_url)
     # /wechat and /chat; /chat's user ids are cookies the client could make up, so its
     # addresses are limited too.
-    edge = Edge.over(assistant, RateLimiter(settings.rate_limit_per_minute), RateLimiter(settings.address_rate_limit_per_minute))
-    wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock)
+    edge = Edge.over(assistant, shared.limiter("user", settings.rate_limit_per_minute), shared.limiter("address", settings.address_rate_limit_per_minute))
+    wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock, memories=push_memories(shared, clock))
     lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials)
     chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir))
     admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials)
@@ -79,7 +79,8 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
         return RedirectResponse("/chat", status_code=302)
 
     async def healthz(request):
-        return JSONResponse({"status": "ok"})
+        # shared_state: "redis", or "per-process" (no Redis configured, or Redis not answering)
+        return JSONResponse({"status": "ok", **(await run_in_threadpool(shared.health))})
 
     async def readyz(request):
         ready, results = await run_in_threadpool(readiness.run, readiness.checks(assistant))

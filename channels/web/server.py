@@ -1,13 +1,17 @@
 """`bot.py serve`: build the Assistant, print where everything is, run uvicorn."""
 
+import functools
 import logging
 import sys
 from pathlib import Path
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from retrieval.assistant import Assistant
 from retrieval.compose import Composer
+from retrieval.errors import SettingsError
+from retrieval.sharedstate import RedisLink, open_shared
 
 from . import slow_clients
 from .app import check_settings, create_app
@@ -84,13 +88,45 @@ def uvicorn_config(app, settings, host, port, **kwargs):
     return config
 
 
-def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
-    """Run the web service until interrupted; the knowledge base is loaded before it listens."""
+def check_workers(settings, workers):
+    """SettingsError when `workers` processes cannot share what they must (checked before any work)."""
+    if workers < 1:
+        raise SettingsError(f"--workers must be at least 1 (got {workers})")
+    if workers == 1:
+        return
+    if not settings.redis_url.strip():
+        raise SettingsError(
+            f"--workers {workers} needs MINZHENG_REDIS_URL: without Redis each worker keeps its own rate limits "
+            f"({workers} x {settings.rate_limit_per_minute} questions a minute per user), its own WeChat duplicate and replay "
+            "memories (a retry reaching another worker is answered twice) and its own conversations (a follow-up reaching "
+            "another worker loses its context); set MINZHENG_REDIS_URL=redis://HOST:6379/0 or serve with --workers 1"
+        )
+    if settings.telegram_bot_token and not settings.telegram_webhook_url:
+        raise SettingsError(
+            f"--workers {workers} with TELEGRAM_BOT_TOKEN needs TELEGRAM_WEBHOOK_URL: long polling runs in one process only "
+            "(two pollers take each other's updates); set the webhook URL or serve with --workers 1"
+        )
+
+
+def serve(settings, host=None, port=None, hooks=(), out=sys.stdout, workers=1):
+    """Run the web service until interrupted; the knowledge base is loaded before it listens.
+    `workers` > 1: that many uvicorn worker processes on one port, sharing state in Redis."""
     host = host or settings.host
     port = port or settings.port
     check_settings(settings)  # SettingsError before the store is loaded or the port opened
+    check_workers(settings, workers)
+    open_shared(settings)  # a MINZHENG_REDIS_URL redis-py cannot use: SettingsError now, not in every worker
     settings, local = with_local_credentials(settings)  # passwords the environment does not set
-    assistant = Assistant(settings)
+    if workers > 1:
+        Assistant(settings).warm_up()  # builds the store once, here; DataFileError before the port opens
+        for line in urls(settings, host, port, local):
+            print(line, file=out)
+        print(f"{workers} worker processes, shared state in Redis at {RedisLink.shown(settings.redis_url)}", file=out)
+        out.flush()
+        config = uvicorn_config(functools.partial(worker_app, settings, hooks), settings, host, port, factory=True, workers=workers)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
+    assistant = Assistant(settings, open_shared(settings))
     assistant.warm_up()  # DataFileError surfaces here, before the port opens
     telegram_hooks, telegram_routes = telegram_service(assistant, settings)
     app = create_app(assistant, settings, hooks=(*hooks, *telegram_hooks), routes=telegram_routes)
@@ -99,3 +135,14 @@ def serve(settings, host=None, port=None, hooks=(), out=sys.stdout):
     out.flush()
     uvicorn.Server(uvicorn_config(app, settings, host, port)).run()
     return 0
+
+
+def worker_app(settings, hooks=()):
+    """One worker process's app (`serve --workers N` calls this in each): its own Assistant on
+    the shared Redis, the Telegram webhook route when the bot is configured."""
+    access = logging.getLogger("uvicorn.access")  # the worker's logging was configured afresh
+    if not any(isinstance(f, NoQueryStrings) for f in access.filters):
+        access.addFilter(NoQueryStrings())
+    assistant = Assistant(settings, open_shared(settings))
+    telegram_hooks, telegram_routes = telegram_service(assistant, settings)
+    return create_app(assistant, settings, hooks=(*hooks, *telegram_hooks), routes=telegram_routes)

@@ -8,6 +8,8 @@ MINZHENG_HEADER_TIMEOUT seconds of its first byte (or of the connection, for the
 is closed. The body is read by the application under its own caps (channels/web/limits.py).
 """
 
+import functools
+
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -16,6 +18,11 @@ class HeaderDeadline(H11Protocol):
     """H11Protocol that closes a connection whose request head takes longer than `header_timeout`."""
 
     header_timeout = 10.0
+
+    def __init__(self, *args, header_timeout=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if header_timeout is not None:
+            self.header_timeout = float(header_timeout)
 
     def connection_made(self, transport):
         self._head_timer = None
@@ -50,5 +57,6 @@ class HeaderDeadline(H11Protocol):
 
 
 def protocol(header_timeout):
-    """The protocol class for uvicorn.Config(http=...) with this deadline."""
-    return type("HeaderDeadline", (HeaderDeadline,), {"header_timeout": float(header_timeout)})
+    """The protocol factory for uvicorn.Config(http=...) with this deadline (a partial, not a
+    class made on the fly, so `serve --workers N` can hand it to its worker processes)."""
+    return functools.partial(HeaderDeadline, header_timeout=float(header_timeout))

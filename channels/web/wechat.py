@@ -158,10 +158,11 @@ class Message:
 
     @property
     def dedup_key(self):
-        """MsgId for messages; FromUserName + CreateTime (+ Event, EventKey) for events, as WeChat
-        recommends: two menu clicks in one second are two events."""
+        """FromUserName + MsgId for messages (a MsgId alone would let a signed push from another
+        user with the same MsgId get the first user's reply); FromUserName + CreateTime (+ Event,
+        EventKey) for events, as WeChat recommends: two menu clicks in one second are two events."""
         if self.msg_id:
-            return f"msg:{self.msg_id}"
+            return f"msg:{self.from_user}:{self.msg_id}"
         return f"ev:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}"
 
     @property

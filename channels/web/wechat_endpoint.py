@@ -8,7 +8,9 @@ join it) -> the passive reply if the task finishes within `deadline`, else `succ
 answer is sent through 客服消息 when it is ready (only when WECHAT_APPSECRET is set).
 
 Both memories last exactly as long as a signature is accepted (`max_skew` either side of the
-push's timestamp). Log lines name a push by `Message.log_ref`, never by openid.
+push's timestamp). With several workers (MINZHENG_REDIS_URL) both are in Redis: the first
+worker to claim a push answers it, a delivery reaching another worker waits for that reply in
+Redis and sends it (channels/web/shared_memories.py). Log lines name a push by `Message.log_ref`, never by openid.
 """
 
 import asyncio
@@ -28,6 +30,7 @@ from retrieval.errors import DataFileError, SettingsError
 from . import wechat
 from .asking import Asker
 from .limits import BodyTooLarge, read_body
+from .shared_memories import PUSH_WAIT_POLL
 from .wechat_reply import LIMIT_BYTES, cut_bytes, fit_by_budget
 
 log = logging.getLogger(__name__)
@@ -101,7 +104,9 @@ class LastSources:
 
 
 class WeChatEndpoint:
-    def __init__(self, assistant, settings, edge, api=None, deadline=4.5, clock=time.time, max_skew=300):
+    def __init__(self, assistant, settings, edge, api=None, deadline=4.5, clock=time.time, max_skew=300, memories=None):
+        """`memories`: (replay guard, pushes, last sources) shared by every worker
+        (shared_memories.push_memories), or None: this process's own tables."""
         self.assistant = assistant
         self.token = settings.wechat_token
         self.mode = wechat_mode(settings)
@@ -116,8 +121,11 @@ class WeChatEndpoint:
         self.commands = Commands.load(Path(settings.templates_dir) / "wechat" / "commands.toml")
         self.pending = wechat.Deduplicator(window=max_skew, clock=clock)
         self.replays = wechat.ReplayGuard(window=max_skew, clock=clock)
+        self.shared_pushes = None  # None: every delivery of a push reaches this process's tables
         self.last_sources = LastSources()
         self._background = set()
+        if memories is not None:
+            self.replays, self.shared_pushes, self.last_sources = memories
 
     @property
     def enabled(self):
@@ -165,9 +173,16 @@ class WeChatEndpoint:
         message = wechat.Message.from_fields(fields)
         pending = self.pending.get(message.dedup_key)
         if pending is None:
+            # No await between the look and the put: deliveries to this worker join one task.
+            if self.shared_pushes is not None and not self.shared_pushes.claim(message.dedup_key, timestamp):
+                return await self._answered_elsewhere(message, started, safe, nonce, timestamp)
             pending = self.pending.put(message.dedup_key, Pending(asyncio.create_task(self.reply_for(message))), timestamp)
+            if self.shared_pushes is not None:
+                pending.task.add_done_callback(lambda task, key=message.dedup_key, pending=pending: self._publish(key, pending))
         else:
             self.pending.extend(message.dedup_key, timestamp)
+            if self.shared_pushes is not None:
+                self.shared_pushes.extend(message.dedup_key, timestamp)
         remaining = self.deadline - (asyncio.get_running_loop().time() - started)
         try:
             content = await asyncio.wait_for(asyncio.shield(pending.task), timeout=max(remaining, 0))
@@ -181,11 +196,36 @@ class WeChatEndpoint:
             xml = self.crypto.encrypt(xml, nonce, timestamp)
         return Response(xml, media_type="application/xml")
 
+    async def _answered_elsewhere(self, message, started, safe, nonce, timestamp):
+        """Another worker claimed this push: its reply, once it is in Redis, within the deadline
+        (else `success`: the claiming worker sends it or hands it off)."""
+        self.shared_pushes.extend(message.dedup_key, timestamp)
+        loop = asyncio.get_running_loop()
+        while True:
+            done, content = self.shared_pushes.outcome(message.dedup_key)
+            if done or loop.time() - started >= self.deadline:
+                break
+            await asyncio.sleep(min(PUSH_WAIT_POLL, max(self.deadline - (loop.time() - started), 0)))
+        if content is None:
+            return PlainTextResponse(SUCCESS)
+        xml = wechat.text_reply(message, content, now=self.clock())
+        if safe:
+            xml = self.crypto.encrypt(xml, nonce, timestamp)
+        return Response(xml, media_type="application/xml")
+
+    def _publish(self, key, pending):
+        """The claiming worker's outcome, for the deliveries other workers hold."""
+        task = pending.task
+        content = None if task.cancelled() or task.exception() is not None else task.result()
+        self.shared_pushes.publish(key, content, handed_off=pending.handed_off)
+
     def _hand_off(self, pending, message):
         """Past the deadline: send the answer through 客服消息 once it is ready (once per push)."""
         if pending.handed_off:
             return
         pending.handed_off = True
+        if self.shared_pushes is not None:
+            self.shared_pushes.publish(message.dedup_key, None, handed_off=True)  # other workers: `success`
         if self.api is None:
             log.warning("answer to %s took longer than %.1fs and WECHAT_APPSECRET is not set: it is not delivered", message.log_ref, self.deadline)
             return

@@ -458,7 +458,7 @@ def test_the_dedup_and_replay_tables_stay_within_their_byte_budget_with_the_long
     pending = wechat.Deduplicator(window=300, max_bytes=200_000, clock=clock)
     replays = wechat.ReplayGuard(window=300, max_bytes=200_000, clock=clock)
     for n in range(3000):
-        pending.put(f"msg:{n:0{limits['MsgId']}d}", object(), NOW)
+        pending.put(f"msg:{'o' * limits['FromUserName']}:{n:0{limits['MsgId']}d}", object(), NOW)
         event = f"ev:{n:0{limits['FromUserName']}d}:{NOW}:CLICK:{'k' * limits['EventKey']}"
         pending.put(event, object(), NOW)
         assert replays.check(str(NOW), f"{n:0{wechat.MAX_NONCE_CHARS}d}", b"<xml/>") == wechat.NEW
@@ -466,4 +466,14 @@ def test_the_dedup_and_replay_tables_stay_within_their_byte_budget_with_the_long
     assert pending._bytes == sum(wechat._size(k) for k in pending._entries)
     assert replays._bytes == sum(wechat._size(k) for k in replays._entries)
     assert 0 < len(pending) < 3000 and 0 < len(replays) < 3000
-    assert pending.get(f"msg:{2999:0{limits['MsgId']}d}") is not None and pending.get(f"msg:{0:0{limits['MsgId']}d}") is None  # the oldest went first
+    user = "o" * limits["FromUserName"]
+    assert pending.get(f"msg:{user}:{2999:0{limits['MsgId']}d}") is not None and pending.get(f"msg:{user}:{0:0{limits['MsgId']}d}") is None  # the oldest went first
+
+
+def test_a_push_from_another_user_with_the_same_msgid_is_answered_for_that_user(client, platform, log):
+    """Found by the third attack: duplicates were keyed on MsgId alone, so a signed push from
+    another openid reusing a MsgId got the first user's reply and its question was dropped."""
+    _, first = post(client, platform, wx.text_xml("低保怎么申请", 9001, user="oFirst"))
+    _, second = post(client, platform, wx.text_xml("结婚登记要带什么材料", 9001, user="oSecond"))
+    assert first.status_code == second.status_code == 200 and first.content != second.content
+    assert questions_of(log, "oFirst") == ["低保怎么申请"] and questions_of(log, "oSecond") == ["结婚登记要带什么材料"]
