@@ -81,25 +81,10 @@ class Intents:
         facts = []
         path = faq_dir / "fact_types.toml"
         for line, entry in _tables(path, "fact", ("name", "label", "asks", "evidence")):
-            try:
-                evidence = re.compile(entry["evidence"])
-            except re.error as exc:
-                raise DataFileError(path, line, f"bad evidence pattern: {exc}") from exc
+            evidence, unless, claims = (_pattern(path, line, entry, key) for key in ("evidence", "unless", "claims"))
             promote = entry.get("promote", False)
             if not isinstance(promote, bool):
                 raise DataFileError(path, line, "promote must be true or false")
-            unless = None
-            if "unless" in entry:
-                try:
-                    unless = re.compile(entry["unless"])
-                except (re.error, TypeError) as exc:
-                    raise DataFileError(path, line, f"bad unless pattern: {exc}") from exc
-            claims = None
-            if "claims" in entry:
-                try:
-                    claims = re.compile(entry["claims"])
-                except (re.error, TypeError) as exc:
-                    raise DataFileError(path, line, f"bad claims pattern: {exc}") from exc
             dated = entry.get("dated")
             if dated is not None and not (isinstance(dated, str) and dated):
                 raise DataFileError(path, line, "dated must be a non-empty string (what to say when only past years give it)")
@@ -150,6 +135,17 @@ class Intents:
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
         return tuple(f for f in self.facts if any(a in normalized for a in f.asks) or (f.claims is not None and f.claims.search(normalized)))
+
+
+def _pattern(path, line, entry, key):
+    """The compiled regular expression `key` of a table, None when absent; DataFileError naming
+    file and line for a bad one."""
+    if key not in entry:
+        return None
+    try:
+        return re.compile(entry[key])
+    except (re.error, TypeError) as exc:
+        raise DataFileError(path, line, f"bad {key} pattern: {exc}") from exc
 
 
 def _tables(path, header, keys):
