@@ -128,13 +128,9 @@ def _all_up(server):
 
 
 @pytest.fixture()
-def clean_redis(served, redis_server):
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.flush()
-    yield redis_server
-    if redis_server.process is None:
-        redis_server.start()
+def clean_redis(served, redis):
+    """The session's redis-server, emptied once the workers are up (conftest's `redis`)."""
+    return redis
 
 
 def at_once(n, call):
