@@ -153,9 +153,14 @@ def _title(blocks, hints, rules):
 
 def _signatures(blocks, rules):
     """The 落款 of the text: ([block numbers], offices, date) for each standalone date line right
-    after one or two lines naming offices."""
+    after one or two lines naming offices, and for each line that is offices then a date (the
+    byline under a title, "海宁市民政局 2024年5月10日", or a one-line 落款)."""
     found = []
     for i, block in enumerate(blocks):
+        byline = _byline(block.text, rules)
+        if byline and i > 0:
+            found.append(([i], *byline))
+            continue
         date = parse_date(block.text.strip("()（） "))
         if not date or i == 0:
             continue
@@ -171,6 +176,15 @@ def _signatures(blocks, rules):
         if offices:
             found.append((at, offices, date))
     return found
+
+
+def _byline(line, rules):
+    """(offices, date) of a line that is one or more offices and then a date, else None."""
+    match = re.fullmatch(r"\s*[（(]?\s*(?P<names>\S.*?)\s+(?P<date>\S+?)\s*[)）]?\s*", line)
+    if not match:
+        return None
+    date, names = parse_date(match.group("date")), _offices(match.group("names"), rules)
+    return (names, date) if date and names else None
 
 
 def _offices(line, rules):

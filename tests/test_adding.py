@@ -435,3 +435,14 @@ def test_on_a_terminal_add_offers_each_value_for_change_and_asks_before_writing(
     assert "  地区: 浙江省  [您指定]" in text
     sidecar = ws.root / "knowledge" / "documents" / "杭州市低保家庭子女入学资助办法(2024-01-15).toml"
     assert 'region = "浙江省"' in sidecar.read_text(encoding="utf-8")
+
+
+def test_a_byline_under_the_title_gives_issuer_and_date_and_is_not_a_passage(kb):
+    p = proposal_of(["海宁市困难家庭临时救助操作细则", "海宁市民政局 2024年5月10日", "第一条 因突发事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。", "第二条 本细则自2024年6月1日起施行。"], kb)
+    assert (p.issuer.value, p.issuer.origin, p.region.value, p.published.value, p.published.origin, p.effective.value) == (
+        "海宁市民政局", "signature", "海宁市", "2024-05-10", "signature", "2024-06-01")
+    assert p.skip == {0, 1}
+    p = proposal_of(["关于做好助浴服务的通知", "各街道：", "请做好助浴服务。", "（无锡市滨湖区民政局、无锡市滨湖区财政局 2022年3月1日）"], kb)
+    assert (p.issuer.value, p.published.value, p.skip) == ("无锡市滨湖区民政局、无锡市滨湖区财政局", "2022-03-01", {0, 3})
+    p = proposal_of(["关于助浴服务的说明", "请各街道于 2022年3月1日 前报送。"], kb)  # a sentence with a date is no byline
+    assert (p.issuer.value, p.published.value, p.skip) == ("", "", {0})
