@@ -446,3 +446,11 @@ def test_a_byline_under_the_title_gives_issuer_and_date_and_is_not_a_passage(kb)
     assert (p.issuer.value, p.published.value, p.skip) == ("无锡市滨湖区民政局、无锡市滨湖区财政局", "2022-03-01", {0, 3})
     p = proposal_of(["关于助浴服务的说明", "请各街道于 2022年3月1日 前报送。"], kb)  # a sentence with a date is no byline
     assert (p.issuer.value, p.published.value, p.skip) == ("", "", {0})
+
+
+def test_a_markdown_file_with_a_byline_is_added_without_flags_and_the_byline_is_no_passage(kb, tmp_path):
+    source = tmp_path / "细则.md"
+    source.write_text("# 海宁市困难家庭临时救助操作细则\n\n海宁市民政局 2024年5月10日\n\n第一条 因突发事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。\n\n第二条 本细则自2024年6月1日起施行。\n", encoding="utf-8")
+    draft = adding.prepare(source, kb, {})
+    assert (draft.metadata["issuer"], draft.metadata["published"], draft.metadata["effective"], draft.metadata["region"]) == ("海宁市民政局", "2024-05-10", "2024-06-01", "海宁市")
+    assert [text for _, _, text in passages(draft)] == ["第一条 因突发事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。", "第二条 本细则自2024年6月1日起施行。"]
