@@ -551,7 +551,19 @@ class Answerer:
             return None
         if self._about_local_plan(snapshot, query, result) and entry.region in ranking.unplaced_regions:
             return None
+        if self._newer_than_the_faq(snapshot, entry, result):
+            return None
         return matches[0]
+
+    @staticmethod
+    def _newer_than_the_faq(snapshot, entry, result):
+        """The search ranks first a passage of a document added since the FAQ was written (it has
+        no index questions yet) that the entry does not cite: the new text answers, so that a new
+        local rule is not hidden behind an older curated answer until the FAQ is reviewed."""
+        if not result.hits:
+            return False
+        top = result.hits[0].passage
+        return top["doc_id"] not in snapshot.asked_documents and top["id"] not in snapshot.faq.sources[entry.id]
 
     def _not_covered(self, snapshot, query, chosen):
         """The matter of faq/not_covered.toml the question asks about (婚检, 公开募捐...), or None.

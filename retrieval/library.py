@@ -272,9 +272,16 @@ class Snapshot:
                 parts.setdefault(i, {})[name] = share
         hits = []
         as_of, today = query.as_of, query.today
+        asked = self.asked_documents
+        text_weight = 1.0 - ranking.question_weight
         for i, score in fused.items():
             passage = self.passages[i]
             document = self.documents[passage["doc_id"]]
+            if document["id"] not in asked and text_weight > 0:
+                # A document with no index questions yet (one just added) has only its text to
+                # match: its passages compete on their text alone instead of losing the index's
+                # share of the score (in a build where no document has any, the order is as before).
+                score /= text_weight
             affinity = self.regions.affinity(region, document["region"])
             if affinity == 0:
                 continue
