@@ -384,7 +384,14 @@ class Answerer:
                 return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
             if query.asked and query.civil:
                 # "滨湖区民政局电话多少": say which fact the sources lack; passages this far from
-                # the question are not shown as related.
+                # the question are not shown as related. But a fact the passages the reranker
+                # would bet on do state is not lacking ("女生几岁能领证" and the age article):
+                # they are offered as related instead of a false "the sources do not say".
+                hits = self._related(result.hits)
+                stating = tuple(h for h in hits if h.score >= hits[0].score * self.thresholds.fact_ratio)
+                terms = self._subject_terms(snapshot, query) or self._query_terms(snapshot, query)
+                if hits[0].score >= self.thresholds.answer_share and all(self._has_evidence(stating, terms, f, query.text) for f in query.asked):
+                    return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
                 return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
         hits = self._related(result.hits)
