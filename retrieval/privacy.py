@@ -92,10 +92,10 @@ class Masker:
         self._numerals = str.maketrans(numerals or {})
         self._t2s = t2s  # traditional -> simplified, one character at a time (OpenCC), or None
         self._simplified = {}
-        # a run of numerals (一三九 三零零三…), or of numerals and digits written together
+        # a run of numerals (一三九 三零零三…, 一  三  九 with wide spaces), or of numerals and digits written together
         # (147五六二三0570), is read digit by digit; 王五 13605718888 keeps its 五
         chars = "".join(re.escape(c) for c in (numerals or {}))
-        spaced = rf"[{chars}](?:{_SEPARATOR.pattern}?[{chars}]){{{numeral_run - 1},}}"
+        spaced = rf"[{chars}](?:[ \t]*{_SEPARATOR.pattern}?[ \t]*[{chars}]){{{numeral_run - 1},}}"
         mixed = rf"(?=[0-9]*[{chars}])[{chars}0-9]{{{numeral_run},}}"
         self._numeral_run = re.compile(f"{spaced}|{mixed}") if numerals else None
         # letters typed for digits inside a digit run (l38S7l23456, 33O1O2...): a run of digits
