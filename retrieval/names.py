@@ -185,6 +185,7 @@ class NameFinder:
         self.value_rules = data["value_rules"]
         self.regions = data["regions"]
         self.relations = data["relations"]
+        self.relation = _compiled([w for w in data["relations"] if len(w) > 1])
         self.listing = "、和及与"
         self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
@@ -623,16 +624,16 @@ class NameFinder:
         found = []
         for match in _CLAUSE_START.finditer(text):
             at = match.end()
-            surname = self._surname_at(text, at)
+            surname = self._surname_at(text, at, cued=True)  # 向志强想问: the clause's first word
             if not surname or inside[at] == "in":
                 continue
-            span = self.candidate(text, at, inside)
+            span = self.candidate(text, at, inside, cued=True)
             if span is None or span[1] - at == surname:
                 continue
             start, end = span
             name = text[start:end]
-            if not (_alone(text, end) or self.ends.match(text, end)) or self.explained(name):
-                continue
+            if not (_alone(text, end) or self.ends.match(text, end) or self.relation.match(text, end)) or self.explained(name):
+                continue  # a kinship or role word after it ends a name too: 江水根父母, 叶子涵同学
             if self.honorifics.match(text, start + surname) or self.titles.match(text, start + surname):
                 continue  # 陈经理你好: a title after the surname, read by _titled
             if len(name) > 2 and self.tagger.frequency(name) >= _DICTIONARY_FREQ:

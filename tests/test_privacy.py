@@ -212,12 +212,15 @@ def test_a_phone_number_hidden_by_zero_width_characters_or_written_in_financial_
     ("王建军想申请低保，他家三口人", "[姓名]想申请低保，他家三口人"),
     ("李娜和我要结婚，需要带什么", "[姓名]和我要结婚，需要带什么"),
     ("你好，王建军想问一下低保", "你好，[姓名]想问一下低保"),
+    ("向志强想问特困", "[姓名]想问特困"),  # 向 is a surname as a clause's first word
+    ("叶子涵同学的父母离婚了", "[姓名]同学的父母离婚了"),  # a role word after it ends a name
+    ("请通知一下吴国栋来社区", "请通知一下[姓名]来社区"),
 ])
 def test_a_name_opening_a_clause_with_no_cue_is_masked(masker, text, masked):
     assert masker.mask(text) == masked
 
 
-@pytest.mark.parametrize("text", ["张家口的低保怎么申请", "高龄津贴怎么领", "李家村的低保标准是多少", "王家村在哪", "民政局电话是多少", "特困供养标准", "陈经理你好"])
+@pytest.mark.parametrize("text", ["张家口的低保怎么申请", "高龄津贴怎么领", "向社区反映问题", "于是我想问低保", "向日葵社区在哪", "金华的低保标准", "周末能办吗", "李家村的低保标准是多少", "王家村在哪", "民政局电话是多少", "特困供养标准", "陈经理你好"])
 def test_a_place_a_policy_term_or_a_title_opening_a_clause_is_no_name(masker, text):
     expected = "[姓名]经理你好" if text == "陈经理你好" else text  # the surname before a title is one
     assert masker.mask(text) == expected
