@@ -8,6 +8,8 @@ taken for a name when something says so, and each kind of evidence is judged on 
   word (我爸叫黎明); a *label* (本人, 申请人, 联系人, a kinship or role word: 我老公, 孩子, 网格员)
   takes a surname-led name, or any name after a colon or space; a *weak* cue (我是, 帮, 给, 和)
   takes a surname-led name that is not an everyday word;
+- opening a message or a clause with no cue (王建军想申请低保): a surname-led name jieba reads as a
+  name, or three characters nothing explains, before a word that ends a name or a kinship/role word;
 - a title or person word after it (孙主任, 王秀英老太太, 董宇航(男)), contact details after it
   (卢梓萱 电话...), 男/女 after it at the start of a clause (上官福海，男，), a nickname (小贾,
   老王), a listing beside a found name (王秀英、王秀兰), words saying it is a name (周庄是我外婆的名字);
@@ -25,7 +27,8 @@ cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a la
 alone is (本人金星，, 我儿子汪洋今年). jieba's dictionary also tags words such as 康复 and 养老
 nr, so a dictionary word is never a name on the tagger's word alone. Places (faq/regions.toml),
 kinship and role words, words with a character no given name has (金名片) and words before a place
-word (金城路) are not names. Spans are returned on the text given, which has the length of the
+word (金城路) are not names. A text typed with spaces between its characters (王 秀 英) is also
+read with them taken out. Spans are returned on the text given, which has the length of the
 question.
 """
 

@@ -4,7 +4,8 @@ card numbers, QQ and WeChat ids, e-mail, licence plates, birth dates, addresses,
 Every pattern, cue word and numeral is data in faq/privacy.toml (surnames in faq/surnames.txt);
 this module applies them. The number rules run on three readings of the question: as typed; a
 probe of the same length (NFKC per character, traditional characters as simplified, runs of
-digit-by-digit numerals as digits: "１３８…", "一三八…", "號"); and that probe with each Chinese
+digit-by-digit numerals as digits: "１３８…", "一三八…", "號", look-alike letters inside a digit
+run as digits: "l38S7…"); and that probe with each Chinese
 number before a unit in digits (康桥路一百零八号 -> 康桥路108号, 十月十五日 -> 10月15日), whose
 spans map back to the question. A check confirms a match where the shape alone is not enough (an
 ID number's birth date or check digit, a card's Luhn digit, a document number's digits) and
