@@ -8,6 +8,8 @@ taken for a name when something says so, and each kind of evidence is judged on 
   word (我爸叫黎明); a *label* (本人, 申请人, 联系人, a kinship or role word: 我老公, 孩子, 网格员)
   takes a surname-led name, or any name after a colon or space; a *weak* cue (我是, 帮, 给, 和)
   takes a surname-led name that is not an everyday word;
+- opening a message or a clause with no cue (王建军想申请低保): a surname-led name jieba reads as a
+  name, or three characters nothing explains, before a word that ends a name or a kinship/role word;
 - a title or person word after it (孙主任, 王秀英老太太, 董宇航(男)), contact details after it
   (卢梓萱 电话...), 男/女 after it at the start of a clause (上官福海，男，), a nickname (小贾,
   老王), a listing beside a found name (王秀英、王秀兰), words saying it is a name (周庄是我外婆的名字);
@@ -25,7 +27,8 @@ cue or from the tagger alone 申请, 高龄 and 文明 are not names; after a la
 alone is (本人金星，, 我儿子汪洋今年). jieba's dictionary also tags words such as 康复 and 养老
 nr, so a dictionary word is never a name on the tagger's word alone. Places (faq/regions.toml),
 kinship and role words, words with a character no given name has (金名片) and words before a place
-word (金城路) are not names. Spans are returned on the text given, which has the length of the
+word (金城路) are not names. A text typed with spaces between its characters (王 秀 英) is also
+read with them taken out. Spans are returned on the text given, which has the length of the
 question.
 """
 
@@ -51,6 +54,10 @@ _NEVER_GIVEN = tuple("ftdpcrumqyeo")
 _EXPLAINING = _NEVER_GIVEN + ("v",)
 _ENDS_NO_NAME = tuple("fupcyr")  # tags of single characters that end no given name (后, 的, 在, 和, 吗, 他)
 _VOCABULARY_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
+_CLAUSE_START = re.compile(r"(?:^|(?<=[\n，,。；;！!？?：:、 \t\u3000]))(?=[\u3400-\u4dbf\u4e00-\u9fff])")
+_SPACES = " \t\u3000"
+# two or more characters, each standing alone between spaces: 王 秀 英 / 我叫 张 桂 兰
+_SPACED_RUN = re.compile(r"(?<![\u3400-\u4dbf\u4e00-\u9fff])[\u3400-\u4dbf\u4e00-\u9fff](?:[ \t\u3000]+[\u3400-\u4dbf\u4e00-\u9fff](?![\u3400-\u4dbf\u4e00-\u9fff])){1,}")
 _LATIN_WORD = r"(?:[A-Z][a-z]+(?:[-'][A-Za-z][a-z]+)?|[A-Z]{2,}(?:-[A-Z]{2,})?)"
 
 
@@ -177,9 +184,11 @@ class NameFinder:
         self.pos_not_after = data["pos_not_after"]
         self.gender = data["gender"]
         self.cues = [(re.compile(_alternatives(words)), kind) for kind, words in data["cues"] if words]
+        self.cues += [(regex, "call") for regex in data.get("call_patterns", ())]
         self.value_rules = data["value_rules"]
         self.regions = data["regions"]
         self.relations = data["relations"]
+        self.relation = _compiled([w for w in data["relations"] if len(w) > 1])
         self.listing = "、和及与"
         self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
@@ -197,6 +206,12 @@ class NameFinder:
             titles = _words(names.get("after_name", []))
             honorifics = _words(names.get("titles", []))
             fields = _words(names.get("fields_after", []))
+            call_patterns = []
+            for pattern in _words(names.get("call_patterns", [])):
+                try:
+                    call_patterns.append(re.compile(pattern))
+                except re.error as exc:
+                    raise DataFileError(path, section_line, f"[names] call_patterns: bad regular expression {pattern!r}: {exc}") from exc
             called_after = names.get("called_after")
             if called_after is not None and not isinstance(called_after, str):
                 raise TypeError("called_after is a regular expression")
@@ -289,6 +304,7 @@ class NameFinder:
             "pos_not_after": pos_not_after,
             "gender": gender,
             "cues": [("call", called), ("label", labels), ("weak", weak)],
+            "call_patterns": call_patterns,
             "value_rules": value_rules,
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
@@ -300,7 +316,15 @@ class NameFinder:
 
     # -- finding --------------------------------------------------------------------------------
     def find(self, text):
-        """(start, end) of every name in `text`."""
+        """(start, end) of every name in `text`; a text typed with a space between characters
+        (王 秀 英 电 话…) is also read with those spaces taken out, and its names mapped back."""
+        found = self._find(text)
+        squeezed, at = _squeezed(text)
+        if at is not None:
+            found += [(at[start], at[end - 1] + 1) for start, end in self._find(squeezed)]
+        return found
+
+    def _find(self, text):
         words = self.tagger.words(text) if self.tagger is not None else []
         inside = _inside_words(len(text), [w for w in words if self.tagger.frequency(w[2]) > 0])
         found, cue_ends = [], set()
@@ -314,10 +338,11 @@ class NameFinder:
                     found.append(span)
         found += self._titled(text, inside)
         found += self._gendered(text, inside)
-        found += self._nicknames(text, cue_ends)
+        found += self._nicknames(text, cue_ends, inside)
         if self.tagger is not None:
             found += self._tagged(text, words, inside)
             found += self._unexplained_runs(text, inside, cue_ends)
+            found += self._clause_starts(text, words, inside)
         found += self._listed(text, found, inside)
         return found
 
@@ -377,7 +402,7 @@ class NameFinder:
 
     def _judge(self, text, span, level, surname_led=True):
         """True when text[span] can be a name after evidence of `level`, from strongest to weakest:
-        call (any name), label, weak, title, tagger."""
+        call (any name), label, weak, start (a clause opening), title, tagger."""
         start, end = span
         name = text[start:end]
         if any(c in self.never for c in name) or self.places.match(text, end):
@@ -418,9 +443,11 @@ class NameFinder:
         # A name that is also a word stands alone as a noun: after a label, one jieba tags as a
         # name (我儿子汪洋今年, 我老公是田野，) or any noun with nothing after it (本人金星，); after
         # a weak cue only the first kind (我是高明，).
-        if not (surname_led and tag.startswith("n") and (len(name) == 2 or (level == "label" and self.tagger.is_name_tag(tag)))):
+        if not (surname_led and tag.startswith("n") and (len(name) == 2 or (level in ("label", "start") and self.tagger.is_name_tag(tag)))):
             return False
         if self.tagger.is_name_tag(tag):
+            if level == "start":  # a dictionary name opening a clause before a word that ends one
+                return True
             if level == "label":
                 return (end == len(text) or text[end] not in self.pos_not_before) and (_alone(text, end) or bool(self.ends.match(text, end)))
             return _alone(text, end)
@@ -505,9 +532,9 @@ class NameFinder:
                 found.append(span)
         return found
 
-    def _nicknames(self, text, cue_ends):
+    def _nicknames(self, text, cue_ends, inside):
         """小贾, 老王: 小/老 and a surname standing alone, after a cue word (社工小周), a verb or
-        particle (找老王) or punctuation."""
+        particle (找老王) or punctuation; or before the full name with that surname (老赵赵长顺)."""
         found = []
         for match in re.finditer("[小老]", text):
             at = match.start()
@@ -516,6 +543,11 @@ class NameFinder:
             end = at + 2
             if end > len(text) or self._surname_at(text, at + 1) != 1:
                 continue
+            if end < len(text) and text[end] == text[at + 1]:
+                span = self.candidate(text, end, inside)
+                if span is not None and span[1] - end > 1 and self._judge(text, span, "label"):
+                    found += [(at, end), span]
+                    continue
             if end < len(text) and re.match(f"[{_CJK}]", text[end]) and not re.match("你好|您好|说|让|帮|叫|来|在|家", text[end:]):
                 continue
             if self.tagger is not None and self.tagger.frequent(text[at:end]):
@@ -586,6 +618,34 @@ class NameFinder:
             found.append(span)
         return found
 
+    def _clause_starts(self, text, words, inside):
+        """A surname-led name opening the message or a clause with no cue before it (王建军想申请低保,
+        李娜和我要结婚): taken when a word that ends a name follows it, no word of the knowledge base
+        or of faq/'s lexicon files is it (高水平, 文明), and jieba reads it as a name (a dictionary
+        name, or its tagger's nr) or it is three characters nothing explains."""
+        tagged = {(s, e) for s, e, _, tag in words if self.tagger.is_name_tag(tag)}
+        found = []
+        for match in _CLAUSE_START.finditer(text):
+            at = match.end()
+            surname = self._surname_at(text, at, cued=True)  # 向志强想问: the clause's first word
+            if not surname or inside[at] == "in":
+                continue
+            span = self.candidate(text, at, inside, cued=True)
+            if span is None or span[1] - at == surname:
+                continue
+            start, end = span
+            name = text[start:end]
+            if not (_alone(text, end) or self.ends.match(text, end) or self.relation.match(text, end)) or self.explained(name):
+                continue  # a kinship or role word after it ends a name too: 江水根父母, 叶子涵同学
+            if self.honorifics.match(text, start + surname) or self.titles.match(text, start + surname):
+                continue  # 陈经理你好: a title after the surname, read by _titled
+            if len(name) > 2 and self.tagger.frequency(name) >= _DICTIONARY_FREQ:
+                continue  # jieba's dictionary tags places nr too (张家口); a frequent one is no name here
+            if self.tagger.is_name_word(name) or span in tagged or (self.tagger.frequency(name) == 0 and self._unexplained(name, surname)):
+                if self._judge(text, span, "start"):
+                    found.append(span)
+        return found
+
     def _given_char(self, word):
         """True when a word of one character, cut off a two-character name by jieba's HMM, is the
         name's last character: a name character that neither ends a name nor is a dictionary
@@ -637,6 +697,20 @@ def read_surnames(path):
                 raise DataFileError(path, lineno, f"a surname is one or two Chinese characters, not {entry!r}")
             out.append(entry)
     return out
+
+
+def _squeezed(text):
+    """(text without the spaces inside runs of single characters spaced apart, index in `text` of
+    each of its characters), or (text, None) when there is no such run."""
+    if _SPACED_RUN.search(text) is None:
+        return text, None
+    keep = [True] * len(text)
+    for match in _SPACED_RUN.finditer(text):
+        for i in range(match.start(), match.end()):
+            if text[i] in _SPACES:
+                keep[i] = False
+    at = [i for i, kept in enumerate(keep) if kept]
+    return "".join(text[i] for i in at), at
 
 
 def _inside_words(length, words):

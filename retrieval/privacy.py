@@ -4,7 +4,8 @@ card numbers, QQ and WeChat ids, e-mail, licence plates, birth dates, addresses,
 Every pattern, cue word and numeral is data in faq/privacy.toml (surnames in faq/surnames.txt);
 this module applies them. The number rules run on three readings of the question: as typed; a
 probe of the same length (NFKC per character, traditional characters as simplified, runs of
-digit-by-digit numerals as digits: "１３８…", "一三八…", "號"); and that probe with each Chinese
+digit-by-digit numerals as digits: "１３８…", "一三八…", "號", look-alike letters inside a digit
+run as digits: "l38S7…"); and that probe with each Chinese
 number before a unit in digits (康桥路一百零八号 -> 康桥路108号, 十月十五日 -> 10月15日), whose
 spans map back to the question. A check confirms a match where the shape alone is not enough (an
 ID number's birth date or check digit, a card's Luhn digit, a document number's digits) and
@@ -85,19 +86,26 @@ class _Rule:
 class Masker:
     """Applies the masking rules of one privacy.toml."""
 
-    def __init__(self, rules, names=None, numerals=None, numeral_run=6, t2s=None, units=None, keep=()):
+    def __init__(self, rules, names=None, numerals=None, numeral_run=6, t2s=None, units=None, keep=(), lookalikes=None):
         self._rules = tuple(rules)
         self._keep = tuple(keep)  # compiled: ordinary content no mask may touch (浙民发〔2024〕12号)
         self._names = names  # NameFinder or None
         self._numerals = str.maketrans(numerals or {})
         self._t2s = t2s  # traditional -> simplified, one character at a time (OpenCC), or None
         self._simplified = {}
-        # a run of numerals (一三九 三零零三…), or of numerals and digits written together
+        # a run of numerals (一三九 三零零三…, 一  三  九 with wide spaces), or of numerals and digits written together
         # (147五六二三0570), is read digit by digit; 王五 13605718888 keeps its 五
         chars = "".join(re.escape(c) for c in (numerals or {}))
-        spaced = rf"[{chars}](?:{_SEPARATOR.pattern}?[{chars}]){{{numeral_run - 1},}}"
+        spaced = rf"[{chars}](?:[ \t]*{_SEPARATOR.pattern}?[ \t]*[{chars}]){{{numeral_run - 1},}}"
         mixed = rf"(?=[0-9]*[{chars}])[{chars}0-9]{{{numeral_run},}}"
         self._numeral_run = re.compile(f"{spaced}|{mixed}") if numerals else None
+        # letters typed for digits inside a digit run (l38S7l23456, 33O1O2...): a run of digits
+        # and look-alikes, no other letter beside it, with `numeral_run` digits and more digits
+        # than look-alikes, is read with the letters as digits
+        self._lookalikes = str.maketrans(lookalikes or {})
+        self._min_digits = numeral_run
+        letters = "".join(re.escape(c) for c in (lookalikes or {}))
+        self._lookalike_run = re.compile(rf"(?<![A-Za-z])[0-9{letters}](?:{_SEPARATOR.pattern}?[0-9{letters}]){{{numeral_run},}}(?![A-Za-z])") if lookalikes else None
         # a Chinese number right before a unit (号, 室, 月...) is read as the number it says
         self._unit_number = re.compile(rf"(?<!第)[{''.join(_NUMERALS)}十百千]+(?=\s*(?:{'|'.join(map(re.escape, units))}))") if units else None
 
@@ -132,6 +140,9 @@ class Masker:
         t2s = probe.get("t2s")
         if t2s not in (None, "opencc"):
             raise DataFileError(path, _section_line(path, "probe"), "[probe] t2s is \"opencc\" or absent")
+        lookalikes = probe.get("lookalikes", {})
+        if not isinstance(lookalikes, dict) or not all(isinstance(k, str) and len(k) == 1 and k.isascii() and k.isalpha() and isinstance(v, str) and len(v) == 1 and v.isdigit() for k, v in lookalikes.items()):
+            raise DataFileError(path, _section_line(path, "probe"), "[probe] lookalikes maps single Latin letters to single digits")
         units = probe.get("units", [])
         if not isinstance(units, list) or not all(isinstance(u, str) and u for u in units):
             raise DataFileError(path, _section_line(path, "probe"), "[probe] units is a list of words (号, 室, 月...)")
@@ -146,7 +157,7 @@ class Masker:
             except re.error as exc:
                 raise DataFileError(path, line, f"bad regular expression: {exc}") from exc
         finder = NameFinder.load(path, names, _section_line(path, "names"), known) if names is not None else None
-        return cls(rules, finder, numerals, int(probe.get("numeral_run", 6)), t2s, units, keep)
+        return cls(rules, finder, numerals, int(probe.get("numeral_run", 6)), t2s, units, keep, lookalikes)
 
     def _simplify(self, ch):
         """One character simplified with OpenCC (same length, so spans map back to the text)."""
@@ -170,11 +181,19 @@ class Masker:
 
     def probe(self, text, letters=None):
         """The text as the rules also see it: same length, NFKC per character, simplified characters,
-        numeral runs as digits."""
+        numeral runs as digits, look-alike letters inside a digit run as digits."""
         probe = self.letters(text) if letters is None else letters
         if self._numeral_run is not None:
             probe = self._numeral_run.sub(lambda m: m.group(0).translate(self._numerals), probe)
+        if self._lookalike_run is not None:
+            probe = self._lookalike_run.sub(self._digits_for_letters, probe)
         return probe
+
+    def _digits_for_letters(self, match):
+        run = match.group(0)
+        digits = sum(c.isdigit() for c in run)
+        letters = sum(c.isalpha() for c in run)
+        return run.translate(self._lookalikes) if letters and digits >= self._min_digits and digits > letters else run
 
     def numbers(self, probe):
         """(reading, starts, ends): `probe` with each Chinese number before a unit in digits, and
