@@ -39,9 +39,9 @@ def test_migrate_creates_the_schema_once_and_a_second_run_changes_nothing(databa
     assert (first.returncode, first.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (由 0 升级)\n")
     assert (second.returncode, second.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (已是最新)\n")
     with psycopg.connect(database_url) as conn:
-        assert [r[0] for r in conn.execute("select version from schema_version order by version")] == [1, 2]
+        assert [r[0] for r in conn.execute("select version from schema_version order by version")] == [1, 2, 3, 4]
         tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'public'")}
-    assert tables == {"schema_version", "queries", "feedback", "dropped", "builds"}
+    assert tables == {"schema_version", "queries", "feedback", "dropped", "builds", "revoked_sessions", "deletions"}
     assert not (tmp_path / "log.db").exists()  # nothing of the log went to SQLite
 
 
@@ -167,6 +167,81 @@ def test_a_queue_that_overflows_while_postgres_is_down_counts_what_it_dropped(po
     finally:
         log.close()
         database.close()
+
+
+# -- a user's deletion reaches the rows another machine still holds in its queue ---------------
+def two_machines(database_url, tmp_path):
+    """Two query logs on one PostgreSQL, each with its own var/ (log.pending) and pool, the same key."""
+    logs = []
+    for name in ("a", "b"):
+        storage = PostgresLogStorage(Database(database_url, timeout=0.5), lambda: querylog.BUSY_TIMEOUT)
+        logs.append(QueryLog(tmp_path / name / "var" / "log.db", "the-same-key-on-every-machine", storage=storage))
+    for log in logs:
+        log.warm_masker()  # as `serve` does: ids reserved before the first question
+        assert log.flush()
+    return logs
+
+
+def ask(log, user, text):
+    return log.record("wechat", user, text, Answer(question="q", text="t", kind="answer"), 1.0)
+
+
+def rows(database_url):
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("select user_hash, question from queries order by id").fetchall()
+
+
+def close(*logs):
+    for log in logs:
+        log.close()
+        log._storage.database_.close()
+
+
+def test_a_deletion_through_one_machine_drops_the_rows_another_machine_still_had_queued(database_url, tmp_path):
+    a, b = two_machines(database_url, tmp_path)
+    gone, stays = a.user_hash("wechat", "oGone"), a.user_hash("wechat", "oStays")
+    try:
+        with a._lock:  # A's writer is held: its rows wait in its queue
+            for n in range(3):
+                ask(a, "oGone", f"要删的问题{n}")
+                ask(a, "oStays", f"别人的问题{n}")
+            assert b.forget("wechat", "oGone") == 0  # nothing of oGone was written yet
+            ask(a, "oGone", "删除之后又问")  # after the request: kept
+        assert a.flush()
+        assert rows(database_url) == [(stays, "别人的问题0"), (stays, "别人的问题1"), (stays, "别人的问题2"), (gone, "删除之后又问")]
+        with psycopg.connect(database_url) as conn:
+            assert [r[0] for r in conn.execute("select user_hash from deletions")] == [gone]
+    finally:
+        close(a, b)
+
+
+def test_a_deletion_asked_while_postgres_is_down_waits_in_log_pending_then_still_drops_the_other_machines_rows(postgres, database_url, tmp_path):
+    a, b = two_machines(database_url, tmp_path)
+    gone, stays = a.user_hash("wechat", "oGone"), a.user_hash("wechat", "oStays")
+    try:
+        with a._lock:
+            for n in range(3):
+                ask(a, "oGone", f"要删的问题{n}")
+                ask(a, "oStays", f"别人的问题{n}")
+            postgres.stop()
+            try:
+                asked_at = time.time()
+                assert b.forget("wechat", "oGone") is None  # deferred: the server is down
+                assert b.pending_deletions() == [gone]
+            finally:
+                postgres.start()
+            written_by = time.monotonic() + 30  # the pool reconnects with a backoff
+            while not b.flush(5):
+                assert time.monotonic() < written_by, "the pending deletion was not moved to PostgreSQL"
+            assert b.pending_deletions() == []
+            with psycopg.connect(database_url) as conn:
+                ((user_hash, requested_at),) = conn.execute("select user_hash, requested_at from deletions").fetchall()
+            assert user_hash == gone and asked_at <= requested_at < asked_at + 2  # when it was asked, not when it was moved
+        while not a.flush(5):
+            assert time.monotonic() < written_by, "A's queue was not written after the restart"
+        assert rows(database_url) == [(stays, "别人的问题0"), (stays, "别人的问题1"), (stays, "别人的问题2")]
+    finally:
+        close(a, b)
 
 
 # -- /readyz ----------------------------------------------------------------------------------
