@@ -13,7 +13,9 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from channels.web import revoked
 from channels.web.app import create_app
+from channels.web.revoked import PostgresRevokedSessions
 from retrieval import builds, querylog, readiness
 from retrieval.answer import Answer
 from retrieval.assistant import Assistant
@@ -23,6 +25,7 @@ from retrieval.pglog import PostgresLogStorage
 from retrieval.querylog import QueryLog
 
 from .conftest import ROOT
+from .web.conftest import ADMIN_TOKEN, STAFF_TOKEN
 from .workspace import CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY
 
 SERVE_WITHIN = 2.0  # seconds: every machine serves a new accepted build within this
@@ -242,6 +245,107 @@ def test_a_deletion_asked_while_postgres_is_down_waits_in_log_pending_then_still
         assert rows(database_url) == [(stays, "别人的问题0"), (stays, "别人的问题1"), (stays, "别人的问题2")]
     finally:
         close(a, b)
+
+
+# -- logouts: a copied cookie ends on every machine -------------------------------------------
+def web_machine(settings, database_url, folder, **changes):
+    """An Assistant and its app's client as one machine sees them: its own log, its own session
+    revocation folder (nothing shared but PostgreSQL)."""
+    own = replace(
+        settings, log_path=folder / "log.db", session_revocation_dir=folder, database_url=database_url,
+        admin_token=ADMIN_TOKEN, staff_token=STAFF_TOKEN, **changes,
+    )
+    assistant = Assistant(own)
+    return assistant, TestClient(create_app(assistant, own), base_url="http://testserver")
+
+
+def signed_in(client, area="admin"):
+    token = ADMIN_TOKEN if area == "admin" else STAFF_TOKEN
+    response = client.post(f"/{area}/login", data={"token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    return client.cookies[f"mz_{'admin' if area == 'admin' else 'staff'}"]
+
+
+def page(client, cookie, area="admin"):
+    """The status of GET /admin or /lookup with this cookie (200 signed in, 401 the login page)."""
+    client.cookies.clear()
+    return client.get(f"/{area}", cookies={f"mz_{'admin' if area == 'admin' else 'staff'}": cookie}).status_code
+
+
+def logout(client, cookie, area="admin"):
+    client.cookies.clear()
+    return client.post(f"/{area}/logout", cookies={f"mz_{'admin' if area == 'admin' else 'staff'}": cookie}, follow_redirects=False).status_code
+
+
+def refused_within(client, cookie, limit, area="admin"):
+    """Seconds until `client` refuses `cookie`; fails past `limit`."""
+    started = time.monotonic()
+    while page(client, cookie, area) != 401:
+        assert time.monotonic() - started < limit, "the copied cookie still opens the page"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_an_admin_logout_on_one_machine_ends_the_copied_cookie_on_the_other_within_two_seconds(settings, database_url, tmp_path):
+    a, client_a = web_machine(settings, database_url, tmp_path / "a")
+    b, client_b = web_machine(settings, database_url, tmp_path / "b")
+    try:
+        with client_a, client_b:
+            cookie = signed_in(client_a)
+            other = signed_in(client_a)  # a second session: not ended by the first one's logout
+            assert (page(client_a, cookie), page(client_b, cookie)) == (200, 200)
+            assert logout(client_a, cookie) == 303
+            assert page(client_a, cookie) == 401  # at once where it was logged out
+            assert refused_within(client_b, cookie, 2.0) < 2.0
+            assert (page(client_a, other), page(client_b, other)) == (200, 200)
+        assert not list((tmp_path / "a").glob("revoked-*.txt"))  # recorded in PostgreSQL, not in a file
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, count(*) from revoked_sessions group by realm").fetchall() == [("admin", 1)]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_logout_while_postgres_is_down_holds_at_once_here_and_is_written_when_it_is_back(postgres, settings, database_url, tmp_path, caplog):
+    # /lookup, whose page reads no query log: /admin's counts need the server too
+    a, client_a = web_machine(settings, database_url, tmp_path / "a", database_timeout=0.5)
+    b, client_b = web_machine(settings, database_url, tmp_path / "b", database_timeout=0.5)
+    try:
+        with client_a, client_b:
+            cookie = signed_in(client_a, "lookup")
+            assert page(client_b, cookie, "lookup") == 200
+            postgres.stop()
+            try:
+                assert logout(client_a, cookie, "lookup") == 303  # no 500: the browser is signed out all the same
+                assert page(client_a, cookie, "lookup") == 401  # and the copy ends here at once
+                assert page(client_b, cookie, "lookup") == 200  # B cannot know yet; it answers all the same
+                assert "the staff logout could not be recorded in PostgreSQL" in caplog.text
+            finally:
+                postgres.start()
+            # Nothing more is asked of A: its retry writes the logout once the server answers.
+            took = refused_within(client_b, cookie, 30.0, "lookup")
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, count(*) from revoked_sessions group by realm").fetchall() == [("staff", 1)]
+        assert took < 30.0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_logouts_past_the_realms_max_age_are_purged_from_postgres(database_url):
+    now = [1_800_000_000.0]
+    database = Database(database_url)
+    try:
+        sessions = PostgresRevokedSessions(database, "staff", max_age=12 * 3600, clock=lambda: now[0])
+        sessions.revoke("old-cookie", issued=now[0] - 100)
+        assert sessions.is_revoked("old-cookie")
+        now[0] += 12 * 3600  # the old cookie is now past its max_age: it has expired anyway
+        sessions.revoke("new-cookie", issued=now[0] - 10)
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, issued from revoked_sessions").fetchall() == [("staff", int(now[0] - 10))]
+        assert revoked.revocations(None, database)("staff", 60).realm == "staff"
+    finally:
+        database.close()
 
 
 # -- /readyz ----------------------------------------------------------------------------------
