@@ -43,7 +43,8 @@ def run(settings, count):
         logged = assistant.log.counts()["queries"]
     finally:
         assistant.close()
-    return {"questions": count, "asked_per_s": round(count / asked, 1), "written_per_s": round(count / written, 1), "rows": logged}
+    unwritten = count + len(QUESTIONS) - logged  # the warm-up questions are logged too
+    return {"questions": count, "asked_per_s": round(count / asked, 1), "written_per_s": round(count / written, 1), "rows": logged, "unwritten": unwritten}
 
 
 def measure(count):

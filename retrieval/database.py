@@ -1,7 +1,8 @@
 """PostgreSQL (MINZHENG_DATABASE_URL): one connection pool per process, the schema and its migrations.
 
 What must last across workers and machines lives here when it is configured: the query log and
-feedback (retrieval/pglog.py), the accepted builds (retrieval/shared_builds.py). Nothing connects
+feedback and the users' deletion requests (retrieval/pglog.py), the accepted builds
+(retrieval/shared_builds.py), the web sessions ended by logout (channels/web/revoked.py). Nothing connects
 at import or construction: the pool opens on first use, and the first connection a process
 takes migrates the schema (`bot.py migrate` does the same explicitly). Migrations run under an
 advisory lock, so workers starting together apply each one once; a database migrated by a newer
@@ -58,6 +59,23 @@ MIGRATIONS = (
         store bytea
     );
     create index builds_current on builds (id) where withdrawn_at is null;
+    """,
+    # 3: web sessions ended by logout before they expire, per realm (channels/web/revoked.py)
+    """
+    create table revoked_sessions (
+        realm text not null,
+        digest text not null,
+        issued bigint not null,
+        revoked_at timestamptz not null default now(),
+        primary key (realm, digest)
+    );
+    create index revoked_sessions_issued on revoked_sessions (realm, issued);
+    """,
+    # 4: users' deletion requests (unsubscribe, /forget): every writer drops that user's rows
+    # recorded before the request (retrieval/pglog.py); requested_at in seconds since the epoch
+    """
+    create table deletions (user_hash text primary key, requested_at double precision not null);
+    create index deletions_requested_at on deletions (requested_at);
     """,
 )
 

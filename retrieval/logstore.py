@@ -12,7 +12,10 @@ deletions; a storage only runs statements. Every method is called under the log'
                                `saving` to the dropped count; returns the unused ids as a list of
                                (first, last) ranges
     add_feedback(row, voter)   False for an unknown query id; AlreadyVotedError for a second vote
-    delete_users(hashes)       {hash: questions deleted} in one transaction, then `scrub()`
+    delete_users(requests)     {hash: questions deleted} in one transaction, then `scrub()`;
+                               `requests` maps each user hash to when the deletion was asked
+                               (seconds since the epoch): PostgreSQL records it for every writer
+                               and deletes the rows recorded up to it
     scrub()                    make deleted text unreadable on disk; False when it must be retried
     purge_batch(cutoff, limit) delete at most `limit` questions older than cutoff; returns how many
     rows(sql, params)          a read: list of dicts (SQL written with `?` placeholders)
@@ -141,10 +144,12 @@ class SQLiteLogStorage:
         db["feedback"].insert(row)
         return True
 
-    def delete_users(self, hashes):
+    def delete_users(self, requests):
+        """Every question of each user in `requests` (user hash -> when asked): one file, one
+        machine, so no other writer can hold rows recorded before the request."""
         counts = {}
         with self._transaction() as conn:
-            for user_hash in hashes:
+            for user_hash in requests:
                 ids = [r[0] for r in conn.execute("select id from queries where user_hash = ?", [user_hash])]
                 _delete(conn, ids)
                 counts[user_hash] = len(ids)

@@ -4,17 +4,21 @@ Every worker on every machine writes into the same tables; query ids come from o
 they never collide (an id block a worker reserved and did not use leaves a gap). A statement
 waits at most the log's BUSY_TIMEOUT for a lock (`lock_timeout`), as SQLite waits for a busy
 file, and a server that is down or restarting makes the writer keep its rows queued and retry
-(retrieval/querylog.py). One vote per answer per user is a unique index, so two workers taking
-the same vote at once store one. Deleted rows are vacuumed at once; PostgreSQL may keep their
+(retrieval/querylog.py). A user's deletion request is a row of `deletions` that every writer
+reads before it inserts: a question that waited in some process's queue while that user asked to
+be forgotten elsewhere is dropped, not written after the deletion. One vote per answer per user
+is a unique index, so two workers taking the same vote at once store one. Deleted rows are vacuumed at once; PostgreSQL may keep their
 bytes in its WAL and in free space until they are reused (docs/operations.md).
 """
 
+import logging
 import time
 from contextlib import contextmanager
 
 from .errors import AlreadyVotedError, DatabaseError, QueryLogError
 from .logstore import COLUMNS, TIME_FORMAT
 
+log = logging.getLogger("retrieval.querylog")
 _INSERT = f"insert into queries ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})"
 
 
@@ -66,9 +70,10 @@ class PostgresLogStorage:
                     for row, query_id in zip(numbered, ids):
                         row["id"] = query_id
                     blocks = _ranges(ids[len(numbered) :])
-                if records:
+                kept = _not_forgotten(conn, records)
+                if kept:
                     with conn.cursor() as cur:
-                        cur.executemany(_INSERT, [[row[c] for c in COLUMNS] for row in records])
+                        cur.executemany(_INSERT, [[row[c] for c in COLUMNS] for row in kept])
                 if saving:
                     conn.execute("insert into dropped (time, questions) values (%s, %s)", [time.strftime(TIME_FORMAT), saving])
         except BaseException:
@@ -93,11 +98,23 @@ class PostgresLogStorage:
                 raise AlreadyVotedError(row["query_id"]) from None
         return True
 
-    def delete_users(self, hashes):
+    def delete_users(self, requests):
+        """Record each request (user hash -> seconds since the epoch) for every writer, then
+        delete that user's questions recorded up to it; later ones (asked again after the
+        request, on any machine) stay."""
         counts = {}
         with self._transaction() as conn:
-            for user_hash in hashes:  # feedback goes with its question (on delete cascade)
-                counts[user_hash] = conn.execute("delete from queries where user_hash = %s", [user_hash]).rowcount
+            # ROW EXCLUSIVE on deletions: waits for the writers holding SHARE (their rows are then
+            # committed and deleted here); writers starting now wait for this commit and see it.
+            for user_hash, requested_at in requests.items():
+                conn.execute(
+                    "insert into deletions (user_hash, requested_at) values (%s, %s) "
+                    "on conflict (user_hash) do update set requested_at = greatest(deletions.requested_at, excluded.requested_at)",
+                    [user_hash, requested_at],
+                )
+                up_to = time.strftime(TIME_FORMAT, time.localtime(requested_at))  # the rows' times have whole seconds
+                # feedback goes with its question (on delete cascade)
+                counts[user_hash] = conn.execute("delete from queries where user_hash = %s and time <= %s", [user_hash, up_to]).rowcount
         return counts
 
     def scrub(self):
@@ -109,7 +126,10 @@ class PostgresLogStorage:
     def purge_batch(self, cutoff, limit):
         with self._transaction() as conn:
             sql = "delete from queries where id in (select id from queries where time < %s order by time limit %s)"
-            return conn.execute(sql, [cutoff, limit]).rowcount
+            deleted = conn.execute(sql, [cutoff, limit]).rowcount
+            # A request older than the retention has nothing left to guard: rows that old are purged anyway.
+            conn.execute("delete from deletions where requested_at < %s", [time.mktime(time.strptime(cutoff, TIME_FORMAT))])
+            return deleted
 
     def rows(self, sql, params=()):
         return self.database().query(sql, params)
@@ -131,6 +151,23 @@ class PostgresLogStorage:
     def close(self):
         """The pool belongs to the Database (shared with the builds); it stays open."""
         self._reader = None
+
+
+def _not_forgotten(conn, records):
+    """The rows to insert: without those recorded before their user's deletion request (made
+    on any machine while they waited in this process's queue). SHARE on deletions until the
+    commit, so a request being recorded now is either seen here or deletes these rows after."""
+    conn.execute("lock table deletions in share mode")
+    users = sorted({row["user_hash"] for row in records if row["user_hash"] is not None})
+    if not users:
+        return records
+    requested = dict(conn.execute("select user_hash, requested_at from deletions where user_hash = any(%s)", [users]).fetchall())
+    if not requested:
+        return records
+    kept = [row for row in records if row["user_hash"] not in requested or row["recorded_at"] > requested[row["user_hash"]]]
+    if len(kept) < len(records):
+        log.info("%d queued questions of users who asked to be forgotten were not written", len(records) - len(kept))
+    return kept
 
 
 def _ranges(ids):

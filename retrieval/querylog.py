@@ -18,6 +18,9 @@ zeroed) and the WAL is checkpointed and truncated after every deletion. A user's
 (unsubscribe, /forget) is first written to `log.pending` beside the log (fsync'd), then queued
 behind that user's questions, so it is done after every question recorded before it; when the
 log is locked the line stays and the deletion is retried, also after a restart, until it is done.
+With PostgreSQL the request (user hash, when it was asked) is recorded in the database when it is
+done, and every writer on every machine drops that user's queued rows recorded before it
+(retrieval/pglog.py); while the server is away it waits in log.pending like any other.
 
 The log and its key are private (0600); a generated key lives in its own 0700 folder
 (`keys/` beside the log unless MINZHENG_LOG_KEY_DIR says elsewhere), never beside the log.
@@ -231,9 +234,11 @@ class QueryLog:
             user_hash = self.user_hash(channel, user)
         except OSError as exc:
             raise QueryLogError(self.where, reason(exc)) from exc
+        now = time.time()
         row = {
             "id": None,
-            "time": time.strftime(TIME_FORMAT),
+            "recorded_at": now,  # not stored: compared with deletion requests (retrieval/pglog.py)
+            "time": time.strftime(TIME_FORMAT, time.localtime(now)),
             "channel": channel,
             "user_hash": user_hash,
             "question": self.mask(question),
@@ -503,18 +508,33 @@ class QueryLog:
 
     def pending_deletions(self):
         """The user hashes whose deletion is recorded but not done yet."""
+        return list(self._pending_requests())
+
+    def _pending_requests(self):
+        """{user hash: when the deletion was asked (seconds since the epoch)} from log.pending:
+        one `<hash> <time>` line per request (a line of an earlier version has no time: now)."""
         try:
             text = self.pending_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return []
-        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+            return {}
+        requests = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                asked = float(parts[1]) if len(parts) > 1 else time.time()
+            except ValueError:
+                asked = time.time()
+            requests[parts[0]] = max(asked, requests.get(parts[0], asked))
+        return requests
 
     def _add_pending(self, user_hash):
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.pending_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
-                os.write(fd, (user_hash + "\n").encode("ascii"))
+                os.write(fd, f"{user_hash} {time.time():.6f}\n".encode("ascii"))
                 os.fsync(fd)  # the deletion is promised once this line is on disk
             finally:
                 os.close(fd)
@@ -527,20 +547,20 @@ class QueryLog:
         with self._lock, self._failing_as_named_error():
             with self._cond:  # read under self._lock: forget() counts its deletion before writing the line
                 waiting = {h for h, n in self._deletions_queued.items() if n > 0}
-            hashes = [h for h in self.pending_deletions() if h not in waiting]
-            if not hashes:
+            requests = {h: asked for h, asked in self._pending_requests().items() if h not in waiting}
+            if not requests:
                 self._pending = bool(waiting)
                 return {}
             self._database()
-            counts = self._storage.delete_users(hashes)
+            counts = self._storage.delete_users(requests)
             if not self._storage.scrub():
                 log.warning("deleted questions may remain in the WAL until the next checkpoint; retried")
                 return counts  # stays pending: the next attempt deletes nothing and checkpoints again
             tmp = self.pending_path.with_name(f".{self.pending_path.name}.{os.getpid()}")
-            rest = [h for h in self.pending_deletions() if h not in counts]  # added meanwhile, or left for the queue
+            rest = {h: asked for h, asked in self._pending_requests().items() if h not in counts}  # added meanwhile, or left for the queue
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write("".join(h + "\n" for h in rest))
+                f.write("".join(f"{h} {asked:.6f}\n" for h, asked in rest.items()))
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.pending_path)

@@ -13,7 +13,9 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from channels.web import revoked
 from channels.web.app import create_app
+from channels.web.revoked import PostgresRevokedSessions
 from retrieval import builds, querylog, readiness
 from retrieval.answer import Answer
 from retrieval.assistant import Assistant
@@ -23,6 +25,7 @@ from retrieval.pglog import PostgresLogStorage
 from retrieval.querylog import QueryLog
 
 from .conftest import ROOT
+from .web.conftest import ADMIN_TOKEN, STAFF_TOKEN
 from .workspace import CIVIL_CODE, FORTY_FIVE, QUESTION, THIRTY
 
 SERVE_WITHIN = 2.0  # seconds: every machine serves a new accepted build within this
@@ -39,9 +42,9 @@ def test_migrate_creates_the_schema_once_and_a_second_run_changes_nothing(databa
     assert (first.returncode, first.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (由 0 升级)\n")
     assert (second.returncode, second.stdout) == (0, f"PostgreSQL 数据库结构版本 {len(MIGRATIONS)} (已是最新)\n")
     with psycopg.connect(database_url) as conn:
-        assert [r[0] for r in conn.execute("select version from schema_version order by version")] == [1, 2]
+        assert [r[0] for r in conn.execute("select version from schema_version order by version")] == [1, 2, 3, 4]
         tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'public'")}
-    assert tables == {"schema_version", "queries", "feedback", "dropped", "builds"}
+    assert tables == {"schema_version", "queries", "feedback", "dropped", "builds", "revoked_sessions", "deletions"}
     assert not (tmp_path / "log.db").exists()  # nothing of the log went to SQLite
 
 
@@ -166,6 +169,182 @@ def test_a_queue_that_overflows_while_postgres_is_down_counts_what_it_dropped(po
             assert conn.execute("select sum(questions) from dropped").fetchone() == (3,)  # kept: every worker's report sees it
     finally:
         log.close()
+        database.close()
+
+
+# -- a user's deletion reaches the rows another machine still holds in its queue ---------------
+def two_machines(database_url, tmp_path):
+    """Two query logs on one PostgreSQL, each with its own var/ (log.pending) and pool, the same key."""
+    logs = []
+    for name in ("a", "b"):
+        storage = PostgresLogStorage(Database(database_url, timeout=0.5), lambda: querylog.BUSY_TIMEOUT)
+        logs.append(QueryLog(tmp_path / name / "var" / "log.db", "the-same-key-on-every-machine", storage=storage))
+    for log in logs:
+        log.warm_masker()  # as `serve` does: ids reserved before the first question
+        assert log.flush()
+    return logs
+
+
+def ask(log, user, text):
+    return log.record("wechat", user, text, Answer(question="q", text="t", kind="answer"), 1.0)
+
+
+def rows(database_url):
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("select user_hash, question from queries order by id").fetchall()
+
+
+def close(*logs):
+    for log in logs:
+        log.close()
+        log._storage.database_.close()
+
+
+def test_a_deletion_through_one_machine_drops_the_rows_another_machine_still_had_queued(database_url, tmp_path):
+    a, b = two_machines(database_url, tmp_path)
+    gone, stays = a.user_hash("wechat", "oGone"), a.user_hash("wechat", "oStays")
+    try:
+        with a._lock:  # A's writer is held: its rows wait in its queue
+            for n in range(3):
+                ask(a, "oGone", f"要删的问题{n}")
+                ask(a, "oStays", f"别人的问题{n}")
+            assert b.forget("wechat", "oGone") == 0  # nothing of oGone was written yet
+            ask(a, "oGone", "删除之后又问")  # after the request: kept
+        assert a.flush()
+        assert rows(database_url) == [(stays, "别人的问题0"), (stays, "别人的问题1"), (stays, "别人的问题2"), (gone, "删除之后又问")]
+        with psycopg.connect(database_url) as conn:
+            assert [r[0] for r in conn.execute("select user_hash from deletions")] == [gone]
+    finally:
+        close(a, b)
+
+
+def test_a_deletion_asked_while_postgres_is_down_waits_in_log_pending_then_still_drops_the_other_machines_rows(postgres, database_url, tmp_path):
+    a, b = two_machines(database_url, tmp_path)
+    gone, stays = a.user_hash("wechat", "oGone"), a.user_hash("wechat", "oStays")
+    try:
+        with a._lock:
+            for n in range(3):
+                ask(a, "oGone", f"要删的问题{n}")
+                ask(a, "oStays", f"别人的问题{n}")
+            postgres.stop()
+            try:
+                asked_at = time.time()
+                assert b.forget("wechat", "oGone") is None  # deferred: the server is down
+                assert b.pending_deletions() == [gone]
+            finally:
+                postgres.start()
+            written_by = time.monotonic() + 30  # the pool reconnects with a backoff
+            while not b.flush(5):
+                assert time.monotonic() < written_by, "the pending deletion was not moved to PostgreSQL"
+            assert b.pending_deletions() == []
+            with psycopg.connect(database_url) as conn:
+                ((user_hash, requested_at),) = conn.execute("select user_hash, requested_at from deletions").fetchall()
+            assert user_hash == gone and asked_at <= requested_at < asked_at + 2  # when it was asked, not when it was moved
+        while not a.flush(5):
+            assert time.monotonic() < written_by, "A's queue was not written after the restart"
+        assert rows(database_url) == [(stays, "别人的问题0"), (stays, "别人的问题1"), (stays, "别人的问题2")]
+    finally:
+        close(a, b)
+
+
+# -- logouts: a copied cookie ends on every machine -------------------------------------------
+def web_machine(settings, database_url, folder, **changes):
+    """An Assistant and its app's client as one machine sees them: its own log, its own session
+    revocation folder (nothing shared but PostgreSQL)."""
+    own = replace(
+        settings, log_path=folder / "log.db", session_revocation_dir=folder, database_url=database_url,
+        admin_token=ADMIN_TOKEN, staff_token=STAFF_TOKEN, **changes,
+    )
+    assistant = Assistant(own)
+    return assistant, TestClient(create_app(assistant, own), base_url="http://testserver")
+
+
+def signed_in(client, area="admin"):
+    token = ADMIN_TOKEN if area == "admin" else STAFF_TOKEN
+    response = client.post(f"/{area}/login", data={"token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    return client.cookies[f"mz_{'admin' if area == 'admin' else 'staff'}"]
+
+
+def page(client, cookie, area="admin"):
+    """The status of GET /admin or /lookup with this cookie (200 signed in, 401 the login page)."""
+    client.cookies.clear()
+    return client.get(f"/{area}", cookies={f"mz_{'admin' if area == 'admin' else 'staff'}": cookie}).status_code
+
+
+def logout(client, cookie, area="admin"):
+    client.cookies.clear()
+    return client.post(f"/{area}/logout", cookies={f"mz_{'admin' if area == 'admin' else 'staff'}": cookie}, follow_redirects=False).status_code
+
+
+def refused_within(client, cookie, limit, area="admin"):
+    """Seconds until `client` refuses `cookie`; fails past `limit`."""
+    started = time.monotonic()
+    while page(client, cookie, area) != 401:
+        assert time.monotonic() - started < limit, "the copied cookie still opens the page"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_an_admin_logout_on_one_machine_ends_the_copied_cookie_on_the_other_within_two_seconds(settings, database_url, tmp_path):
+    a, client_a = web_machine(settings, database_url, tmp_path / "a")
+    b, client_b = web_machine(settings, database_url, tmp_path / "b")
+    try:
+        with client_a, client_b:
+            cookie = signed_in(client_a)
+            other = signed_in(client_a)  # a second session: not ended by the first one's logout
+            assert (page(client_a, cookie), page(client_b, cookie)) == (200, 200)
+            assert logout(client_a, cookie) == 303
+            assert page(client_a, cookie) == 401  # at once where it was logged out
+            assert refused_within(client_b, cookie, 2.0) < 2.0
+            assert (page(client_a, other), page(client_b, other)) == (200, 200)
+        assert not list((tmp_path / "a").glob("revoked-*.txt"))  # recorded in PostgreSQL, not in a file
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, count(*) from revoked_sessions group by realm").fetchall() == [("admin", 1)]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_logout_while_postgres_is_down_holds_at_once_here_and_is_written_when_it_is_back(postgres, settings, database_url, tmp_path, caplog):
+    # /lookup, whose page reads no query log: /admin's counts need the server too
+    a, client_a = web_machine(settings, database_url, tmp_path / "a", database_timeout=0.5)
+    b, client_b = web_machine(settings, database_url, tmp_path / "b", database_timeout=0.5)
+    try:
+        with client_a, client_b:
+            cookie = signed_in(client_a, "lookup")
+            assert page(client_b, cookie, "lookup") == 200
+            postgres.stop()
+            try:
+                assert logout(client_a, cookie, "lookup") == 303  # no 500: the browser is signed out all the same
+                assert page(client_a, cookie, "lookup") == 401  # and the copy ends here at once
+                assert page(client_b, cookie, "lookup") == 200  # B cannot know yet; it answers all the same
+                assert "the staff logout could not be recorded in PostgreSQL" in caplog.text
+            finally:
+                postgres.start()
+            # Nothing more is asked of A: its retry writes the logout once the server answers.
+            took = refused_within(client_b, cookie, 30.0, "lookup")
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, count(*) from revoked_sessions group by realm").fetchall() == [("staff", 1)]
+        assert took < 30.0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_logouts_past_the_realms_max_age_are_purged_from_postgres(database_url):
+    now = [1_800_000_000.0]
+    database = Database(database_url)
+    try:
+        sessions = PostgresRevokedSessions(database, "staff", max_age=12 * 3600, clock=lambda: now[0])
+        sessions.revoke("old-cookie", issued=now[0] - 100)
+        assert sessions.is_revoked("old-cookie")
+        now[0] += 12 * 3600  # the old cookie is now past its max_age: it has expired anyway
+        sessions.revoke("new-cookie", issued=now[0] - 10)
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select realm, issued from revoked_sessions").fetchall() == [("staff", int(now[0] - 10))]
+        assert revoked.revocations(None, database)("staff", 60).realm == "staff"
+    finally:
         database.close()
 
 

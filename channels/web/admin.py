@@ -22,7 +22,7 @@ from .admin_add import AddPages
 from .admin_faq import FaqPages
 from .auth import Gate, Realm, read_form, same_origin
 from .limits import BodyTooLarge
-from .revoked import RevokedSessions
+from .revoked import revocations as file_revocations
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ RECENT_NEGATIVE = 30
 
 
 class Admin:
-    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
+    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None, revocations=None):
         self.assistant = assistant
         self.settings = settings
         self.templates = templates
         self.clock = clock
         max_age = 8 * 3600
-        revoked = RevokedSessions(settings.session_revocation_folder / "revoked-admin.txt", max_age, clock=clock)
+        revoked = (revocations or file_revocations(settings, clock=clock))("admin", max_age)  # files, or PostgreSQL (app.py)
         self.realm = Realm("admin", settings.admin_token, "/admin", max_age=max_age, clock=clock, revoked=revoked)
         self.gate = Gate(self.realm, templates, "/admin", limiter)
         self.shown_path = views.data_path(settings)

@@ -27,6 +27,7 @@ from .localtime import zone
 from .lookup import Lookup
 from .pages import templates as make_templates
 from .security import SecurityHeaders
+from .revoked import revocations
 from .shared_memories import credential_limiter, push_memories
 from .topics import load_topics
 from .wechat_api import WeChatAPI
@@ -50,9 +51,10 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     # addresses are limited too.
     edge = Edge.over(assistant, shared.limiter("user", settings.rate_limit_per_minute), shared.limiter("address", settings.address_rate_limit_per_minute))
     wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock, memories=push_memories(shared, clock))
-    lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials)
+    revoked = revocations(settings, assistant.database, clock)  # logouts: files on this machine, or PostgreSQL for all
+    lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials, revocations=revoked)
     chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir))
-    admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials)
+    admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials, revocations=revoked)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -10,7 +10,7 @@ from retrieval.regions import NATIONWIDE
 
 from .auth import Gate, Realm
 from .facets import MAX_QUERY_CHARS, POOL, Filters, PassageTopics, narrow, places
-from .revoked import RevokedSessions
+from .revoked import revocations as file_revocations
 
 
 def choices(assistant, kind_order):
@@ -96,13 +96,13 @@ def faq_panel(assistant, standard):
 
 
 class Lookup:
-    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None):
+    def __init__(self, assistant, settings, templates, clock=time.time, limiter=None, revocations=None):
         self.assistant = assistant
         self.templates = templates
         self.kind_order = tuple(templates.env.globals["labels"].get("document_kinds", {}))  # labels.toml order
         self.passage_topics = PassageTopics()
         max_age = 12 * 3600
-        revoked = RevokedSessions(settings.session_revocation_folder / "revoked-staff.txt", max_age, clock=clock)
+        revoked = (revocations or file_revocations(settings, clock=clock))("staff", max_age)  # files, or PostgreSQL (app.py)
         self.realm = Realm("staff", settings.staff_token, "/lookup", max_age=max_age, clock=clock, revoked=revoked)
         self.gate = Gate(self.realm, templates, "/lookup", limiter)
 
