@@ -1,10 +1,12 @@
-"""`bot.py serve --workers 3` on Redis, over HTTP on one port: a real child process on 127.0.0.1.
+"""`bot.py serve --workers 3` on Redis, over HTTP on one port: a real child process on 127.0.0.1,
+once with the SQLite query log and once with the PostgreSQL one (MINZHENG_DATABASE_URL).
 
 Thirty deliveries of one WeChat MsgId get one answer and one log row; thirty questions from one
 user get exactly the per-minute limit; a follow-up is read in context whichever worker takes
 it; kill -9 of a worker under load leaves the others answering and every acknowledged row in
 the log; Redis stopped, answers continue with per-process limits (GET /healthz says so) and
-Redis restarted, the workers share again. One server for the module (startup is the cost).
+Redis restarted, the workers share again; PostgreSQL restarted under load, no answer fails and
+every row is written after. One server per log backend (startup is the cost).
 """
 
 import hashlib
@@ -37,8 +39,9 @@ FOLLOWED = "结合您上一个问题“在杭州怎么办理结婚登记”来�
 
 
 class Served:
-    def __init__(self, process, port, log_path):
+    def __init__(self, process, port, log_path, database_url=None):
         self.process, self.base, self.log_path = process, f"http://127.0.0.1:{port}", log_path
+        self.database_url = database_url  # the PostgreSQL log's, or None: the SQLite file at log_path
         self._numbers = iter(range(10**6))
         self._lock = threading.Lock()
 
@@ -68,6 +71,11 @@ class Served:
     def rows(self, openid):
         """Log rows of one WeChat user (the log's own keyed hash)."""
         user_hash = QueryLog(self.log_path, LOG_KEY).user_hash("wechat", openid)
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url, connect_timeout=5) as db:
+                return db.execute("select count(*) from queries where user_hash = %s", [user_hash]).fetchone()[0]
         with sqlite3.connect(f"file:{self.log_path}?mode=ro", uri=True, timeout=5) as db:
             return db.execute("select count(*) from queries where user_hash = ?", [user_hash]).fetchone()[0]
 
@@ -75,9 +83,10 @@ class Served:
         return httpx.get(self.base + "/healthz", timeout=10).json()
 
 
-@pytest.fixture(scope="module")
-def served(redis_server, assistant, web_settings, tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request, redis_server, assistant, web_settings, tmp_path_factory):
     folder = tmp_path_factory.mktemp("workers")
+    database_url = request.getfixturevalue("postgres").new_database() if request.param == "postgresql" else None
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -91,10 +100,12 @@ def served(redis_server, assistant, web_settings, tmp_path_factory):
         MINZHENG_PORT=str(port),
         WECHAT_TOKEN=TOKEN,
     )
+    if database_url:
+        env["MINZHENG_DATABASE_URL"] = database_url  # the schema is created as the workers connect
     process = subprocess.Popen(
         [sys.executable, "bot.py", "serve", "--workers", str(WORKERS)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
-    server = Served(process, port, folder / "log.db")
+    server = Served(process, port, folder / "log.db", database_url)
     try:
         read_until(process, r"worker processes, shared state in Redis")
         deadline = time.time() + 120
@@ -216,8 +227,43 @@ def test_kill_9_of_one_worker_under_load_leaves_the_others_answering_and_no_ackn
     time.sleep(1.0)
     lost = [user for _, user in answered if served.rows(user) != 1]
     assert lost == []  # every question answered has its row, the dead worker's too (MINZHENG_LOG_WAIT_SECONDS)
-    with sqlite3.connect(f"file:{served.log_path}?mode=ro", uri=True) as db:
-        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    if served.database_url is None:
+        with sqlite3.connect(f"file:{served.log_path}?mode=ro", uri=True) as db:
+            assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_postgres_restarted_under_load_fails_no_answer_and_every_row_is_written_after(served, clean_redis, request):
+    if served.database_url is None:
+        pytest.skip("the SQLite log has no server to restart")
+    postgres = request.getfixturevalue("postgres")
+    answered, failed, stop = [], [], threading.Event()
+
+    def client(c):
+        with httpx.Client() as http:
+            for n in range(10**6):
+                if stop.is_set():
+                    break
+                user = f"oPg{c}x{n}"
+                status, content = served.push(user, "结婚登记需要什么材料", client=http)
+                (answered if status == 200 and content and "第" in content else failed).append(user)
+
+    with ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(client, c) for c in range(4)]
+        time.sleep(1.0)
+        postgres.stop()
+        try:
+            time.sleep(3.0)
+        finally:
+            postgres.start()
+        time.sleep(1.5)
+        stop.set()
+        for f in running:
+            f.result()
+    assert failed == [] and len(answered) > 20, (failed, len(answered))  # cited answers while the log was away
+    written_by = time.time() + 30  # each worker's pool reconnects with a backoff; its writer keeps retrying
+    while [user for user in answered if served.rows(user) != 1]:
+        assert time.time() < written_by, "rows queued while PostgreSQL was down were not written after it came back"
+        time.sleep(0.5)
 
 
 def test_redis_stopped_answers_continue_on_per_process_limits_and_redis_back_is_shared_again(served, clean_redis):
