@@ -207,7 +207,14 @@ class Snapshot:
         return self.words.plain_idf(word) if self.words.document_frequency(word) else 0.0
 
     def prepare_question(self, question):
-        """The question as searched: fillers and place names removed (the region filter handles places)."""
+        """A FAQ entry's question as a citizen's is searched: sound-alike typos repaired as the
+        Query's are (a 离昏 written to catch the typo then matches the 离婚 the question is
+        repaired to), fillers and place names removed (the region filter handles places)."""
+        if self.homophones is not None:
+            analyzer = self.analyzer
+            normalized = analyzer.normalize(question)
+            known = lambda piece: self.kb_df(piece) > 0 or analyzer.is_dictionary_word(piece)  # noqa: E731
+            question = self.homophones.repair(normalized, analyzer.cut(normalized), known)[0]
         return prepare(self.analyzer, self.regions, question)
 
     def kb_df(self, word):
