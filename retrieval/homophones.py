@@ -74,10 +74,12 @@ class Homophones:
                 return word
         return None
 
-    def repair(self, text, tokens, known):
+    def repair(self, text, tokens, known, function_word=None):
         """(text, ((typed, repaired), ...)). `tokens`: jieba's cut of `text` (a repair covers
         whole tokens, so it never crosses into a word the question spelled right); `known(w)`:
-        a word that needs no repair (some passage contains it, or jieba's dictionary has it)."""
+        a word that needs no repair (some passage contains it, or jieba's dictionary has it);
+        `function_word(ch)`: a stopword character; a piece that starts or ends with one is not
+        repaired ("的事能不能" is not "失能")."""
         repairs = []
         position, spans = 0, []
         for token in tokens:
@@ -95,6 +97,10 @@ class Homophones:
                 piece += token
                 if len(piece) > MAX_LEN:
                     break
+                # A piece that starts or ends with a function word's character is a word and
+                # the next one ("事能" of "的事能不能"), not a typo of one word ("失能").
+                if function_word is not None and (function_word(piece[0]) or function_word(piece[-1])):
+                    continue
                 if len(piece) >= MIN_LEN and not known(piece):
                     word = self._sound_alike(piece)
                     if word:

@@ -214,7 +214,8 @@ class Snapshot:
             analyzer = self.analyzer
             normalized = analyzer.normalize(question)
             known = lambda piece: self.kb_df(piece) > 0 or analyzer.is_dictionary_word(piece)  # noqa: E731
-            question = self.homophones.repair(normalized, analyzer.cut(normalized), known)[0]
+            function_word = lambda token: analyzer.is_stopword(token, normalized=True)  # noqa: E731
+            question = self.homophones.repair(normalized, analyzer.cut(normalized), known, function_word)[0]
         return prepare(self.analyzer, self.regions, question)
 
     def kb_df(self, word):

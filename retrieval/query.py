@@ -149,7 +149,7 @@ class QueryParser:
             raise EmptyQuestionError("the question has no words")
         text, repairs = normalized, ()
         if self.homophones is not None:
-            text, repairs = self.homophones.repair(normalized, analyzer.cut(normalized), self._needs_no_repair)
+            text, repairs = self.homophones.repair(normalized, analyzer.cut(normalized), self._needs_no_repair, self._function_word)
         intents = self.intents
         region = self.regions.detect(text)
         qtypes = tuple(t for t in self.types if any(a in text for a in t.asks))
@@ -198,6 +198,9 @@ class QueryParser:
             unknown=unknown,
             qtypes=qtypes,
         )
+
+    def _function_word(self, token):
+        return self.analyzer.is_stopword(token, normalized=True)
 
     def _needs_no_repair(self, piece):
         return self.kb_df(piece) > 0 or self.analyzer.is_dictionary_word(piece)

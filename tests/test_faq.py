@@ -44,6 +44,16 @@ def test_every_entry_answers_its_own_questions(snapshot, faq_answerer):
     assert wrong == []
 
 
+def test_an_entry_question_written_with_a_typo_matches_the_repaired_question_exactly(snapshot, faq_answerer):
+    # the entry lists 离昏需要什么材料 to catch the typo; the citizen's question is repaired to
+    # 离婚 before matching, and so is the entry's question: both typings meet at 1.0
+    query = faq_answerer.parse("离昏需要什么材料", snapshot)
+    assert query.text == "离婚需要什么材料"
+    assert snapshot.prepare_question("离昏需要什么材料") == "离婚需要 材料"
+    for typed in ("离昏需要什么材料", "离婚需要什么材料"):
+        assert faq_answerer.ask(typed).faq_id == "divorce-materials"
+
+
 def test_paraphrases_not_in_the_entries_are_answered_right_or_left_to_passages(faq_answerer):
     right, wrong = 0, []
     items = [json.loads(line) for line in (DATA / "faq_paraphrases.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
