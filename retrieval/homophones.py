@@ -78,8 +78,8 @@ class Homophones:
         """(text, ((typed, repaired), ...)). `tokens`: jieba's cut of `text` (a repair covers
         whole tokens, so it never crosses into a word the question spelled right); `known(w)`:
         a word that needs no repair (some passage contains it, or jieba's dictionary has it);
-        `function_word(ch)`: a stopword character; a piece that starts or ends with one is not
-        repaired ("的事能不能" is not "失能")."""
+        `function_word(ch)`: a stopword character; a piece that ends with one is not repaired
+        ("的事能不能" is not "失能")."""
         repairs = []
         position, spans = 0, []
         for token in tokens:
@@ -97,9 +97,10 @@ class Homophones:
                 piece += token
                 if len(piece) > MAX_LEN:
                     break
-                # A piece that starts or ends with a function word's character is a word and
-                # the next one ("事能" of "的事能不能"), not a typo of one word ("失能").
-                if function_word is not None and (function_word(piece[0]) or function_word(piece[-1])):
+                # A piece that ends with a function word's character is a word and the particle
+                # or modal after it ("事能" of "的事能不能"), not a typo of one word ("失能"); a
+                # first character may be one (voice input types 救助 as "就助").
+                if function_word is not None and function_word(piece[-1]):
                     continue
                 if len(piece) >= MIN_LEN and not known(piece):
                     word = self._sound_alike(piece)

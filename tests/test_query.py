@@ -18,6 +18,7 @@ def test_traditional_characters_are_simplified_with_opencc(answerer):
         ("宾仪馆在哪里", "殡仪馆在哪里", ("宾仪馆", "殡仪馆")),
         ("余杭今年新开几家社区食唐", "余杭今年新开几家社区食堂", ("食唐", "食堂")),
         ("婚因登记处周六上班吗", "婚姻登记处周六上班吗", ("婚因", "婚姻")),
+        ("滨湖那个温情就助是怎么回事", "滨湖那个温情救助是怎么回事", ("就助", "救助")),  # a function word's character first
     ],
 )
 def test_same_sounding_typos_are_repaired_to_the_knowledge_bases_words(answerer, typed, repaired, pair):
