@@ -20,6 +20,7 @@ from retrieval.errors import (
     UnsupportedFormatError,
 )
 from retrieval.formats import FormatRules, ocr, read
+from retrieval.formats.limits import Limits
 from retrieval.formats.numerals import chinese
 from retrieval.proposal import ProposalRules, parse_date, propose
 from retrieval.regions import Regions
@@ -407,7 +408,7 @@ def test_check_names_a_broken_conversion_rule(ws):
 def test_format_rules_load_from_knowledge(kb):
     rules = FormatRules.load(kb.knowledge_dir / "formats.toml")
     assert "#zoom" in rules.html_article and "nav" in rules.html_drop
-    converted = read(ROOT / "README.md", (ROOT / "README.md").read_bytes(), rules)
+    converted = read(ROOT / "README.md", (ROOT / "README.md").read_bytes(), rules, Limits.of(kb))
     assert converted.format == "markdown" and converted.blocks[0].text == "民政小助手 (civil-affairs assistant)"
 
 
