@@ -108,18 +108,11 @@ def read(path, raw, rules, limits):
 
 def _visible(converted):
     """The text without invisible and control characters (retrieval/visible.py: a bidi override
-    would show a passage or title reversed); hints["invisible"] counts those removed."""
-    removed = 0
-
-    def clean(text):
-        nonlocal removed
-        kept = visible(text, keep="\n\t")
-        removed += len(text) - len(kept)
-        return kept
-
-    blocks = tuple(Block(b.kind, clean(b.text), b.level) for b in converted.blocks)
-    hints = {k: clean(v) if isinstance(v, str) else v for k, v in converted.hints.items()}
-    verbatim = clean(converted.verbatim) if converted.verbatim is not None else None
+    would show a passage or title reversed); hints["invisible"] counts those removed from the blocks."""
+    blocks = tuple(Block(b.kind, visible(b.text, keep="\n\t"), b.level) for b in converted.blocks)
+    removed = sum(len(b.text) for b in converted.blocks) - sum(len(b.text) for b in blocks)
+    hints = {k: visible(v, keep="\n\t") if isinstance(v, str) else v for k, v in converted.hints.items()}
+    verbatim = visible(converted.verbatim, keep="\n\t") if converted.verbatim is not None else None
     if removed:
         hints["invisible"] = removed
     return Converted(converted.format, tuple(b for b in blocks if b.text.strip()), hints, verbatim)

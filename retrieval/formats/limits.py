@@ -29,7 +29,7 @@ class Limits:
             entries=settings.add_max_entries,
             pages=settings.add_max_pages,
             html_depth=settings.add_max_html_depth,
-            seconds=float(settings.add_max_seconds),
+            seconds=settings.add_max_seconds,
         )
 
     def deadline(self, path, clock=time.monotonic):
