@@ -255,6 +255,8 @@ REFUSALS = [
     ("大.txt", lambda p: p.write_bytes(b"a" * (2 * 1024 * 1024)), "有 2.0 MB, 超过上限 1.0 MB(MINZHENG_ADD_MAX_MB)。"),
     ("链接.docx", lambda p: p.symlink_to(files.make_docx(p.with_name("真.docx"))), ": a symbolic link: data files must be regular files"),
     ("管道.txt", lambda p: os.mkfifo(p), ": not a regular file"),
+    ("炸弹.docx", lambda p: files.make_zip_bomb_docx(p, 40 * 1024 * 1024), '解压后过大(可能是"压缩炸弹"), 没有读取: 其中一个部件解压后有 40.0 MB, 上限 30.0 MB(MINZHENG_ADD_MAX_ENTRY_MB)。'),
+    ("深.html", lambda p: files.make_deep_html(p, 50_000), "的网页元素嵌套了 101 层以上, 超过上限 100 层(MINZHENG_ADD_MAX_HTML_DEPTH), 没有读取。"),
 ]
 
 
