@@ -91,7 +91,7 @@ def test_a_zip_that_is_no_word_document_is_worded_without_the_parsers_exception(
 
 
 @pytest.mark.parametrize("name, make, cause, shown", [
-    ("截断.docx", lambda p: p.write_bytes(files.truncated(files.make_docx(p).read_bytes())), "not_zip", "不是完整的 Word 文件(文件不完整或不是 .docx)"),
+    ("截断.docx", lambda p: p.write_bytes(files.truncated(files.make_docx(p).read_bytes())), "not_zip", "不是完整的 Word 文件: 文件不完整, 或者并不是 .docx"),
     ("旧格式.docx", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0" + bytes(200)), "old_doc", "这是旧版 Word(.doc)文件或加了密码的文件; 请在 Word 里另存为不加密码的 .docx"),
     ("坏.pdf", lambda p: p.write_bytes(b"%PDF-1.4\n1 0 obj\n<<"), "not_pdf", "PDF 的结构已损坏或不完整"),
     ("乱码.txt", lambda p: p.write_bytes("测试".encode("utf-16")), "encoding", "文字编码既不是 UTF-8 也不是 GB18030"),
