@@ -203,3 +203,13 @@ def test_a_given_title_with_controls_is_cleaned_and_the_preview_says_so(kb, tmp_
     assert draft.text_name == "杭州市低保办法(2024-01-15).md"
     shown = Composer(kb.templates_dir).render("admin_add.txt.j2", draft=draft, limit=10)
     assert "注意: 看不见的字符(文字方向控制符、零宽字符或控制字符)已从标题、发文机关中删除。" in shown
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from dataclasses import fields
+
+    from retrieval.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = [f.metadata.get("env", "MINZHENG_" + f.name.upper()) for f in fields(Settings)]
+    assert [n for n in names if f"`{n}`" not in readme] == []
