@@ -16,11 +16,13 @@ from pathlib import Path
 
 from . import formats
 from .datafiles import inside, open_regular, read_toml
+from .formats.limits import Limits
 from .errors import AddRefusedError, DataFileError, DocumentExistsError, EmptyDocumentError, MetadataError, NotAddedError
 from .ingest import Cleaning, document_from, knowledge_files, metadata_problem
 from .proposal import ProposalRules, parse_date, propose, region_of
 from .regions import Regions
 from .segment import segment
+from .visible import visible
 
 FIELDS = ("title", "issuer", "region", "kind", "published", "effective")  # proposed; each has a flag
 SIDECAR_KEYS = ("id", "title", "issuer", "region", "published", "effective", "kind", "status", "source_file")
@@ -46,6 +48,17 @@ class Draft:
     text: str
     passages: tuple
     problem: tuple  # (field, message) of an invalid field, else None
+    cleaned: tuple = ()  # fields whose invisible characters (retrieval/visible.py) were removed
+
+    @property
+    def invisible(self):
+        """How many invisible or control characters were removed from the file's text."""
+        return self.converted.hints.get("invisible", 0)
+
+    @property
+    def source_name(self):
+        """The given file's name as it may be shown (no invisible or control characters)."""
+        return visible(self.source.name)
 
     @property
     def text_name(self):
@@ -74,7 +87,7 @@ def prepare(path, settings, given=None):
     knowledge = Path(settings.knowledge_dir)
     formats.format_of(path)  # an unsupported suffix is refused before the file is read
     raw = open_regular(path, max_bytes=settings.add_max_bytes)  # a link, a FIFO, a device: refused
-    converted = formats.read(path, raw, formats.FormatRules.load(knowledge / "formats.toml"))
+    converted = formats.read(path, raw, formats.FormatRules.load(knowledge / "formats.toml"), Limits.of(settings))
     regions = Regions.load(Path(settings.faq_dir) / "regions.toml")
     proposal = propose(converted, ProposalRules.load(knowledge / "proposal.toml"), regions)
     return _draft(path, raw, converted, proposal, dict(given or {}), settings, regions)
@@ -96,6 +109,9 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
         if field in ("published", "effective") and field in given:
             value = parse_date(value) or value  # 2024年5月1日 on the command line is fine too
         metadata[field], origins[field] = value, "given" if field in given else found.origin
+    cleaned = tuple(f for f in ("title", "issuer") if visible(metadata[f]) != metadata[f])
+    for field in cleaned:
+        metadata[field] = visible(metadata[field]).strip()
     if "published" in given and "effective" not in given and origins["effective"] in ("published", "none"):
         metadata["effective"], origins["effective"] = metadata["published"], "published"
     if ("issuer" in given or "title" in given) and "region" not in given:  # the region follows a given issuer
@@ -105,11 +121,12 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
     metadata["id"] = given.get("id") or _new_id(metadata["title"], metadata["published"] or metadata["effective"], taken)
     origins["id"] = "given" if "id" in given else "title"
     metadata["status"] = "in_force"
-    metadata["source_file"] = path.name
+    source_name = visible(path.name)
+    metadata["source_file"] = source_name
     metadata = {key: metadata[key] for key in SIDECAR_KEYS}
-    name = _file_name(metadata["title"] or path.stem, metadata["published"])
+    name = _file_name(metadata["title"] or Path(source_name).stem, metadata["published"])
     suffix = ".txt" if converted.format == "text" else ".md"
-    text = formats.as_document(converted, metadata["title"], metadata["kind"], path.name, proposal.skip)
+    text = formats.as_document(converted, metadata["title"], metadata["kind"], source_name, proposal.skip)
     problem = metadata_problem(metadata, regions.names)
     if problem is None and metadata["id"] in taken:
         problem = ("id", f"id {metadata['id']!r} is already used by {taken[metadata['id']]}")
@@ -117,13 +134,13 @@ def _draft(path, raw, converted, proposal, given, settings, regions):
     if problem is None:
         text_path = knowledge / "documents" / (name + suffix)
         try:
-            document = document_from(metadata, text.encode("utf-8"), text_path, sidecar(metadata, origins, path.name, converted.hints.get("ocr")).encode("utf-8"), Cleaning.load(knowledge / "cleaning.toml"))
+            document = document_from(metadata, text.encode("utf-8"), text_path, sidecar(metadata, origins, source_name, converted.hints.get("ocr")).encode("utf-8"), Cleaning.load(knowledge / "cleaning.toml"))
         except DataFileError as exc:
             if exc.path == str(text_path):  # "no text left after cleaning"
                 raise EmptyDocumentError(path, "no text left after cleaning") from exc
             raise
         passages = tuple(segment(document))
-    return Draft(path, raw, converted, proposal, given, metadata, origins, name, suffix, text, passages, problem)
+    return Draft(path, raw, converted, proposal, given, metadata, origins, name, suffix, text, passages, problem, cleaned)
 
 
 def write(draft, settings, questions=None):
@@ -139,7 +156,7 @@ def write(draft, settings, questions=None):
     targets = [
         (originals / draft.original_name, draft.raw),
         (documents / draft.text_name, draft.text.encode("utf-8")),
-        (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source.name, draft.ocr).encode("utf-8")),
+        (documents / (draft.name + ".toml"), sidecar(draft.metadata, draft.origins, draft.source_name, draft.ocr).encode("utf-8")),
     ]
     asked = {pid: qs for pid, qs in (questions or {}).items() if qs}
     if asked:
@@ -255,7 +272,7 @@ def _new_id(title, date, taken):
 
 def _file_name(title, published):
     """The file name stem, as the texts there are named: 婚姻登记条例(2025-04-06)."""
-    name = _NOT_IN_NAMES.sub("", unicodedata.normalize("NFC", title)).strip(" .")[:NAME_MAX_CHARS] or "document"
+    name = _NOT_IN_NAMES.sub("", visible(unicodedata.normalize("NFC", title))).strip(" .")[:NAME_MAX_CHARS] or "document"
     return f"{name}({published})" if published else name
 
 

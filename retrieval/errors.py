@@ -152,9 +152,75 @@ class DocumentTooLargeError(DocumentError):
 
 
 class CorruptDocumentError(DocumentError):
-    """The file does not parse as its format (a truncated .docx, a damaged PDF, bad encoding)."""
+    """The file does not parse as its format (a truncated .docx, a damaged PDF, bad encoding).
+
+    `cause` names what is wrong in words the channel chooses (templates/_add_labels.txt.j2
+    `corrupt_causes`): old_doc, not_zip, not_docx, bad_xml, not_pdf, ocr_failed, encoding,
+    binary; `detail` keeps the parser's own message for the log, never for the page.
+    """
 
     reason = "corrupt"
+
+    def __init__(self, path, detail="", cause="unreadable"):
+        self.cause = cause
+        super().__init__(path, detail)
+
+
+class UnreadableDocumentError(DocumentError):
+    """A reader failed in a way no named error describes (a parser bug or an unforeseen file);
+    the traceback went to the log, the channel says only that the file could not be read."""
+
+    reason = "unreadable"
+
+
+class UnpackLimitError(DocumentError):
+    """The file would unpack beyond a limit (a zip bomb, a .docx of thousands of parts).
+
+    `what`: entries (zip entries), unpacked (bytes of all entries), entry (bytes of one entry),
+    ratio (unpacked/packed of one entry); `value` was found, `limit` is the setting
+    (MINZHENG_ADD_MAX_ENTRIES, _UNPACKED_MB, _ENTRY_MB, _RATIO); `entry` names the zip entry.
+    """
+
+    reason = "unpack"
+
+    def __init__(self, path, what, value, limit, entry=""):
+        self.what = what
+        self.value = value
+        self.limit = limit
+        self.entry = entry
+        super().__init__(path, f"{what} {value} over the limit {limit}" + (f" ({entry})" if entry else ""))
+
+
+class TooManyPagesError(DocumentError):
+    """A PDF with more pages than MINZHENG_ADD_MAX_PAGES."""
+
+    reason = "pages"
+
+    def __init__(self, path, pages, limit):
+        self.pages = pages
+        self.limit = limit
+        super().__init__(path, f"more than {limit} pages" if pages > limit else f"{pages} pages")
+
+
+class NestingTooDeepError(DocumentError):
+    """A web page whose elements nest deeper than MINZHENG_ADD_MAX_HTML_DEPTH (refused before parsing)."""
+
+    reason = "nesting"
+
+    def __init__(self, path, depth, limit):
+        self.depth = depth
+        self.limit = limit
+        super().__init__(path, f"elements nested {depth} deep; the limit is {limit}")
+
+
+class ConversionTooSlowError(DocumentError):
+    """Converting the file took longer than MINZHENG_ADD_MAX_SECONDS; the work was abandoned."""
+
+    reason = "too_slow"
+
+    def __init__(self, path, seconds):
+        self.seconds = seconds
+        super().__init__(path, f"conversion stopped after {seconds} s")
 
 
 class EncryptedPdfError(DocumentError):

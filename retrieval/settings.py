@@ -27,6 +27,17 @@ class Settings:
     reload_quality_questions: Path = None  # None: ../shared/eval/dev.jsonl if present, else tests/data/golden_questions.jsonl
     reload_max_quality_drop: float = 0.03  # reload refuses to swap when hit@3 drops by more (unless forced)
     add_max_mb: int = 20  # `bot.py add` refuses a larger file
+    # what converting one added file may cost (retrieval/formats/limits.py): a .docx is a zip
+    add_max_unpacked_mb: int = 100  # all its entries unpacked
+    add_max_entry_mb: int = 30  # one entry unpacked
+    add_max_ratio: int = 100  # unpacked / packed of one entry over 1 MB
+    add_max_entries: int = 1000  # zip entries
+    add_max_pages: int = 2000  # PDF pages
+    add_max_html_depth: int = 100  # elements nested in a web page
+    add_max_seconds: int = 60  # converting one file (OCR of a scan excepted)
+    # the admin page's uploads not yet accepted or cancelled (var/uploads/)
+    add_preview_hours: int = 24  # removed once older
+    add_max_previews: int = 20  # the oldest removed beyond this many
     # query log and feedback (issue 6)
     log_path: Path = ROOT / "var" / "log.db"
     log_key: str = field(default="", repr=False)  # HMAC key for user ids; empty: a generated key file in log_key_dir

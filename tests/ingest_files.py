@@ -256,3 +256,63 @@ def make_scanned_text_pdf(path):
     pdf.showPage()
     pdf.save()
     return path
+
+
+# -- hostile files (the fourth attack, docs/SECURITY.md "Fourth attack: uploads") -----------------
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+BOMB_PARAGRAPH = "<w:p><w:r><w:t>第一条 重复内容重复内容</w:t></w:r></w:p>".encode()
+
+
+def make_zip_bomb_docx(path, unpacked):
+    """A real .docx (python-docx's own) whose word/document.xml is `unpacked` bytes of one
+    paragraph repeated: a few hundred times smaller packed than unpacked."""
+    import io
+    import zipfile
+
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    head = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{W_NS}"><w:body>'.encode()
+    tail = b"</w:body></w:document>"
+    body = head + BOMB_PARAGRAPH * ((unpacked - len(head) - len(tail)) // len(BOMB_PARAGRAPH)) + tail
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            out.writestr(item.filename, body if item.filename == "word/document.xml" else source.read(item.filename))
+    return path
+
+
+def make_many_entries_docx(path, entries):
+    """A zip named .docx with `entries` empty parts and a content-types part that declares nothing."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as out:
+        out.writestr("[Content_Types].xml", "<x/>")
+        for n in range(entries - 1):
+            out.writestr(f"junk/{n}.xml", "")
+    return path
+
+
+def make_deep_html(path, depth, article=""):
+    """A page of `depth` <div> inside each other around one article line (after `article`, the
+    paragraphs of the page's outer <div>)."""
+    path.write_text("<html><body><div>" + article + "<div>" * depth + "第一条 深" + "</div>" * depth + "</div></body></html>", encoding="utf-8")
+    return path
+
+
+def make_many_pages_pdf(path, pages):
+    """A PDF of `pages` pages, one article on each."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    from retrieval.formats.numerals import chinese
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path))
+    for n in range(pages):
+        pdf.setFont("STSong-Light", 12)
+        pdf.drawString(72, 400, f"第{chinese(n + 1)}条 测试第{n + 1}页。")
+        pdf.showPage()
+    pdf.save()
+    return path

@@ -20,6 +20,7 @@ from retrieval.errors import (
     UnsupportedFormatError,
 )
 from retrieval.formats import FormatRules, ocr, read
+from retrieval.formats.limits import Limits
 from retrieval.formats.numerals import chinese
 from retrieval.proposal import ProposalRules, parse_date, propose
 from retrieval.regions import Regions
@@ -254,6 +255,8 @@ REFUSALS = [
     ("大.txt", lambda p: p.write_bytes(b"a" * (2 * 1024 * 1024)), "有 2.0 MB, 超过上限 1.0 MB(MINZHENG_ADD_MAX_MB)。"),
     ("链接.docx", lambda p: p.symlink_to(files.make_docx(p.with_name("真.docx"))), ": a symbolic link: data files must be regular files"),
     ("管道.txt", lambda p: os.mkfifo(p), ": not a regular file"),
+    ("炸弹.docx", lambda p: files.make_zip_bomb_docx(p, 40 * 1024 * 1024), '解压后过大(可能是"压缩炸弹"), 没有读取: 其中一个部件解压后有 40.0 MB, 上限 30.0 MB(MINZHENG_ADD_MAX_ENTRY_MB)。'),
+    ("深.html", lambda p: files.make_deep_html(p, 50_000), "的网页元素嵌套了 101 层以上, 超过上限 100 层(MINZHENG_ADD_MAX_HTML_DEPTH), 没有读取。"),
 ]
 
 
@@ -407,7 +410,7 @@ def test_check_names_a_broken_conversion_rule(ws):
 def test_format_rules_load_from_knowledge(kb):
     rules = FormatRules.load(kb.knowledge_dir / "formats.toml")
     assert "#zoom" in rules.html_article and "nav" in rules.html_drop
-    converted = read(ROOT / "README.md", (ROOT / "README.md").read_bytes(), rules)
+    converted = read(ROOT / "README.md", (ROOT / "README.md").read_bytes(), rules, Limits.of(kb))
     assert converted.format == "markdown" and converted.blocks[0].text == "民政小助手 (civil-affairs assistant)"
 
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from retrieval import adding
 from retrieval.errors import AssistantError, DataFileError, DocumentError, NotAddedError
+from retrieval.visible import visible
 
 from . import admin_views as views
 from .admin_faq import read_fields
@@ -36,7 +37,6 @@ from .limits import BodyTooLarge, read_body
 log = logging.getLogger(__name__)
 
 FORM_MARGIN = 64 * 1024  # the form's other fields and the multipart framing, above the file's own limit
-STAGED_HOURS = 24  # uploads never accepted are removed after this long
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 EDITABLE = adding.FIELDS + ("id",)
@@ -58,7 +58,7 @@ class Shown:
 def upload_name(filename):
     """The uploaded file's own name, safe as a file name (its folder part and odd characters dropped)."""
     name = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = _NOT_IN_NAMES.sub("", name).strip(" .")
+    name = _NOT_IN_NAMES.sub("", visible(name)).strip(" .")
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
@@ -95,7 +95,7 @@ class AddPages:
         context = {
             "draft": draft,
             "token": token,
-            "error": self.admin.assistant.render("admin_add_error.txt.j2", error=error, web=True) if error is not None else "",
+            "error": self.admin.assistant.render("admin_add_error.txt.j2", error=error, web=True, preview_hours=self.settings.add_preview_hours) if error is not None else "",
             "added": added,
             "max_mb": self.settings.add_max_mb,
             "last_action": self.admin.last_action,
@@ -130,19 +130,30 @@ class AddPages:
         return await self._preview(request, session, token, {})
 
     def _stage(self, token, name, data):
-        self._prune()
+        self.prune(room=1)
         folder = self.staging / token
         folder.mkdir(parents=True, mode=0o700)
         (folder / name).write_bytes(data)
 
-    def _prune(self):
-        """Uploads left unaccepted for STAGED_HOURS are removed."""
+    def prune(self, room=0):
+        """Previews neither accepted nor cancelled are removed once older than
+        MINZHENG_ADD_PREVIEW_HOURS, and the oldest beyond MINZHENG_ADD_MAX_PREVIEWS less `room`
+        (run at start and before each new upload is kept); the names of those removed."""
         if not self.staging.is_dir():
-            return
-        cutoff = time.time() - STAGED_HOURS * 3600
+            return []
+        cutoff = time.time() - self.settings.add_preview_hours * 3600  # file times are the real clock
+        folders = []
         for folder in self.staging.iterdir():
-            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
+            if folder.is_dir() and not folder.is_symlink() and _TOKEN.match(folder.name):
+                folders.append((folder.stat().st_mtime, folder.name, folder))
+        folders.sort(reverse=True)  # newest first
+        keep = max(0, self.settings.add_max_previews - room)
+        removed = [folder for n, (mtime, _, folder) in enumerate(folders) if mtime < cutoff or n >= keep]
+        for folder in removed:
+            shutil.rmtree(folder, ignore_errors=True)
+        if removed:
+            log.info("admin add: %d abandoned preview(s) removed from %s", len(removed), self.staging)
+        return [folder.name for folder in removed]
 
     def _staged(self, token):
         """The staged file of an upload token, or None."""

@@ -59,6 +59,7 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await run_in_threadpool(assistant.warm_up)
+        await run_in_threadpool(admin.add.prune)  # previews abandoned before this start
         started = []
         try:
             for start, stop in hooks:

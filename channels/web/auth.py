@@ -348,11 +348,16 @@ async def read_form(request, limit=FORM_LIMIT):
 
 
 def same_origin(request):
-    """False when the browser says the request comes from another site (Origin / Sec-Fetch-Site)."""
+    """False when the browser says the request comes from another site (Origin / Sec-Fetch-Site).
+
+    An Origin header, when present, must be this site's: `Origin: null` is what a sandboxed
+    iframe, a data: or file: page or a cross-site redirect sends, never one of our own pages, so
+    it is refused like a foreign one. A request without Origin (curl, a script, an older
+    browser) is judged by Sec-Fetch-Site alone; admin actions still need their CSRF token."""
     site = request.headers.get("sec-fetch-site")
     if site and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin and origin != "null":
+    if origin is not None:
         return origin == f"{request.url.scheme}://{request.url.netloc}"
     return True

@@ -6,11 +6,15 @@ document text, which then goes through cleaning.toml and the segmenter like any 
 are data (page-number shapes, article selectors, 版记 lines) are in knowledge/formats.toml.
 """
 
+import logging
 import re
 from dataclasses import dataclass, field
 
 from ..datafiles import read_toml
-from ..errors import DataFileError, EmptyDocumentError, UnsupportedFormatError
+from ..errors import DataFileError, DocumentError, EmptyDocumentError, UnreadableDocumentError, UnsupportedFormatError
+from ..visible import visible
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".docx": "docx", ".pdf": "pdf", ".html": "html", ".htm": "html", ".md": "markdown", ".txt": "text"}
 
@@ -72,8 +76,11 @@ def format_of(path):
     return FORMATS[suffix]
 
 
-def read(path, raw, rules):
-    """The Converted text of `raw`, the bytes of the file at `path` (named errors for bad files)."""
+def read(path, raw, rules, limits):
+    """The Converted text of `raw`, the bytes of the file at `path`, within `limits`
+    (formats.limits.Limits); a DocumentError for every file that cannot be read, never another
+    exception: a reader's unforeseen failure is logged with its traceback and refused as
+    UnreadableDocumentError."""
     kind = format_of(path)
     if kind == "docx":
         from . import word as reader
@@ -83,13 +90,32 @@ def read(path, raw, rules):
         from . import web as reader
     else:
         from . import plain as reader
-    converted = reader.read(path, raw, rules)
+    try:
+        converted = reader.read(path, raw, rules, limits)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a parser bug, RecursionError, MemoryError: refused, never a traceback on the page
+        log.exception("add: the %s reader failed on %s", kind, path.name)
+        raise UnreadableDocumentError(path, f"{type(exc).__name__}: {exc}") from exc
+    converted = _visible(converted)
     if converted.verbatim is None:
         blocks = tuple(b for b in converted.blocks if not any(p.search(b.text) for p in rules.drop_lines))
         converted = Converted(converted.format, blocks, converted.hints)
     if not converted.blocks:
         raise EmptyDocumentError(path, "no text found")
     return converted
+
+
+def _visible(converted):
+    """The text without invisible and control characters (retrieval/visible.py: a bidi override
+    would show a passage or title reversed); hints["invisible"] counts those removed from the blocks."""
+    blocks = tuple(Block(b.kind, visible(b.text, keep="\n\t"), b.level) for b in converted.blocks)
+    removed = sum(len(b.text) for b in converted.blocks) - sum(len(b.text) for b in blocks)
+    hints = {k: visible(v, keep="\n\t") if isinstance(v, str) else v for k, v in converted.hints.items()}
+    verbatim = visible(converted.verbatim, keep="\n\t") if converted.verbatim is not None else None
+    if removed:
+        hints["invisible"] = removed
+    return Converted(converted.format, tuple(b for b in blocks if b.text.strip()), hints, verbatim)
 
 
 # A line starting like this opens a paragraph of its own (an article, an item, an attachment).

@@ -4,12 +4,13 @@ A scanned PDF (page images only) is read by OCR where tesseract with chi_sim is 
 refused (ScannedPdfError)."""
 
 import io
+import itertools
 import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
 
-from ..errors import CorruptDocumentError, EmptyDocumentError, EncryptedPdfError, ScannedPdfError
+from ..errors import CorruptDocumentError, DocumentError, EmptyDocumentError, EncryptedPdfError, ScannedPdfError, TooManyPagesError
 from . import NEW_PARAGRAPH, Block, Converted, ocr
 
 HEADING_SIZE = 1.15  # a line set this many times larger than the body text is a heading
@@ -27,18 +28,22 @@ class _Line:
     size: float
 
 
-def read(path, raw, rules):
+def read(path, raw, rules, limits):
     import pdfplumber  # loaded for this format only
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
+    deadline = limits.deadline(path)
     try:
         with pdfplumber.open(io.BytesIO(raw)) as pdf:
-            pages, images = _pages(pdf)
+            _count_pages(path, pdf, limits.pages)
+            pages, images = _pages(pdf, deadline)
+    except DocumentError:
+        raise
     except Exception as exc:  # pdfminer raises a zoo of types on damaged files; each one is a refusal
         cause = exc.__context__ or (exc.args[0] if exc.args else None)
         if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)) or isinstance(exc, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise EncryptedPdfError(path, "the PDF is protected by a password") from exc
-        raise CorruptDocumentError(path, f"not a readable PDF ({exc})") from exc
+        raise CorruptDocumentError(path, f"not a readable PDF ({exc})", cause="not_pdf") from exc
     if not any(lines for lines, _, _ in pages):
         if not images:
             raise EmptyDocumentError(path, "the PDF has no text")
@@ -48,14 +53,24 @@ def read(path, raw, rules):
         try:
             blocks = ocr.read_pages(program, raw)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise CorruptDocumentError(path, f"OCR failed ({exc})") from exc
+            raise CorruptDocumentError(path, f"OCR failed ({exc})", cause="ocr_failed") from exc
         return Converted("pdf", tuple(blocks), {"ocr": True})
     return Converted("pdf", tuple(_paragraphs(_body(pages, rules))))
 
 
-def _pages(pdf):
+def _count_pages(path, pdf, limit):
+    """TooManyPagesError for more than `limit` pages, counted from the page tree without reading a page."""
+    from pdfminer.pdfpage import PDFPage
+
+    count = sum(1 for _ in itertools.islice(PDFPage.create_pages(pdf.doc), limit + 1))
+    if count > limit:
+        raise TooManyPagesError(path, count, limit)
+
+
+def _pages(pdf, deadline):
     pages, images = [], 0
     for number, page in enumerate(pdf.pages):
+        deadline.check()
         images += len(page.images)
         lines = []
         for line in page.extract_text_lines(strip=True, return_chars=True):

@@ -8,7 +8,7 @@ from . import Block, Converted, squeeze
 _HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
 
 
-def read(path, raw, rules):
+def read(path, raw, rules, limits):
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -16,9 +16,9 @@ def read(path, raw, rules):
         except UnicodeDecodeError:
             continue
     else:
-        raise CorruptDocumentError(path, "neither UTF-8 nor GB18030 text")
+        raise CorruptDocumentError(path, "neither UTF-8 nor GB18030 text", cause="encoding")
     if "\x00" in text:
-        raise CorruptDocumentError(path, "binary data, not text")
+        raise CorruptDocumentError(path, "binary data, not text", cause="binary")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     blocks = []
     for line in text.split("\n"):

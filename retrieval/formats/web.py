@@ -3,7 +3,7 @@ footer and share bars; headings, paragraphs, <br> lines and table rows in readin
 
 import re
 
-from ..errors import CorruptDocumentError, EmptyDocumentError
+from ..errors import CorruptDocumentError, EmptyDocumentError, NestingTooDeepError
 from . import NEW_PARAGRAPH, SENTENCE_END, Block, Converted, squeeze
 from .tables import row_lines
 
@@ -17,10 +17,13 @@ _BREAK = "\x1e"  # a <br>: a line break that stays, unlike a line wrap in the pa
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "utf8": "utf-8"}
 
 
-def read(path, raw, rules):
+def read(path, raw, rules, limits):
     from selectolax.lexbor import LexborHTMLParser as HTMLParser  # loaded for this format only
 
-    tree = HTMLParser(decode(path, raw))
+    text = decode(path, raw)
+    nesting(path, text, limits.html_depth)  # the parser's work grows with depth: refuse first
+    deadline = limits.deadline(path)
+    tree = HTMLParser(text)
     hints = {
         "title": _title(tree, rules.html_title),
         "published": _first(tree, rules.html_published),
@@ -30,10 +33,50 @@ def read(path, raw, rules):
     for selector in rules.html_drop:
         for node in tree.css(selector):
             node.decompose()
-    article = _article(tree, rules)
+    article = _article(tree, rules, deadline)
     if article is None:
         raise EmptyDocumentError(path, "no article text in the page")
-    return Converted("html", tuple(_blocks(article)), {k: v for k, v in hints.items() if v})
+    return Converted("html", tuple(_blocks(article, deadline)), {k: v for k, v in hints.items() if v})
+
+
+# A comment, or a start or end tag; `[^<>]*` keeps every attempt within one tag, so one pass is linear.
+_TAG = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9-]*)([^<>]*)>")
+# Elements that never hold others, and those whose end tag may be left out (the parser closes
+# an open <p> or <li> at the next one): neither makes the tree deeper than its neighbours.
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+_IMPLIED_END = {"html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rtc", "rp"}
+_RAW_TEXT = {"script", "style", "textarea", "title", "xmp"}  # their content is text, not tags
+
+
+def nesting(path, text, limit):
+    """NestingTooDeepError when the page's tags open more than `limit` elements inside each
+    other, counted from the text alone (comments and script/style contents skipped), in one pass."""
+    depth = deepest = 0
+    at = 0
+    while True:
+        match = _TAG.search(text, at)
+        if match is None:
+            return deepest
+        at = match.end()
+        if match.group(0) == "<!--":
+            end = text.find("-->", at)
+            at = len(text) if end < 0 else end + 3
+            continue
+        closing, name, rest = match.group(1), match.group(2).lower(), match.group(3)
+        if not closing and name in _RAW_TEXT:
+            end = re.compile(rf"</{name}\b", re.IGNORECASE).search(text, at)
+            at = len(text) if end is None else end.start()
+            continue
+        if name in _VOID or name in _IMPLIED_END or rest.endswith("/"):
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                raise NestingTooDeepError(path, deepest, limit)
 
 
 def decode(path, raw):
@@ -47,7 +90,7 @@ def decode(path, raw):
             return raw.decode(encoding)
         except (LookupError, UnicodeDecodeError):
             continue
-    raise CorruptDocumentError(path, "the page is neither UTF-8 nor GB18030 text")
+    raise CorruptDocumentError(path, "the page is neither UTF-8 nor GB18030 text", cause="encoding")
 
 
 def _first(tree, selectors):
@@ -68,13 +111,14 @@ def _title(tree, selectors):
     return ""
 
 
-def _article(tree, rules):
+def _article(tree, rules, deadline):
     for selector in rules.html_article:
         for node in tree.css(selector):
             if len(squeeze(node.text())) >= rules.html_min_chars:
                 return node
     best, best_chars = None, 0
     for node in tree.css("div, td, section, article, main"):
+        deadline.check()
         chars = sum(len(squeeze(p.text())) for p in node.css("p") if p.parent is not None and p.parent.mem_id == node.mem_id)
         if chars > best_chars:
             best, best_chars = node, chars
@@ -83,7 +127,7 @@ def _article(tree, rules):
     return best
 
 
-def _blocks(node):
+def _blocks(node, deadline):
     blocks, buffer = [], []
 
     def flush():
@@ -100,6 +144,7 @@ def _blocks(node):
         buffer.clear()
 
     def walk(parent):
+        deadline.check()
         for child in parent.iter(include_text=True):
             tag = child.tag
             if tag == "-text":

@@ -6,33 +6,40 @@ import zipfile
 
 from ..errors import CorruptDocumentError
 from . import Block, Converted, squeeze
+from .unpack import check_zip
 from .numerals import number_text
 from .tables import row_lines
 
 _OLE = b"\xd0\xcf\x11\xe0"  # an old binary .doc (or an encrypted .docx) renamed to .docx
 
 
-def read(path, raw, rules):
+def read(path, raw, rules, limits):
     import docx  # python-docx: loaded for this format only
 
     if raw.startswith(_OLE):
-        raise CorruptDocumentError(path, "not a .docx: an old Word .doc or a password-protected file; save it as .docx without a password")
+        raise CorruptDocumentError(path, "not a .docx: an old Word .doc or a password-protected file", cause="old_doc")
+    check_zip(path, raw, limits)  # before python-docx unpacks anything
+    deadline = limits.deadline(path)
     try:
         document = docx.Document(io.BytesIO(raw))
-        blocks = _blocks(document)
-    except (zipfile.BadZipFile, KeyError, ValueError, AttributeError, docx.opc.exceptions.PackageNotFoundError) as exc:
-        raise CorruptDocumentError(path, f"not a readable .docx ({type(exc).__name__}: {exc})") from exc
+        blocks = _blocks(document, deadline)
+    except zipfile.BadZipFile as exc:
+        raise CorruptDocumentError(path, f"not a readable .docx ({type(exc).__name__}: {exc})", cause="not_zip") from exc
+    except (KeyError, ValueError, AttributeError, docx.opc.exceptions.PackageNotFoundError) as exc:
+        # parts missing or of the wrong type: a zip, but not a Word document
+        raise CorruptDocumentError(path, f"not a readable .docx ({type(exc).__name__}: {exc})", cause="not_docx") from exc
     except SyntaxError as exc:  # lxml's XMLSyntaxError: a damaged part inside the zip
-        raise CorruptDocumentError(path, f"not a readable .docx ({exc})") from exc
+        raise CorruptDocumentError(path, f"not a readable .docx ({exc})", cause="bad_xml") from exc
     return Converted("docx", tuple(blocks))
 
 
-def _blocks(document):
+def _blocks(document, deadline):
     from docx.table import Table
 
     numbering = _Numbering(document)
     blocks = []
     for item in document.iter_inner_content():
+        deadline.check()
         if isinstance(item, Table):
             blocks.extend(Block("row", line) for line in row_lines(_rows(item)))
             continue

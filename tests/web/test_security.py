@@ -365,6 +365,7 @@ def test_admin_actions_need_the_sessions_csrf_token_and_our_origin(client, assis
         ({"csrf": "0" * len(token)}, {}),
         ({"csrf": token[:-1]}, {}),
         ({"csrf": token}, {"Origin": "https://evil.example"}),
+        ({"csrf": token}, {"Origin": "null"}),  # a sandboxed iframe or data: page (fourth attack)
         ({"csrf": token}, {"Sec-Fetch-Site": "cross-site"}),
     ]:
         r = client.post(f"/admin/{action}", data=form, headers=headers, follow_redirects=False)
