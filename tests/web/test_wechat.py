@@ -148,6 +148,15 @@ def test_asking_to_be_forgotten_also_forgets_the_last_answers_sources(client, pl
     assert log.db["queries"].count == 0
 
 
+def test_a_forget_request_in_everyday_words_deletes_the_rows_and_is_not_itself_logged(client, platform, log):
+    reply_content(client, platform, wx.text_xml("低保怎么申请", 47, user="oPlain"))
+    reply_content(client, platform, wx.text_xml("离婚冷静期多久", 48, user="oPlain"))
+    forgotten = reply_content(client, platform, wx.text_xml("我要删除我的信息，我叫王小明电话13912345678", 49, user="oPlain"))
+    assert forgotten == "已删除您的2条提问记录和相关反馈,之前的对话也不再用来理解您的下一个问题。"
+    assert log.db["queries"].count == 0
+    assert reply_content(client, platform, wx.text_xml("帮我把我的记录删掉", 52, user="oPlain")) == "没有您的提问记录需要删除;之前的对话也不再用来理解您的下一个问题。"
+
+
 def test_original_shows_the_cited_passages_of_the_last_answer(client, platform, assistant):
     reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 50, user="oReader"))
     original = reply_content(client, platform, wx.text_xml("原文", 51, user="oReader"))
