@@ -357,6 +357,16 @@ class Answerer:
 
     # -- the decision -------------------------------------------------------------------------
     def decide(self, snapshot, query):
+        decision = self._decide(snapshot, query)
+        if query.crisis and decision.kind not in (ANSWER, SUGGEST):
+            # Words of suicide or self-harm are never declined: the 临时救助 passages the need's
+            # terms reach are offered under the crisis wording (templates/crisis.txt.j2).
+            hits = self._related(self.candidates(snapshot, query).hits)
+            if hits:
+                return self._cited(snapshot, query, hits, SUGGEST, decision.suggestions, decision.confidence)
+        return decision
+
+    def _decide(self, snapshot, query):
         if query.out_of_scope is not None:
             return Decision(OUT_OF_SCOPE, query, matter=query.out_of_scope.name, channel=query.out_of_scope.channel)
         cited = self._cited_article(snapshot, query)
