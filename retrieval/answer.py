@@ -696,12 +696,15 @@ class Answerer:
 
     def _year_asked_now(self, query):
         """The year a question asks about when it asks about now ("现在低保标准是多少", "2026年低保
-        标准"), else None (a past date asked, or no word of now)."""
+        标准", and "杭州低保标准每月多少钱": a figure asked with no time named is asked for now),
+        else None (a past date or year asked, or no dated fact and no word of now)."""
         if query.past or not query.today:
             return None
         year = int(query.today[:4])
         named = [int(y) for y in _YEAR.findall(query.text)]
         if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
+            return year
+        if not named and any(f.dated for f in query.asked):
             return year
         return None
 

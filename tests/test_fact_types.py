@@ -77,3 +77,24 @@ def test_a_question_about_now_is_not_answered_with_a_past_years_figure(answerer)
     assert "2020年每人每月1102元" in now.text and "hangzhou-plan-2021:b69c2b2f" == now.sources[0].passage["id"]
     then = answerer.ask("2020年杭州低保标准是多少")
     assert then.kind == "answer" and "1102元" in then.text
+
+
+@pytest.mark.parametrize("question", ["杭州低保标准每月多少钱", "杭州主城区低保一个月多少钱"])
+def test_an_amount_asked_with_no_time_named_is_asked_for_now(library, settings, question):
+    """No 现在/今年 in the question: a figure of 2020 is still not today's, and the reply says so;
+    on a date in 2020 (passed in, not the machine's clock) the same figure is that year's and answers."""
+    from retrieval.answer import Answerer
+
+    now = Answerer(library, settings, today=lambda: "2026-12-03").ask(question)
+    assert (now.kind, now.decision.missing) == ("fact_missing", ("现行的具体金额(资料里写的是往年的数字)",))
+    assert now.sources[0].passage["id"] == "hangzhou-plan-2021:b69c2b2f" and "2020年每人每月1102元" in now.text
+    then = Answerer(library, settings, today=lambda: "2020-12-03").ask(question)
+    assert then.kind == "answer" and "2020年每人每月1102元" in then.text
+
+
+def test_an_amount_asked_for_the_year_the_source_gives_is_answered_without_the_caveat(library, settings):
+    from retrieval.answer import Answerer
+
+    asked = Answerer(library, settings, today=lambda: "2026-12-03").ask("2020年杭州低保标准每月多少钱")
+    assert (asked.kind, asked.decision.missing) == ("answer", ())
+    assert "2020年每人每月1102元" in asked.text
