@@ -404,7 +404,7 @@ class Answerer:
                     return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
                 return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
-        hits = self._related(result.hits)
+        hits = self._with_stated_fact(snapshot, query, self._related(result.hits), result.hits)
         # Answerable, but no passage the reranker would bet on (a share of the pool below
         # answer_share): offered as related, not as the answer.
         kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
@@ -532,6 +532,24 @@ class Answerer:
             "unasked": unasked,
         }
 
+    def _with_stated_fact(self, snapshot, query, hits, pool):
+        """`hits`, with the first further candidate of `pool` that states an asked fact the cited
+        ones do not cited second ("结婚登记收费多少": 第六条's 不得收取费用 ranked fourth). The fact
+        still comes only from a passage at least `fact_ratio` as likely as the top one."""
+        if not query.asked or not hits:
+            return hits
+        terms = self._subject_terms(snapshot, query) or self._query_terms(snapshot, query)
+        floor = hits[0].score * self.thresholds.fact_ratio
+        stating = tuple(h for h in hits if h.score >= floor)
+        lacking = tuple(f for f in query.asked if not self._has_evidence(stating, terms, f, query.text))
+        if not lacking:
+            return hits
+        cited = {h.passage["id"] for h in hits}
+        for hit in pool:
+            if hit.passage["id"] not in cited and hit.score >= floor and self._states(hit, terms, lacking, query.text):
+                return ((hits[0], hit) + hits[1:])[: self.thresholds.max_sources]
+        return hits
+
     def _related(self, hits):
         """The top hit and those close enough to it to be cited too (scores are the reranker's
         shares: a passage at least `related_ratio` as likely as the top one to be the answer)."""
@@ -584,15 +602,17 @@ class Answerer:
 
     def _not_covered(self, snapshot, query, chosen):
         """The matter of faq/not_covered.toml the question asks about (婚检, 公开募捐...), or None.
+        A matter of one topic (养老机构的押金) is not one of a question naming only others (结婚登记).
 
         A keyword that some passage contains no longer counts: the sources cover it now. Nor
         does one that the FAQ entry about to answer (`chosen`) itself uses in a question or its
         answer: a curated entry about the matter answers it.
         """
         text = query.text
+        named = self.intents.topics_in(text)
         for matter in self.intents.not_covered:
             asked = [k for k in matter.keywords if k in text]
-            if not asked or any(snapshot.mentions(k) for k in asked):
+            if not asked or not matter.fits(named) or any(snapshot.mentions(k) for k in asked):
                 continue
             if chosen is not None:
                 written = snapshot.faq.written(chosen.entry.id)

@@ -25,6 +25,14 @@ class NotCovered:
     name: str
     channel: str
     keywords: tuple
+    # The topics (faq/topics.toml) whose matter `name` is ("养老机构的押金": elderly_care); a
+    # question naming only other topics is not about it (结婚登记的押金 is not the 养老机构's).
+    # Empty: any question.
+    topics: tuple = ()
+
+    def fits(self, topics):
+        """Whether the matter can be what a question naming `topics` (topics_in) is about."""
+        return not self.topics or not topics or any(t in self.topics for t in topics)
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,11 @@ class Intents:
             keywords = tuple(k for k in (normalize(k).strip() for k in entry["keywords"]) if k)
             if not keywords:
                 raise DataFileError(path, line, "keywords is empty")
-            not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
+            matter_topics = entry.get("topics", [])
+            known = {name for name, _ in topics}
+            if not isinstance(matter_topics, list) or any(t not in known for t in matter_topics):
+                raise DataFileError(path, line, f"topics must be a list of topic names of topics.toml ({', '.join(sorted(known))})")
+            not_covered.append(NotCovered(entry["name"], entry["channel"], keywords, tuple(matter_topics)))
         needs = load_needs(faq_dir / "hardship.toml", normalize)
         return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services, tuple(normalize(c) for c in now_cues), needs)
 
