@@ -358,9 +358,10 @@ class Answerer:
     # -- the decision -------------------------------------------------------------------------
     def decide(self, snapshot, query):
         decision = self._decide(snapshot, query)
-        if query.crisis and decision.kind not in (ANSWER, SUGGEST):
-            # Words of suicide or self-harm are never declined: the 临时救助 passages the need's
-            # terms reach are offered under the crisis wording (templates/crisis.txt.j2).
+        if query.needs and decision.kind in (NOT_FOUND, NOT_COVERED, OUT_OF_SCOPE):
+            # A basic need in an emergency (faq/hardship.toml) is never turned away: the 临时救助
+            # and 救助站 passages its terms reach are offered as related at least (under the
+            # crisis wording for words of suicide or self-harm, templates/crisis.txt.j2).
             hits = self._related(self.candidates(snapshot, query).hits)
             if hits:
                 return self._cited(snapshot, query, hits, SUGGEST, decision.suggestions, decision.confidence)

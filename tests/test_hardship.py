@@ -18,6 +18,7 @@ RELIEF_STATION = {"zhejiang-social-assistance-2020:第四十二条", "social-ass
 # (message, passages one of which must be among the first two cited)
 @pytest.mark.parametrize("message, expected", [
     ("家里没饭吃了怎么办", TEMPORARY_AID),
+    ("没钱吃饭了怎么办", TEMPORARY_AID),  # the calibrated model is unsure: offered as related, never turned away
     ("家里断粮了", TEMPORARY_AID),
     ("我们一家人已经吃不上饭了", TEMPORARY_AID),
     ("我流落街头了", RELIEF_STATION),
