@@ -357,6 +357,17 @@ class Answerer:
 
     # -- the decision -------------------------------------------------------------------------
     def decide(self, snapshot, query):
+        decision = self._decide(snapshot, query)
+        if query.needs and decision.kind in (NOT_FOUND, NOT_COVERED, OUT_OF_SCOPE):
+            # A basic need in an emergency (faq/hardship.toml) is never turned away: the 临时救助
+            # and 救助站 passages its terms reach are offered as related at least (under the
+            # crisis wording for words of suicide or self-harm, templates/crisis.txt.j2).
+            hits = self._related(self.candidates(snapshot, query).hits)
+            if hits:
+                return self._cited(snapshot, query, hits, SUGGEST, decision.suggestions, decision.confidence)
+        return decision
+
+    def _decide(self, snapshot, query):
         if query.out_of_scope is not None:
             return Decision(OUT_OF_SCOPE, query, matter=query.out_of_scope.name, channel=query.out_of_scope.channel)
         cited = self._cited_article(snapshot, query)
@@ -394,7 +405,7 @@ class Answerer:
                     return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
                 return Decision(FACT_MISSING, query, suggestions=suggestions, missing=tuple(f.label for f in query.asked), confidence=confidence)
             return self._decline(query, suggestions, confidence)
-        hits = self._related(result.hits)
+        hits = self._with_stated_fact(snapshot, query, self._related(result.hits), result.hits)
         # Answerable, but no passage the reranker would bet on (a share of the pool below
         # answer_share): offered as related, not as the answer.
         kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
@@ -522,6 +533,24 @@ class Answerer:
             "unasked": unasked,
         }
 
+    def _with_stated_fact(self, snapshot, query, hits, pool):
+        """`hits`, with the first further candidate of `pool` that states an asked fact the cited
+        ones do not cited second ("结婚登记收费多少": 第六条's 不得收取费用 ranked fourth). The fact
+        still comes only from a passage at least `fact_ratio` as likely as the top one."""
+        if not query.asked or not hits:
+            return hits
+        terms = self._subject_terms(snapshot, query) or self._query_terms(snapshot, query)
+        floor = hits[0].score * self.thresholds.fact_ratio
+        stating = tuple(h for h in hits if h.score >= floor)
+        lacking = tuple(f for f in query.asked if not self._has_evidence(stating, terms, f, query.text))
+        if not lacking:
+            return hits
+        cited = {h.passage["id"] for h in hits}
+        for hit in pool:
+            if hit.passage["id"] not in cited and hit.score >= floor and self._states(hit, terms, lacking, query.text):
+                return ((hits[0], hit) + hits[1:])[: self.thresholds.max_sources]
+        return hits
+
     def _related(self, hits):
         """The top hit and those close enough to it to be cited too (scores are the reranker's
         shares: a passage at least `related_ratio` as likely as the top one to be the answer)."""
@@ -574,15 +603,17 @@ class Answerer:
 
     def _not_covered(self, snapshot, query, chosen):
         """The matter of faq/not_covered.toml the question asks about (婚检, 公开募捐...), or None.
+        A matter of one topic (养老机构的押金) is not one of a question naming only others (结婚登记).
 
         A keyword that some passage contains no longer counts: the sources cover it now. Nor
         does one that the FAQ entry about to answer (`chosen`) itself uses in a question or its
         answer: a curated entry about the matter answers it.
         """
         text = query.text
+        named = self.intents.topics_in(text)
         for matter in self.intents.not_covered:
             asked = [k for k in matter.keywords if k in text]
-            if not asked or any(snapshot.mentions(k) for k in asked):
+            if not asked or not matter.fits(named) or any(snapshot.mentions(k) for k in asked):
                 continue
             if chosen is not None:
                 written = snapshot.faq.written(chosen.entry.id)
@@ -686,12 +717,15 @@ class Answerer:
 
     def _year_asked_now(self, query):
         """The year a question asks about when it asks about now ("现在低保标准是多少", "2026年低保
-        标准"), else None (a past date asked, or no word of now)."""
+        标准", and "杭州低保标准每月多少钱": a figure asked with no time named is asked for now),
+        else None (a past date or year asked, or no dated fact and no word of now)."""
         if query.past or not query.today:
             return None
         year = int(query.today[:4])
         named = [int(y) for y in _YEAR.findall(query.text)]
         if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
+            return year
+        if not named and any(f.dated for f in query.asked):
             return year
         return None
 

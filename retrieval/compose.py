@@ -20,6 +20,7 @@ TEMPLATES = {
     NOT_COVERED: "decline_not_covered.txt.j2",
     "unknown_term": "decline_unknown_term.txt.j2",
     FACT_MISSING: "decline_fact_missing.txt.j2",
+    "crisis": "crisis.txt.j2",  # put before the reply to words of suicide or self-harm
 }
 
 
@@ -72,6 +73,14 @@ class Composer:
         quotes = d.quotes if budget is None else tuple(replace(x, text=_shorten(x.text, budget)) for x in d.quotes)
         common = dict(quotes=quotes, sources=d.citations, show_sources=sources, suggestions=shown, region=q.region if q else None, followup=followup)
         render = self._renderer(templates)
+        body = self._body(d, render, common, shown, followup)
+        if q is not None and q.crisis:  # words of suicide or self-harm: help first, then the cited aid
+            return render(TEMPLATES["crisis"]) + "\n\n" + body
+        return body
+
+    @staticmethod
+    def _body(d, render, common, shown, followup):
+        """The reply of the Decision's kind."""
         if d.kind == ANSWER and d.faq is not None:
             return render(TEMPLATES["faq"], answer=d.faq.answer, **common)
         if d.kind == OUT_OF_SCOPE:

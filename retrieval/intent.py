@@ -1,7 +1,7 @@
 """What a question is about: out-of-scope matters, topic, and the kind of fact it asks for.
 
 All word lists are data files under faq/ (out_of_scope.toml, not_covered.toml,
-domain_terms.txt, topics.toml, fact_types.toml); this module only applies them.
+domain_terms.txt, topics.toml, fact_types.toml, hardship.toml); this module only applies them.
 """
 
 import re
@@ -25,6 +25,25 @@ class NotCovered:
     name: str
     channel: str
     keywords: tuple
+    # The topics (faq/topics.toml) whose matter `name` is ("养老机构的押金": elderly_care); a
+    # question naming only other topics is not about it (结婚登记的押金 is not the 养老机构's).
+    # Empty: any question.
+    topics: tuple = ()
+
+    def fits(self, topics):
+        """Whether the matter can be what a question naming `topics` (topics_in) is about."""
+        return not self.topics or not topics or any(t in self.topics for t in topics)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A basic need in an emergency (faq/hardship.toml): its cues put a message in scope and its
+    official terms are searched beside the message's words."""
+
+    name: str
+    cues: tuple
+    terms: tuple
+    crisis: bool = False  # words of suicide or self-harm: never declined (templates/crisis.txt.j2)
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,8 @@ class FactType:
 class Intents:
     """Keyword tables read from faq/; all matching is on normalised text."""
 
-    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=(), services=None, now_cues=()):
+    def __init__(self, out_of_scope, domain_terms, topics, facts, not_covered=(), services=None, now_cues=(), needs=()):
+        self.needs = needs  # (Need, ...) of faq/hardship.toml, in file order
         self._out_of_scope = out_of_scope  # [(keyword, OutOfScope)] longest keyword first
         self.now_cues = now_cues  # words that ask about now (现在, 目前, 最新...), faq/fact_types.toml [now]
         self._services = domain_terms if services is None else services
@@ -99,8 +119,17 @@ class Intents:
             keywords = tuple(k for k in (normalize(k).strip() for k in entry["keywords"]) if k)
             if not keywords:
                 raise DataFileError(path, line, "keywords is empty")
-            not_covered.append(NotCovered(entry["name"], entry["channel"], keywords))
-        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services, tuple(normalize(c) for c in now_cues))
+            matter_topics = entry.get("topics", [])
+            known = {name for name, _ in topics}
+            if not isinstance(matter_topics, list) or any(t not in known for t in matter_topics):
+                raise DataFileError(path, line, f"topics must be a list of topic names of topics.toml ({', '.join(sorted(known))})")
+            not_covered.append(NotCovered(entry["name"], entry["channel"], keywords, tuple(matter_topics)))
+        needs = load_needs(faq_dir / "hardship.toml", normalize)
+        return cls(tuple(oos), domain, tuple(topics), tuple(facts), tuple(not_covered), services, tuple(normalize(c) for c in now_cues), needs)
+
+    def needs_in(self, normalized):
+        """The basic needs (faq/hardship.toml) the question names, in file order."""
+        return tuple(n for n in self.needs if any(c in normalized for c in n.cues))
 
     def out_of_scope(self, normalized):
         """The out-of-scope matter the question is about, or None: no other department's matter
@@ -135,6 +164,23 @@ class Intents:
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
         return tuple(f for f in self.facts if any(a in normalized for a in f.asks) or (f.claims is not None and f.claims.search(normalized)))
+
+
+def load_needs(path, normalize):
+    """faq/hardship.toml's needs; DataFileError naming file and line for a malformed one."""
+    needs = []
+    for line, entry in _tables(path, "need", ("name", "cues", "terms")):
+        for key in ("cues", "terms"):
+            words = entry[key]
+            if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() and " " not in w for w in words):
+                raise DataFileError(path, line, f"{key} must be a list of words without spaces")
+        crisis = entry.get("crisis", False)
+        if not isinstance(crisis, bool):
+            raise DataFileError(path, line, "crisis must be true or false")
+        needs.append(Need(entry["name"], tuple(normalize(c) for c in entry["cues"]), tuple(normalize(t) for t in entry["terms"]), crisis))
+    if not needs:
+        raise DataFileError(path, None, "no [[need]] tables")
+    return tuple(needs)
 
 
 def _pattern(path, line, entry, key):

@@ -74,6 +74,12 @@ class Query:
     as_of: str = ""  # YYYY-MM-DD the answer is as of: today, or the past time the question asks about
     past: bool = False  # the question names that past time ("2025年5月以前...")
     today: str = ""  # YYYY-MM-DD the question was asked (the clock passed down)
+    needs: tuple = ()  # intent.Need: basic needs in an emergency the question names (faq/hardship.toml)
+
+    @property
+    def crisis(self):
+        """Words of suicide or self-harm: the reply is never a decline."""
+        return any(n.crisis for n in self.needs)
 
     def field_tokens(self, field, weight):
         """(tokens, weights) for a BM25 field: own tokens at 1, the lexicon's at `weight`."""
@@ -158,7 +164,10 @@ class QueryParser:
         # `searched` is normalised text with pieces replaced by spaces: not normalised again.
         words = tuple(analyzer.words(searched, normalized=True))
         bigrams = tuple(analyzer.bigrams(searched, normalized=True))
+        needs = intents.needs_in(text)
         expansions = analyzer.expansions(text)
+        if needs:  # the official terms of a basic need, after the lexicon's
+            expansions = " ".join(dict.fromkeys(expansions.split() + [t for n in needs for t in n.terms]))
         lexicon_words, lexicon_bigrams = analyzer.expansion_tokens(expansions)
         seen_w, seen_b = set(words), set(bigrams)
         expansion_words = tuple(dict.fromkeys(t for t in lexicon_words if t not in seen_w))
@@ -172,6 +181,7 @@ class QueryParser:
             for w in focus
             if not self.kb_has(w)
             and not analyzer.stand_ins(w, text)  # a lexicon phrase containing it stands in
+            and not any(w in cue and cue in text for n in needs for cue in n.cues)  # so does a need's cue
             and w not in covered_by_lexicon
             and (analyzer.is_dictionary_word(w) or len(w) >= 3)
             and analyzer.dictionary_frequency(w) < COMMON_WORD_COUNT
@@ -186,8 +196,9 @@ class QueryParser:
             topic=intents.topic(text),
             qtype=qtype,
             asked=intents.asked_facts(text),
-            out_of_scope=intents.out_of_scope(text),
-            civil=intents.is_civil_affairs(text) or any(w in self.domain for w in words + expansion_words),
+            # A basic need in an emergency is ours, whatever else it names (交不起房租 is not 住建's).
+            out_of_scope=None if needs else intents.out_of_scope(text),
+            civil=bool(needs) or intents.is_civil_affairs(text) or any(w in self.domain for w in words + expansion_words),
             searched=searched,
             words=words,
             bigrams=bigrams,
@@ -197,6 +208,7 @@ class QueryParser:
             focus=focus,
             unknown=unknown,
             qtypes=qtypes,
+            needs=needs,
         )
 
     def _function_word(self, token):

@@ -77,3 +77,62 @@ def test_a_question_about_now_is_not_answered_with_a_past_years_figure(answerer)
     assert "2020年每人每月1102元" in now.text and "hangzhou-plan-2021:b69c2b2f" == now.sources[0].passage["id"]
     then = answerer.ask("2020年杭州低保标准是多少")
     assert then.kind == "answer" and "1102元" in then.text
+
+
+@pytest.mark.parametrize("question", ["杭州低保标准每月多少钱", "杭州主城区低保一个月多少钱"])
+def test_an_amount_asked_with_no_time_named_is_asked_for_now(library, settings, question):
+    """No 现在/今年 in the question: a figure of 2020 is still not today's, and the reply says so;
+    on a date in 2020 (passed in, not the machine's clock) the same figure is that year's and answers."""
+    from retrieval.answer import Answerer
+
+    now = Answerer(library, settings, today=lambda: "2026-12-03").ask(question)
+    assert (now.kind, now.decision.missing) == ("fact_missing", ("现行的具体金额(资料里写的是往年的数字)",))
+    assert now.sources[0].passage["id"] == "hangzhou-plan-2021:b69c2b2f" and "2020年每人每月1102元" in now.text
+    then = Answerer(library, settings, today=lambda: "2020-12-03").ask(question)
+    assert then.kind == "answer" and "2020年每人每月1102元" in then.text
+
+
+def test_an_amount_asked_for_the_year_the_source_gives_is_answered_without_the_caveat(library, settings):
+    from retrieval.answer import Answerer
+
+    asked = Answerer(library, settings, today=lambda: "2026-12-03").ask("2020年杭州低保标准每月多少钱")
+    assert (asked.kind, asked.decision.missing) == ("answer", ())
+    assert "2020年每人每月1102元" in asked.text
+
+
+def test_a_no_fee_rule_answers_how_much_a_fee_is(answerer):
+    """婚姻登记机关办理婚姻登记，不得收取费用 (第六条, ranked fourth) states the amount asked: it is
+    cited second and the reply answers instead of saying the sources give no amount."""
+    answer = answerer.ask("结婚登记收费多少")
+    assert (answer.kind, answer.decision.missing) == ("answer", ())
+    assert [h.passage["id"] for h in answer.sources][:2] == ["marriage-registration-2025:第十一条", "marriage-registration-2025:第六条"]
+    assert "“婚姻登记机关办理婚姻登记，不得收取费用。”[2]" in answer.text
+
+
+@pytest.mark.parametrize("question", ["新规定结婚登记要交500元押金吗", "结婚登记要交押金吗"])
+def test_a_deposit_asked_about_marriage_registration_is_not_the_care_homes_matter(answerer, question):
+    answer = answerer.ask(question)
+    assert "养老机构" not in answer.text
+    assert answer.sources[0].passage["id"].startswith("marriage-registration-2025:")
+
+
+def test_a_deposit_asked_with_no_other_subject_is_still_the_care_homes_matter(answerer):
+    for question in ("养老院押金要交多少", "押金能退吗"):
+        answer = answerer.ask(question)
+        assert (answer.kind, answer.decision.matter, answer.decision.channel) == ("not_found", "养老机构的押金", "所住的养老机构或当地民政部门")
+
+
+def test_a_not_covered_topic_that_is_no_topic_is_refused_with_its_line(tmp_path):
+    import shutil
+
+    from retrieval.errors import DataFileError
+
+    faq = tmp_path / "faq"
+    shutil.copytree(ROOT / "faq", faq, ignore=shutil.ignore_patterns("entries", "checks"))
+    path = faq / "not_covered.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('topics = ["elderly_care"]', 'topics = ["nursing_homes"]'), encoding="utf-8")
+    with pytest.raises(DataFileError) as raised:
+        Intents.load(faq, TextAnalyzer(faq).normalize)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[raised.value.line - 1] == "[[matter]]" and lines[raised.value.line] == 'name = "养老机构的押金"'
+    assert "topics must be a list of topic names of topics.toml" in str(raised.value)

@@ -403,6 +403,19 @@ def test_a_broken_data_file_on_reload_is_reported_to_the_admin(tg_settings, libr
     harness.run(scenario)
 
 
+def test_typing_a_forget_request_also_expires_the_buttons_of_earlier_answers(bot):
+    """查看原文 under an answer given before 删除我的记录 must not show the forgotten question's sources."""
+    async def scenario(h):
+        await h.send(fake.message("离婚冷静期多久", user_id=5006))
+        query_id, _ = last_answer(h, 5006)
+        assert await h.texts(fake.message("删除我的记录", user_id=5006)) == ["已删除您的1条提问记录和相关反馈,之前的对话也不再用来理解您的下一个问题。"]
+        assert h.app.chat_data[5006] == {}
+        calls = await h.send(fake.callback(f"src:{query_id}", user_id=5006))
+        assert [(m, p.get("text")) for m, p in calls] == [("answerCallbackQuery", "这条回答已过期,请重新提问。")]
+
+    bot.run(scenario)
+
+
 def test_forget_deletes_this_users_questions(bot):
     async def scenario(h):
         await h.send(fake.message("低保怎么申请", user_id=5005))

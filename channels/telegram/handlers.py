@@ -13,7 +13,7 @@ from telegram import Chat, MessageEntity, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from retrieval.answer import valid_unicode
-from retrieval.edge import CHECK, RATE_LIMITED
+from retrieval.edge import CHECK, FORGOTTEN, RATE_LIMITED
 from retrieval.errors import AlreadyVotedError, AssistantError, FeedbackRateLimitedError
 
 from .keyboards import answer_keyboard, check_keyboard, examples_keyboard, parse_callback, topics_keyboard
@@ -59,8 +59,7 @@ class Handlers:
     async def forget(self, update: Update, context) -> None:
         """Delete this user's logged questions and feedback."""
         count = await asyncio.to_thread(self.assistant.forget, CHANNEL, update.effective_user.id, update.effective_chat.id)
-        if update.effective_chat.type == Chat.PRIVATE:
-            context.chat_data.clear()
+        self._forget_chat(update.effective_chat, context)
         await self._send(update.effective_chat.id, context, [self.replies.render("forget.html.j2", count=count)])
 
     # -- citizens: questions -----------------------------------------------------------------
@@ -241,6 +240,8 @@ class Handlers:
                 await self._send(chat.id, context, [self.replies.render("rate_limited.html.j2", seconds=seconds)], reply_to=reply_to)
             return
         context.user_data["warned"] = False
+        if outcome.kind == FORGOTTEN:  # "删除我的记录" typed: the edge deleted the log rows and the context
+            self._forget_chat(chat, context)
         if outcome.kind == CHECK:  # a guided check's question (answered by its buttons) or its result
             step = outcome.check
             context.chat_data["check"] = [] if step.done else list(step.options)
@@ -276,6 +277,13 @@ class Handlers:
 
     def _topic_html(self, topic):
         return self.replies.render("topic.html.j2", label=topic.label, description=topic.description)
+
+    @staticmethod
+    def _forget_chat(chat, context):
+        """Drop what this chat keeps (the last answers' sources and suggestions, a check's options);
+        a group's memory is everyone's, so only a private chat's goes."""
+        if chat.type == Chat.PRIVATE:
+            context.chat_data.clear()
 
     def _remember(self, context, query_id, answer):
         answers = context.chat_data.setdefault("answers", {})

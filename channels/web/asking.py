@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
 
-from retrieval.edge import CHECK, EMPTY, RATE_LIMITED, TOO_LONG, Outcome  # noqa: F401  (the kinds channels compare with)
+from retrieval.edge import CHECK, EMPTY, FORGOTTEN, RATE_LIMITED, TOO_LONG, Outcome  # noqa: F401  (the kinds channels compare with)
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from starlette.responses import PlainTextResponse, Response
 from retrieval.errors import DataFileError, SettingsError
 
 from . import wechat
-from .asking import Asker
+from .asking import FORGOTTEN, Asker
 from .limits import BodyTooLarge, read_body
 from .shared_memories import PUSH_WAIT_POLL
 from .wechat_reply import LIMIT_BYTES, cut_bytes, fit_by_budget
@@ -266,6 +266,9 @@ class WeChatEndpoint:
         if text in self.commands.help:
             return self.render("help")
         outcome = await self.asker.ask(text, user, conversation=user)
+        if outcome.kind == FORGOTTEN:
+            # The edge deleted the log rows and the context; what this channel keeps goes too.
+            self.last_sources.forget(user)
         if outcome.answer is None:
             return cut_bytes(outcome.text, LIMIT_BYTES)
         answer = outcome.answer

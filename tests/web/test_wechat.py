@@ -138,6 +138,25 @@ def test_unsubscribe_deletes_the_users_data(client, platform, log):
     assert reply_content(client, platform, wx.text_xml("原文", 42, user="oLeaving")).startswith("您还没有提问")
 
 
+def test_asking_to_be_forgotten_also_forgets_the_last_answers_sources(client, platform, log):
+    """原文 after 删除我的记录 must not reveal what the forgotten question was about."""
+    reply_content(client, platform, wx.text_xml("我叫陈桂花，离婚冷静期是多少天", 43, user="oForgets"))
+    assert reply_content(client, platform, wx.text_xml("原文", 44, user="oForgets")).startswith("上一条回答引用的原文:")
+    forgotten = reply_content(client, platform, wx.text_xml("删除我的记录", 45, user="oForgets"))
+    assert forgotten == "已删除您的1条提问记录和相关反馈,之前的对话也不再用来理解您的下一个问题。"
+    assert reply_content(client, platform, wx.text_xml("原文", 46, user="oForgets")).startswith("您还没有提问")
+    assert log.db["queries"].count == 0
+
+
+def test_a_forget_request_in_everyday_words_deletes_the_rows_and_is_not_itself_logged(client, platform, log):
+    reply_content(client, platform, wx.text_xml("低保怎么申请", 47, user="oPlain"))
+    reply_content(client, platform, wx.text_xml("离婚冷静期多久", 48, user="oPlain"))
+    forgotten = reply_content(client, platform, wx.text_xml("我要删除我的信息，我叫王小明电话13912345678", 49, user="oPlain"))
+    assert forgotten == "已删除您的2条提问记录和相关反馈,之前的对话也不再用来理解您的下一个问题。"
+    assert log.db["queries"].count == 0
+    assert reply_content(client, platform, wx.text_xml("帮我把我的记录删掉", 52, user="oPlain")) == "没有您的提问记录需要删除;之前的对话也不再用来理解您的下一个问题。"
+
+
 def test_original_shows_the_cited_passages_of_the_last_answer(client, platform, assistant):
     reply_content(client, platform, wx.text_xml("结婚登记要带什么材料", 50, user="oReader"))
     original = reply_content(client, platform, wx.text_xml("原文", 51, user="oReader"))

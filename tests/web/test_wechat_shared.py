@@ -63,3 +63,11 @@ def test_original_on_the_other_worker_shows_the_last_answers_passages(workers, p
     assert reply(one, platform, *platform.push(wx.text_xml("结婚登记要带什么材料", 73, user="oReader")))
     original = reply(two, platform, *platform.push(wx.text_xml("原文", 74, user="oReader")))
     assert re.match(r"上一条回答引用的原文:\n\n\[1\] 《婚姻登记条例》", original)
+
+
+def test_forgetting_on_one_worker_forgets_the_sources_on_the_other(workers, platform):
+    (one, two), (first, _) = workers
+    assert reply(one, platform, *platform.push(wx.text_xml("离婚冷静期多久", 75, user="oForgets")))
+    assert reply(two, platform, *platform.push(wx.text_xml("删除我的记录", 76, user="oForgets"))).startswith("已删除您的1条提问记录")
+    assert reply(one, platform, *platform.push(wx.text_xml("原文", 77, user="oForgets"))).startswith("您还没有提问")
+    assert first.log.db["queries"].count == 0
