@@ -4,7 +4,7 @@
     -> Decision (decide below: answer | suggest | decline, with quotes and Citation records)
     -> Composer (compose.py, the only jinja2 user) -> Answer (what channels and `ask` get)
 
-Order of the decision: out of scope -> a matter or focus term the sources never mention ->
+Order of the decision: out of scope -> a matter, a later year or a focus term the sources never mention ->
 a confident FAQ entry -> nothing relevant -> the calibrated confidence (answer, suggest or
 decline) -> a fact asked for that the passages do not give -> answer with quotes.
 """
@@ -380,6 +380,8 @@ class Answerer:
         uncovered = self._not_covered(snapshot, query, chosen)
         if uncovered is not None:
             return Decision(NOT_COVERED, query, suggestions=suggestions, matter=uncovered.name, channel=uncovered.channel)
+        if query.beyond:  # "2027年新出台的低保办法": no source can say what a later year brings
+            return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.beyond)
         answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
         if answered is not None:
             return answered

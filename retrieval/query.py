@@ -22,6 +22,7 @@ _QUANTITY = re.compile(r"^[0-9几一二两三四五六七八九十百千万多�
 # Chinese ("这样", "开始", "看看"): too general to be what the sources lack.
 COMMON_WORD_COUNT = 5000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})\s*年")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Query:
     as_of: str = ""  # YYYY-MM-DD the answer is as of: today, or the past time the question asks about
     past: bool = False  # the question names that past time ("2025年5月以前...")
     today: str = ""  # YYYY-MM-DD the question was asked (the clock passed down)
+    beyond: tuple = ()  # years named after the year asked in that no passage mentions ("2027年")
     needs: tuple = ()  # intent.Need: basic needs in an emergency the question names (faq/hardship.toml)
 
     @property
@@ -111,7 +113,7 @@ class QueryParser:
         for bad input."""
         query = self._parse(question)
         day, past = as_of_date(query.text, today, self.as_of_rules) if today else ("", False)
-        query = replace(query, as_of=day, past=past, today=today)
+        query = replace(query, as_of=day, past=past, today=today, beyond=self._beyond(query.text, today))
         if context is None or self.followup_rules is None:
             return query
         reading = followup.read(query, context, self.followup_rules)
@@ -136,7 +138,16 @@ class QueryParser:
             as_of=day,
             past=past,
             today=today,
+            beyond=query.beyond,
         )
+
+    def _beyond(self, text, today):
+        """The years `text` names that come after the year of `today` and that no passage
+        mentions: what a rule or plan of that year says cannot be in the sources yet (a plan
+        that sets a target for that year mentions it)."""
+        if not today:
+            return ()
+        return tuple(dict.fromkeys(f"{y}年" for y in _YEAR.findall(text) if int(y) > int(today[:4]) and not self.kb_has(y)))
 
     def _parse(self, question):
         question = (question or "").strip()

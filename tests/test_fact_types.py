@@ -136,3 +136,18 @@ def test_a_not_covered_topic_that_is_no_topic_is_refused_with_its_line(tmp_path)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[raised.value.line - 1] == "[[matter]]" and lines[raised.value.line] == 'name = "养老机构的押金"'
     assert "topics must be a list of topic names of topics.toml" in str(raised.value)
+
+
+def test_a_year_after_the_date_asked_that_no_source_names_is_not_answered_from_other_years(library, settings):
+    """What a rule or plan of 2027 says cannot be in sources that never mention 2027: the reply
+    names the year and hands off instead of quoting whatever other 办法 rank first. A year a
+    plan sets targets for is mentioned, so a question about it is searched as before."""
+    from retrieval.answer import Answerer
+
+    answerer = Answerer(library, settings, today=lambda: "2026-12-03")
+    later = answerer.ask("2027年新出台的低保办法有哪些变化")
+    assert (later.kind, later.decision.missing) == ("not_found", ("2027年",))
+    assert later.sources == () and "没有关于“2027年”的内容" in later.text and "12345" in later.text
+    earlier = Answerer(library, settings, today=lambda: "2024-05-01").ask("2025年杭州低保标准的目标是多少")
+    assert earlier.decision.missing == () and earlier.sources
+    assert earlier.kind != "not_found"
