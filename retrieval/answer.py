@@ -308,6 +308,7 @@ class Answerer:
                 self.followup_rules,
                 self.as_of_rules,
                 self.redactor.redact,
+                snapshot.on_record,
             )
             self._parser = (snapshot, parser)
         return parser
@@ -380,7 +381,7 @@ class Answerer:
         uncovered = self._not_covered(snapshot, query, chosen)
         if uncovered is not None:
             return Decision(NOT_COVERED, query, suggestions=suggestions, matter=uncovered.name, channel=uncovered.channel)
-        if query.beyond:  # "2027年新出台的低保办法": no source can say what a later year brings
+        if query.beyond:  # "2027年新出台的低保办法", "民政部2026年第5号公告": not what the sources hold
             return Decision(NOT_COVERED, query, suggestions=suggestions, missing=query.beyond)
         answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
         if answered is not None:

@@ -203,6 +203,13 @@ class Snapshot:
         """Whether any passage contains `term` (normalised text) as written."""
         return term in self._text
 
+    def on_record(self, term):
+        """Whether a passage, a document's title or its own number (国务院令第649号) has `term`."""
+        if self.mentions(term):
+            return True
+        normalize = self.analyzer.normalize
+        return any(term in normalize(d.get("title") or "") or term in normalize(d.get("order") or "") for d in self.documents.values())
+
     def _kb_weight(self, word):
         return self.words.plain_idf(word) if self.words.document_frequency(word) else 0.0
 

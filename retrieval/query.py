@@ -23,6 +23,12 @@ _QUANTITY = re.compile(r"^[0-9几一二两三四五六七八九十百千万多�
 COMMON_WORD_COUNT = 5000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})\s*年")
+# A document's number as citizens quote it: 2026年第5号公告, 国务院令第649号, 浙民发〔2024〕12号.
+_DOCUMENT_NUMBER = re.compile(
+    r"(?:(?:20[0-9]{2}年)?第[0-9]+号(?:公告|令|文件|通知|决定|意见)?"
+    r"|[\u4e00-\u9fff]{0,3}令第[0-9]+号"
+    r"|[\u4e00-\u9fff]{1,6}[〔\[［(（]20[0-9]{2}[〕\]］)）][0-9]+号)"
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ class Query:
     as_of: str = ""  # YYYY-MM-DD the answer is as of: today, or the past time the question asks about
     past: bool = False  # the question names that past time ("2025年5月以前...")
     today: str = ""  # YYYY-MM-DD the question was asked (the clock passed down)
-    beyond: tuple = ()  # years named after the year asked in that no passage mentions ("2027年")
+    beyond: tuple = ()  # what the sources cannot hold: a later year, a document number no source has
     needs: tuple = ()  # intent.Need: basic needs in an emergency the question names (faq/hardship.toml)
 
     @property
@@ -92,7 +98,7 @@ class Query:
 class QueryParser:
     """Builds the Query of a question against one build of the knowledge base."""
 
-    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, as_of_rules=(), redact=None):
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, as_of_rules=(), redact=None, on_record=None):
         self.analyzer = analyzer
         self.redact = redact  # question -> the question without the asker's personal data (retrieval/redact.py), or None
         self.regions = regions
@@ -100,6 +106,7 @@ class QueryParser:
         self.types = types
         self.homophones = homophones
         self.kb_has = kb_has  # text -> whether some passage contains it
+        self.on_record = on_record or kb_has  # text -> whether a passage, title or document number has it
         self.kb_df = kb_df  # word -> document frequency in the words field
         self.max_chars = max_chars
         self.followup_rules = followup_rules
@@ -113,7 +120,7 @@ class QueryParser:
         for bad input."""
         query = self._parse(question)
         day, past = as_of_date(query.text, today, self.as_of_rules) if today else ("", False)
-        query = replace(query, as_of=day, past=past, today=today, beyond=self._beyond(query.text, today))
+        query = replace(query, as_of=day, past=past, today=today, beyond=self._beyond(query.normalized, today))
         if context is None or self.followup_rules is None:
             return query
         reading = followup.read(query, context, self.followup_rules)
@@ -142,12 +149,13 @@ class QueryParser:
         )
 
     def _beyond(self, text, today):
-        """The years `text` names that come after the year of `today` and that no passage
-        mentions: what a rule or plan of that year says cannot be in the sources yet (a plan
-        that sets a target for that year mentions it)."""
-        if not today:
-            return ()
-        return tuple(dict.fromkeys(f"{y}年" for y in _YEAR.findall(text) if int(y) > int(today[:4]) and not self.kb_has(y)))
+        """What `text` names that the sources cannot hold: years after the year of `today` that
+        no passage mentions (what a rule or plan of that year says is not in them yet; a plan
+        that sets a target for that year mentions it), and document numbers ("民政部2026年第5号
+        公告") that neither a passage nor a document's own number (国务院令第649号) has."""
+        later = [f"{y}年" for y in _YEAR.findall(text) if today and int(y) > int(today[:4]) and not self.kb_has(y)]
+        numbers = [n for n in _DOCUMENT_NUMBER.findall(text) if not self.on_record(n)]
+        return tuple(dict.fromkeys(later + numbers))
 
     def _parse(self, question):
         question = (question or "").strip()

@@ -151,3 +151,14 @@ def test_a_year_after_the_date_asked_that_no_source_names_is_not_answered_from_o
     earlier = Answerer(library, settings, today=lambda: "2024-05-01").ask("2025年杭州低保标准的目标是多少")
     assert earlier.decision.missing == () and earlier.sources
     assert earlier.kind != "not_found"
+
+
+def test_a_document_number_no_source_has_is_named_and_one_on_record_is_searched(answerer):
+    """民政部2026年第5号公告 is in no source: named and handed off, not answered with a 收养
+    article; 国务院令第649号 is the 社会救助暂行办法's own number and is searched as before."""
+    invented = answerer.ask("民政部2026年第5号公告说低保要提高到2000元")
+    assert (invented.kind, invented.decision.missing) == ("not_found", ("2026年第5号公告",))
+    assert invented.sources == () and "12345" in invented.text
+    assert answerer.ask("浙民发〔2024〕12号文件说了什么").decision.missing == ("浙民发〔2024〕12号",)
+    known = answerer.ask("社会救助暂行办法是国务院令第649号吗")
+    assert known.kind != "not_found" and known.sources
