@@ -1,10 +1,9 @@
 """The fourth attack's upload findings (docs/SECURITY.md, "Fourth attack: uploads"), reproduced on
 real files made here: a zip-bomb .docx, a .docx of thousands of parts, a page of 100,000 nested
-<div>, a PDF of too many pages, a title with a bidi override; each refused quickly with a named
+<div>, a PDF of too many pages, a title with a bidi override; each refused before it is unpacked or parsed (`make bench` times it) with a named
 error and words for people (templates/admin_add_error.txt.j2), or cleaned."""
 
 import logging
-import time
 from dataclasses import replace
 
 import pytest
@@ -24,6 +23,7 @@ from retrieval.formats.web import nesting
 from . import ingest_files as files
 from .conftest import ROOT
 from .test_adding import kb  # noqa: F401  (the fixture: knowledge/ and faq/ copied)
+from .unread import nothing_unpacked
 
 MB = 1024 * 1024
 
@@ -35,13 +35,11 @@ def words(settings, error):
 
 # -- zip-based files --------------------------------------------------------------------------------
 
-def test_a_zip_bomb_docx_is_refused_from_its_directory_in_well_under_a_second_with_the_default_limits(kb, tmp_path):
+def test_a_zip_bomb_docx_is_refused_from_its_directory_before_a_part_is_unpacked_with_the_default_limits(kb, tmp_path):
     bomb = files.make_zip_bomb_docx(tmp_path / "炸弹.docx", 40 * MB)
     assert bomb.stat().st_size < MB // 4  # a quarter of a MB that unpacks to 40
-    started = time.perf_counter()
-    with pytest.raises(UnpackLimitError) as info:
+    with nothing_unpacked(), pytest.raises(UnpackLimitError) as info:
         adding.prepare(bomb, kb)
-    assert time.perf_counter() - started < 0.5
     error = info.value
     assert (error.what, error.entry, error.limit) == ("entry", "word/document.xml", 30 * MB)
     assert 40 * MB - len(files.BOMB_PARAGRAPH) < error.value <= 40 * MB
@@ -68,10 +66,8 @@ def test_a_small_ratio_bomb_is_refused_by_each_limit_lowered(kb, tmp_path, limit
 
 def test_a_docx_of_twenty_thousand_parts_is_refused_by_count_not_with_a_python_exception(kb, tmp_path):
     many = files.make_many_entries_docx(tmp_path / "部件.docx", 20_000)
-    started = time.perf_counter()
-    with pytest.raises(UnpackLimitError) as info:
+    with nothing_unpacked(), pytest.raises(UnpackLimitError) as info:
         adding.prepare(many, kb)
-    assert time.perf_counter() - started < 0.5
     assert (info.value.what, info.value.value, info.value.limit) == ("entries", 20_000, 1000)
     assert words(kb, info.value) == (
         f'未添加: {many} 解压后过大(可能是"压缩炸弹"), 没有读取: 压缩包里有 20000 个部件, 上限 1000 个'
@@ -108,12 +104,10 @@ def test_every_corrupt_file_is_worded_by_its_cause_never_by_the_parsers_message(
 
 # -- web pages -------------------------------------------------------------------------------------
 
-def test_a_page_of_a_hundred_thousand_nested_divs_is_refused_before_parsing_in_well_under_a_second(kb, tmp_path):
+def test_a_page_of_a_hundred_thousand_nested_divs_is_refused_before_parsing(kb, tmp_path):
     deep = files.make_deep_html(tmp_path / "深.html", 100_000)  # took 132 s to be refused before
-    started = time.perf_counter()
-    with pytest.raises(NestingTooDeepError) as info:
+    with nothing_unpacked(), pytest.raises(NestingTooDeepError) as info:
         adding.prepare(deep, kb)
-    assert time.perf_counter() - started < 0.5
     assert (info.value.depth, info.value.limit) == (101, 100)
     assert words(kb, info.value) == (
         f"未添加: {deep} 的网页元素嵌套了 101 层以上, 超过上限 100 层(MINZHENG_ADD_MAX_HTML_DEPTH), 没有读取。"
