@@ -3,7 +3,8 @@
     python -m benchmarks.run [--sizes 1000 10000 100000]
 
 Runs benchmarks.retrieval once per size (a fresh process each, so peak RSS is per size),
-benchmarks.startup, benchmarks.load (2,000 questions through /wechat and /lookup of a real
+benchmarks.startup, benchmarks.uploads (seconds to refuse three hostile uploads),
+benchmarks.load (2,000 questions through /wechat and /lookup of a real
 server, also written to benchmarks/results/load.json), benchmarks.workers (requests/s and
 p50/p99 of `serve` with 1 and 2 worker processes on Redis, SQLite and PostgreSQL log, with the
 core count) and
@@ -46,6 +47,7 @@ TARGETS = (
     ("load: errors", lambda r: r["load"]["errors"], 0, "max"),
     ("load: server RSS growth over the second half <= 50 MB", lambda r: r["load"]["rss_growth_second_half_mb"], 50.0, "max"),
     ("workers: errors with 1 and 2 workers, SQLite and PostgreSQL log", lambda r: sum(row["errors"] for row in measured(r["workers"])), 0, "max"),
+    ("uploads: a hostile file (zip bomb, 20,000 parts, 100,000 nested <div>) refused <= 0.5 s (slowest)", lambda r: max(v["max_s"] for v in r["uploads"].values()), 0.5, "max"),
     ("query log: questions not written, SQLite and PostgreSQL", lambda r: sum(r["log_backends"][b]["unwritten"] for b in ("sqlite", "postgresql")), 0, "max"),
 )
 
@@ -134,6 +136,11 @@ def table(results, checks):
                 lines.append(f"| {backend} | skipped: {r['skipped']} | |")
             else:
                 lines.append(f"| {backend} | {r.get('asked_per_s', '-')} | {r.get('written_per_s', '-')} |")
+    uploads = results.get("uploads")
+    if uploads:
+        lines += ["", "| hostile upload, default limits (`adding.prepare`) | median s | slowest s | runs |", "|---|---:|---:|---:|"]
+        for key, r in uploads.items():
+            lines.append(f"| {key} | {r['median_s']} | {r['max_s']} | {r['runs']} |")
     lines += ["", "| target | measured | result |", "|---|---:|---|"]
     for name, value, limit, ok in checks:
         lines.append(f"| {name} | {value if value is not None else 'not measured'} | {'PASS' if ok else 'FAIL'} |")
@@ -176,6 +183,9 @@ def main(argv=None):
     print("query log: questions/s through Assistant.ask, SQLite vs PostgreSQL ...", flush=True)
     (results["log_backends"],) = python_json("benchmarks.log_backends")
     print("  " + json.dumps(results["log_backends"], ensure_ascii=False), flush=True)
+    print("uploads: refusing a zip bomb, a .docx of 20,000 parts, a page of 100,000 nested <div> ...", flush=True)
+    (results["uploads"],) = python_json("benchmarks.uploads")
+    print("  " + json.dumps(results["uploads"]), flush=True)
     checks = check(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
