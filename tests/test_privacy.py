@@ -289,3 +289,46 @@ def test_a_number_does_not_run_across_a_comma_into_a_year_or_an_age(masker):
 def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_masked(masker):
     assert masker.mask("手机 138    5712    3456") == "手机 [手机号]"
     assert masker.mask("电话一  三  八  五  七  一  二  三  四  五  六") == "电话[手机号]"
+
+
+# -- issue 14, fifth round: number classes a person who knows Chinese personal data expects -------
+@pytest.mark.parametrize("text, masked", [
+    # a birth date with a two-digit year, only beside a birth cue
+    ("我是87年5月15日出生的", "我是[出生日期]出生的"),
+    ("老伴儿是52年10月1日生的，高龄补贴", "老伴儿是[出生日期]生的，高龄补贴"),
+    ("出生日期：87.5.15", "出生日期：[出生日期]"),
+    ("生日是91年3月2号", "生日是[出生日期]"),
+    ("24年3月1日开始申请低保", "24年3月1日开始申请低保"),
+    ("24年3月1日出生的孩子能上户口吗", "24年3月1日出生的孩子能上户口吗"),
+    # a WeChat id by its wxid_ shape, with or without a cue
+    ("我的wxid_abc123def456", "我的[微信号]"),
+    ("加我vx：lily-2020abc", "加我vx：[微信号]"),
+    ("QQ:8765432 问低保", "QQ:[QQ号] 问低保"),
+    # a licence plate typed with spaces or a dot between its parts
+    ("车牌号是浙 A D12345", "车牌号是[车牌号]"),
+    ("浙 A·12345 停在殡仪馆门口", "[车牌号] 停在殡仪馆门口"),
+    # building, unit and room in dashes
+    ("住在3-2-501，想申请助餐", "住在[地址]，想申请助餐"),
+    ("地址：西湖区文一路3-2-501", "地址：西湖区文一路[地址]"),
+    ("家住5-1-602室", "家住[地址]"),
+    # a VIN of 17 characters
+    ("我的车LSGJA52U2CS123456报废会影响低保吗", "我的车[车架号]报废会影响低保吗"),
+    ("VIN: LFV2A21K6G4012345", "VIN: [车架号]"),
+    # an e-mail address spelled around filters
+    ("我的邮箱是wangfang(at)163.com", "我的邮箱是[邮箱]"),
+    ("邮箱 wang.fang @ 126 .com", "邮箱 [邮箱]"),
+    ("邮箱zs艾特163点com", "邮箱[邮箱]"),
+    # a village house number
+    ("住嵊州市城北村9号", "住嵊州市[地址]"),
+])
+def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
+    assert masker.mask(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "第十二条规定的", "2024年3月开始", "每月1200元", "80岁老人", "打12345", "浙民发〔2024〕12号", "西湖区的低保",
+    "2024-3-15去的民政局", "12-03-2024办的结婚证", "GB 38600-2019", "申请编号LSJZ2024031500127", "工单HZ20240611003001",
+    "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
+])
+def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
+    assert masker.mask(text) == text
