@@ -42,7 +42,7 @@ from .errors import DataFileError
 from .prefixdict import jieba
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_SEPARATORS = " \t\u3000:："
+_SEPARATORS = " \t\u3000:：(（"  # 我妈（王芳）: a bracket after a cue sets a name apart as a colon does
 _DICTIONARY_FREQ = 100  # a dictionary word this frequent is an everyday word, not a rare name
 # jieba tags of words that are never a given name: directions, times, adverbs, prepositions,
 # conjunctions, pronouns, particles, numerals, measure words (附近, 周期, 已经, 我们, 一个); a verb
@@ -175,7 +175,9 @@ class NameFinder:
         self.places = _compiled(data["places"])
         self.titles = _compiled(data["titles"])
         self.honorifics = _compiled(data["honorifics"])
-        self.fields = re.compile(rf"[ \t\u3000,，:：]*(?:{_alternatives(data['fields'])})") if data["fields"] else re.compile("(?!)")
+        fields = [_alternatives(data["fields"])] if data["fields"] else []
+        fields += [data["number_after"]] if data.get("number_after") else []
+        self.fields = re.compile(rf"[ \t\u3000,，:：]*(?:{'|'.join(fields)})") if fields else re.compile("(?!)")
         self.short_honorifics = frozenset(w for w in data["honorifics"] if len(w) == 1)
         self.bad_endings = data["bad_endings"]
         self.not_names = tuple(data["not_names"])
@@ -189,6 +191,9 @@ class NameFinder:
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.relation = _compiled([w for w in data["relations"] if len(w) > 1])
+        # a kinship or role word in brackets right after a name says who it is: 钟伟（儿子）, 王芳(我妈)
+        people = _alternatives(data.get("bracketed", ()))
+        self.bracketed = re.compile(rf"[ \t\u3000]*[(（](?:我的?|其|他的?|她的?)?(?:{people})") if people else re.compile("(?!)")
         self.listing = "、和及与"
         self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
@@ -212,6 +217,14 @@ class NameFinder:
                     call_patterns.append(re.compile(pattern))
                 except re.error as exc:
                     raise DataFileError(path, section_line, f"[names] call_patterns: bad regular expression {pattern!r}: {exc}") from exc
+            number_after = names.get("number_after_name")
+            if number_after is not None:
+                if not isinstance(number_after, str):
+                    raise TypeError("number_after_name is a regular expression")
+                try:
+                    re.compile(number_after)
+                except re.error as exc:
+                    raise DataFileError(path, section_line, f"[names] number_after_name: bad regular expression: {exc}") from exc
             called_after = names.get("called_after")
             if called_after is not None and not isinstance(called_after, str):
                 raise TypeError("called_after is a regular expression")
@@ -248,6 +261,8 @@ class NameFinder:
             raise DataFileError(path, section_line, "[names] needs surnames or surname_file")
         # A call takes any name: 我叫 / 名字是 and a kinship word with a calling word (我妈叫).
         called = called + [k + c for k in kinship + ["他", "她", "老人", "孩子"] for c in calls if c != "是"]
+        # a kinship word said with an ending (老伴儿, 闺女儿) labels a name as the word does
+        kinship += [k + e for e in _words(names.get("kinship_endings", [])) for k in kinship if not k.endswith(e)]
         labels = strong + kinship + roles
         latin_name = r"[A-Za-z][A-Za-z'\-]*(?:(?:[ ·.][A-Z][A-Za-z'\-]*){1,2}|[ ·][a-z]+(?=\s*(?:[^\sA-Za-z]|$)))?"
         capitalised = rf"{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{1,2}}"
@@ -287,6 +302,8 @@ class NameFinder:
             "vocabulary": frozenset(vocabulary),
             "before_person": _chars(names.get("before_person", "")),
             "relations": frozenset(kinship + roles + honorifics + titles),
+            "bracketed": kinship + roles,
+            "number_after": number_after,
             "replacement": replacement,
             "surnames": surnames,
             "needing_given": needing_given,
@@ -394,7 +411,9 @@ class NameFinder:
                 q += 1
                 while q < n and text[q] in _SEPARATORS:
                     q, separated = q + 1, True
-        cued = kind != "weak"
+        if kind == "weak" and not separated and inside[q] == "in" and inside[q + 1] == "in":
+            return None  # 与时俱进: a weak cue that starts a longer word is no cue (和解梓萱 is 和 + a name)
+        cued = True  # 帮向兰问一下: after a cue 向 and 于 may be surnames; _judge tells 向社区 from 向兰
         span = self.candidate(text, q, inside, any_first=kind == "call" or (kind == "label" and separated), cued=cued)
         if span is None:
             return None
@@ -421,7 +440,7 @@ class NameFinder:
         given = name[surname:]
         if len(given) == 2 and self.tagger.never_given(given, times=level != "label"):
             return False  # 给向附近, 和全周期: no given name is 附近; after a label 国庆 may be one
-        if name[:surname] in self.needing_given and self.tagger.frequency(given if len(given) == 2 else name) > 0 and not self.tagger.is_name_word(given):
+        if name[:surname] in self.needing_given and not self._given_after_common(name, surname):
             return False  # 老人向社区反映, 于是: 向 and 于 are a surname only before a given name
         if level == "tagger":
             # two characters tagged nr with nothing else saying so are often a word jieba does not
@@ -448,10 +467,22 @@ class NameFinder:
         if self.tagger.is_name_tag(tag):
             if level == "start":  # a dictionary name opening a clause before a word that ends one
                 return True
-            if level == "label":
-                return (end == len(text) or text[end] not in self.pos_not_before) and (_alone(text, end) or bool(self.ends.match(text, end)))
+            if level == "label":  # a kinship or role word after it ends it too: 爷爷胡国华奶奶…
+                return (end == len(text) or text[end] not in self.pos_not_before) and (_alone(text, end) or bool(self.ends.match(text, end)) or bool(self.relation.match(text, end)))
             return _alone(text, end)
         return level == "label" and _alone(text, end)
+
+    def _given_after_common(self, name, surname):
+        """True when a surname that is also an everyday character (于, 向, 时) stands before a given
+        name here: it makes no word with the next character (于是, 向往, 时间, 向日葵), the given
+        name is no word the vocabulary or a function word or verb explains (向社区, 于去年), and a
+        single given character is no word with it (于此, 向他). 于建国, 向长顺, 时小红 are names."""
+        given = name[surname:]
+        if self.tagger.frequency(name[: surname + 1]) > 0 and not self.tagger.is_name_word(name[: surname + 1]):
+            return False
+        if len(given) == 1:
+            return not (self.tagger.single_tag(given) or "").startswith(_ENDS_NO_NAME + ("v", "d", "m", "q"))
+        return not self.explained(given) and not self.tagger.never_given(given)
 
     def explained(self, word):
         """True when `word` reads as what it says in a civil-affairs question: a word of the
@@ -501,7 +532,7 @@ class NameFinder:
                         continue
                 else:
                     spaced = re.match(r"[ \t\u3000]*", text[end:]).end()  # 冉光荣 的家属
-                    title = self.titles.match(text, end + spaced) or self.honorifics.match(text, end + spaced)
+                    title = self.titles.match(text, end + spaced) or self.honorifics.match(text, end + spaced) or self.bracketed.match(text, end)
                     if title is None or title.group(0) in self.short_honorifics:
                         title = self.fields.match(text, end) if end == self._name_end(text, at, surname, inside) else None
                     if title is None:
@@ -641,10 +672,27 @@ class NameFinder:
                 continue  # 陈经理你好: a title after the surname, read by _titled
             if len(name) > 2 and self.tagger.frequency(name) >= _DICTIONARY_FREQ:
                 continue  # jieba's dictionary tags places nr too (张家口); a frequent one is no name here
-            if self.tagger.is_name_word(name) or span in tagged or (self.tagger.frequency(name) == 0 and self._unexplained(name, surname)):
+            if self.tagger.is_name_word(name) or span in tagged or (self.tagger.frequency(name) == 0 and (self._unexplained(name, surname) or self._compound(name, surname) or self._short(name, surname))):
                 if self._judge(text, span, "start"):
                     found.append(span)
         return found
+
+    def _short(self, name, surname):
+        """True for a surname and one given character that make no word (蔺金想问, 管金今年): the
+        character is no function word, verb or measure of its own (王想, 钱都) and nothing of the
+        vocabulary explains the pair."""
+        if len(name) - surname != 1 or self.explained(name):
+            return False
+        return not (self.tagger.single_tag(name[-1]) or "x").startswith(_ENDS_NO_NAME + ("v", "d", "m", "q", "x"))
+
+    def _compound(self, name, surname):
+        """True for a compound surname and a given name (诸葛明, 钟离秀): a two-character surname
+        that is no everyday word (东方, 司空 are; a name or a place word such as 欧阳 is not) and a
+        given name that explains nothing."""
+        if surname != 2 or self.explained(name[2:]):
+            return False
+        tag = self.tagger.frequent(name[:2])
+        return tag is None or self.tagger.is_name_tag(tag) or tag.startswith("ns")
 
     def _given_char(self, word):
         """True when a word of one character, cut off a two-character name by jieba's HMM, is the

@@ -332,3 +332,47 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     assert masker.mask(text) == text
+
+
+# -- issue 14, fifth round: person names in the contexts Chinese speakers give them ---------------
+@pytest.mark.parametrize("text, masked", [
+    # a kinship word said with 儿 labels a name as the word does
+    ("我老伴儿封国华去世了，丧葬费怎么领", "我老伴儿[姓名]去世了，丧葬费怎么领"),
+    ("我家老伴儿祝春花住院了", "我家老伴儿[姓名]住院了"),
+    ("我们家那口子刘国庆不管家", "我们家那口子[姓名]不管家"),
+    # 的 + a kinship word
+    ("我的老伴张桂芝去年走了", "我的老伴[姓名]去年走了"),
+    # a compound surname and one given character opening a clause
+    ("诸葛明想问低保", "[姓名]想问低保"),
+    ("钟离秀住在城北村", "[姓名]住在城北村"),
+    # a surname and one given character that make no word, opening a clause before a word that ends a name
+    ("你好，蔺金想问一下", "你好，[姓名]想问一下"),
+    # 于, 向, 时 as surnames after a cue, where they make no word with what follows
+    ("老人于建国，男，八十岁", "老人[姓名]，男，八十岁"),
+    ("于正义想申请低保", "[姓名]想申请低保"),
+    ("我是于强的儿子", "我是[姓名]的儿子"),
+    ("帮向兰问一下特困", "帮[姓名]问一下特困"),
+    ("申请人时小红", "申请人[姓名]"),
+    # a kinship or role word in brackets after a name, 本人 after it, a kinship word after a dictionary name
+    ("王芳（我妈）想问低保", "[姓名]（我妈）想问低保"),
+    ("我妈（贺娜）想问", "我妈（[姓名]）想问"),
+    ("黄秀珍本人申请", "[姓名]本人申请"),
+    ("爷爷胡国华奶奶王秀英", "爷爷[姓名]奶奶[姓名]"),
+    # a phone number right after a surname-led name
+    ("窦金根 13857123456", "[姓名] [手机号]"),
+    # names after 叫 / 姓…叫 / 是
+    ("我老公姓陈，叫陈建", "我老公姓陈，叫[姓名]"),
+    ("申请人是赵志刚", "申请人是[姓名]"),
+])
+def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
+    assert masker.mask(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "于是我想问低保", "向往美好生活", "时间是几点", "我们向政府反映", "帮向社区反映一下", "给向导打电话", "和时间赛跑",
+    "是于去年申请的", "是时候申请了", "与时俱进", "跟向阳社区说", "问问向上级部门", "我是向着社区来的", "和向日葵社区联系",
+    "低保（城市）标准", "申请人本人签字", "户主本人到场", "高龄津贴 12345", "东方明珠", "车费想报销", "全家想申请低保",
+    "钱都花光了", "单亲想申请", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
+])
+def test_everyday_words_beside_the_fifth_round_name_contexts_are_kept(masker, text):
+    assert masker.mask(text) == text
