@@ -320,6 +320,20 @@ def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_mas
     ("邮箱zs艾特163点com", "邮箱[邮箱]"),
     # a village house number
     ("住嵊州市城北村9号", "住嵊州市[地址]"),
+    # the last digits of a number, after the words that say so
+    ("手机尾号3456的那个短信", "手机尾号[号码]的那个短信"),
+    ("身份证后六位 301234", "身份证后六位 [号码]"),
+    ("银行卡尾号 8812", "银行卡尾号 [号码]"),
+    # a passport number typed in groups; Hong Kong and Macau identity cards with their check digit
+    ("护照号 E 1234 5678 过期了", "护照号 [证件号] 过期了"),
+    ("香港身份证A123456(7)", "香港身份证[身份证号]"),
+    ("澳门身份证1234567(8)", "澳门身份证[身份证号]"),
+    # a room after its building or estate, or before 室
+    ("住阳光公寓1208室", "住阳光公寓[地址]"),
+    ("住A座1604", "住A座[地址]"),
+    ("在301室住了十年", "在[地址]住了十年"),
+    # a year and month before 生
+    ("1950年3月生，今年74", "[出生日期]生，今年74"),
 ])
 def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
@@ -329,6 +343,8 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     "第十二条规定的", "2024年3月开始", "每月1200元", "80岁老人", "打12345", "浙民发〔2024〕12号", "西湖区的低保",
     "2024-3-15去的民政局", "12-03-2024办的结婚证", "GB 38600-2019", "申请编号LSJZ2024031500127", "工单HZ20240611003001",
     "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
+    "小区200多户", "小区1386户低保户", "公寓2024年建的", "大厦1000米外", "第301室", "2024年3月生效", "2024年3月生的孩子",
+    "尾号是什么", "后四位数是什么",
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     assert masker.mask(text) == text
