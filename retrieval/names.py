@@ -195,6 +195,7 @@ class NameFinder:
         people = _alternatives(data.get("bracketed", ()))
         self.bracketed = re.compile(rf"[ \t\u3000]*[(（](?:我的?|其|他的?|她的?)?(?:{people})") if people else re.compile("(?!)")
         self.listing = "、和及与"
+        self.alone_after = _compiled(data.get("alone_after", ()))  # 我卫娟，想问: a name standing alone after 我
         self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
     # -- loading --------------------------------------------------------------------------------
@@ -304,6 +305,7 @@ class NameFinder:
             "relations": frozenset(kinship + roles + honorifics + titles),
             "bracketed": kinship + roles,
             "number_after": number_after,
+            "alone_after": _words(names.get("alone_after", [])),
             "replacement": replacement,
             "surnames": surnames,
             "needing_given": needing_given,
@@ -353,6 +355,7 @@ class NameFinder:
                 span = self._after_cue(text, match.end(), kind, inside)
                 if span is not None:
                     found.append(span)
+        found += self._alone_after(text, inside)
         found += self._titled(text, inside)
         found += self._gendered(text, inside)
         found += self._nicknames(text, cue_ends, inside)
@@ -542,6 +545,18 @@ class NameFinder:
                 if self._judge(text, (at, end), "title"):
                     found.append((at, end))
                 break
+        return found
+
+    def _alone_after(self, text, inside):
+        """A surname-led name right after 我 that stands alone, before punctuation, a space or the
+        end (我卫娟，想问低保): 我 and a name with nothing after it say who is writing."""
+        found = []
+        for match in self.alone_after.finditer(text):
+            span = self.candidate(text, match.end(), inside, cued=True)
+            if span is None or not _alone(text, span[1]) or self.tagger.frequent(text[span[0]:span[1]]) is not None:
+                continue  # 我明白。: a frequent word (jieba tags 明白 nr) is what is said, not who says it
+            if self._judge(text, span, "weak"):
+                found.append(span)
         return found
 
     def _name_end(self, text, at, surname, inside):

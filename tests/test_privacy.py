@@ -379,6 +379,15 @@ def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     # names after 叫 / 姓…叫 / 是
     ("我老公姓陈，叫陈建", "我老公姓陈，叫[姓名]"),
     ("申请人是赵志刚", "申请人是[姓名]"),
+    # a name opening a clause before a verb of hotline tickets (反映, 诉求, 告诉, 目前)
+    ("朱伟反映低保问题", "[姓名]反映低保问题"),
+    ("何红梅诉求：补发高龄津贴", "[姓名]诉求：补发高龄津贴"),
+    ("莫金花目前独居", "[姓名]目前独居"),
+    # single-character kinship words as labels (俺娘, 我爷)
+    ("俺娘许根娣今年八十", "俺娘[姓名]今年八十"),
+    ("我爷巫水根去世了", "我爷[姓名]去世了"),
+    # a name standing alone right after 我
+    ("我卫娟，想问低保", "我[姓名]，想问低保"),
 ])
 def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
@@ -388,7 +397,8 @@ def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     "于是我想问低保", "向往美好生活", "时间是几点", "我们向政府反映", "帮向社区反映一下", "给向导打电话", "和时间赛跑",
     "是于去年申请的", "是时候申请了", "与时俱进", "跟向阳社区说", "问问向上级部门", "我是向着社区来的", "和向日葵社区联系",
     "低保（城市）标准", "申请人本人签字", "户主本人到场", "高龄津贴 12345", "东方明珠", "车费想报销", "全家想申请低保",
-    "钱都花光了", "单亲想申请", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
+    "钱都花光了", "单亲想申请", "单位反映的问题", "金额目前是多少", "周边目前有没有养老院", "马上投诉", "家属反映",
+    "奶粉钱", "姥姥家", "我明白。", "我同意，", "我从去年，", "我单身，", "我全家，", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
 ])
 def test_everyday_words_beside_the_fifth_round_name_contexts_are_kept(masker, text):
     assert masker.mask(text) == text
