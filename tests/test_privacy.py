@@ -334,6 +334,12 @@ def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_mas
     ("在301室住了十年", "在[地址]住了十年"),
     # a year and month before 生
     ("1950年3月生，今年74", "[出生日期]生，今年74"),
+    # a birth date after 出生: / 出生年份 / 生辰
+    ("出生：1952/10/15", "出生：[出生日期]"),
+    ("生辰1952年10月15日", "生辰[出生日期]"),
+    # a lane of old town houses and its number
+    ("住在宝善里3弄5号", "住在[地址]"),
+    ("住在新华坊12号", "住在[地址]"),
 ])
 def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
@@ -344,7 +350,7 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     "2024-3-15去的民政局", "12-03-2024办的结婚证", "GB 38600-2019", "申请编号LSJZ2024031500127", "工单HZ20240611003001",
     "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
     "小区200多户", "小区1386户低保户", "公寓2024年建的", "大厦1000米外", "第301室", "2024年3月生效", "2024年3月生的孩子",
-    "尾号是什么", "后四位数是什么",
+    "尾号是什么", "后四位数是什么", "我在这里12号来办", "下个月12号去", "城里12号", "出生 2024年1月1日以后的孩子", "孩子出生：2024年",
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     assert masker.mask(text) == text
