@@ -48,6 +48,9 @@ _DICTIONARY_FREQ = 100  # a dictionary word this frequent is an everyday word, n
 # conjunctions, pronouns, particles, numerals, measure words (附近, 周期, 已经, 我们, 一个); a verb
 # may be one (兴发, 建设)
 _NEVER_GIVEN = tuple("ftdpcrumqyeo")
+# a single character this frequent in jieba's dictionary and tagged a function word ends a word (后, 里,
+# 在); a rarer one so tagged is as often the end of a given name (根 5413 and 顺 2916 are tagged p)
+_FUNCTION_FREQ = 10000
 # jieba tags of words that explain the characters after a cue as what they say rather than a name:
 # the function words above and verbs (申请, 成家); a noun (石子, 周长, 程志) explains nothing the
 # civil-affairs vocabulary does not know
@@ -127,9 +130,9 @@ class NameTagger:
     def never_given(self, word, times=True):
         """True for a two-character dictionary word that is never the given name of a person: a
         direction, adverb, pronoun... (附近, 已经) or, with `times`, a time word (周期; but 国庆 is
-        a given name too)."""
+        a given name too). A rare word so tagged (立新, 51 times, an adverb) is a given name as often."""
         tag = self._tagger() and self._not_given.get(word)
-        return tag is not None and (times or not tag.startswith("t"))
+        return tag is not None and (times or not tag.startswith("t")) and self.frequency(word) >= _DICTIONARY_FREQ
 
     def single_tag(self, char):
         """jieba's tag of one character as a word of its own (后 f, 了 ul), or None."""
@@ -502,7 +505,7 @@ class NameFinder:
         no civil-affairs text uses, so here they are the start of a name)."""
         if not (self.vocabulary or self.known is not None) or len(name) - surname != 2:
             return False
-        if (self.tagger.single_tag(name[-1]) or "").startswith(_ENDS_NO_NAME):
+        if (self.tagger.single_tag(name[-1]) or "").startswith(_ENDS_NO_NAME) and self.tagger.frequency(name[-1]) >= _FUNCTION_FREQ:
             return False  # 成家后, 石子里: a direction, particle or preposition ends the word before it
         return not any(self.explained(w) for w in (name, name[: surname + 1], name[surname:]))
 
