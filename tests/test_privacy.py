@@ -340,6 +340,14 @@ def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_mas
     # a lane of old town houses and its number
     ("住在宝善里3弄5号", "住在[地址]"),
     ("住在新华坊12号", "住在[地址]"),
+    # numbers a hospital, school, employer or insurer knows a person by
+    ("住院号123456，费用能报销吗", "住院号[号码]，费用能报销吗"),
+    ("工号10086", "工号[号码]"),
+    ("结婚证字号 J330106-2010-001234", "结婚证字号 [号码]"),
+    # accounts on other services, and a handle by its own shape
+    ("支付宝账号：zhang_san88", "支付宝账号：[账号]"),
+    ("抖音号 abc12345", "抖音号 [账号]"),
+    ("我的tg是@zhangsan_88", "我的tg是[账号]"),
 ])
 def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
@@ -351,6 +359,7 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
     "小区200多户", "小区1386户低保户", "公寓2024年建的", "大厦1000米外", "第301室", "2024年3月生效", "2024年3月生的孩子",
     "尾号是什么", "后四位数是什么", "我在这里12号来办", "下个月12号去", "城里12号", "出生 2024年1月1日以后的孩子", "孩子出生：2024年",
+    "加工号码", "大学号召", "每月@所有人", "@12345", "字号大一点",
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     assert masker.mask(text) == text
