@@ -278,6 +278,9 @@ class NameFinder:
             value_rules.append(re.compile(rf"(?i:(?<![A-Za-z])(?:{words})(?![A-Za-z]))\s*[:：]?\s*(?P<value>{_LATIN_WORD}(?:[ ·.]{_LATIN_WORD}){{0,2}})"))
         # after a Chinese cue (我叫, 我老公, 女儿, 申请人:) a name in Latin letters: Lily Han, WU JIANPING
         value_rules.append(re.compile(rf"(?:{_alternatives(called + labels + weak)})\s*[:：]?\s*(?P<value>{capitalised})(?![A-Za-z])"))
+        # ...and one capitalised word after a call or a kinship word (我老公 David, 叫 Tom): an English
+        # given name; a word in capitals (我妈 QQ号) is no name
+        value_rules.append(re.compile(rf"(?:{_alternatives(called + kinship)})\s*[:：]?\s*(?P<value>[A-Z][a-z]{{2,}})(?![A-Za-z])"))
         if latin_surnames:
             # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
             given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
