@@ -198,6 +198,7 @@ class NameFinder:
         people = _alternatives(data.get("bracketed", ()))
         self.bracketed = re.compile(rf"[ \t\u3000]*[(（](?:我的?|其|他的?|她的?)?(?:{people})") if people else re.compile("(?!)")
         self.listing = "、和及与"
+        self.openers = _compiled(data.get("clause_openers", ()))
         self.alone_after = _compiled(data.get("alone_after", ()))  # 我卫娟，想问: a name standing alone after 我
         self.before_person = data.get("before_person", "")  # characters a name may follow inside a sentence (的, 让)
 
@@ -312,6 +313,7 @@ class NameFinder:
             "bracketed": kinship + roles,
             "number_after": number_after,
             "alone_after": _words(names.get("alone_after", [])),
+            "clause_openers": _words(names.get("clause_openers", [])),
             "replacement": replacement,
             "surnames": surnames,
             "needing_given": needing_given,
@@ -677,8 +679,10 @@ class NameFinder:
         name, or its tagger's nr) or it is three characters nothing explains."""
         tagged = {(s, e) for s, e, _, tag in words if self.tagger.is_name_tag(tag)}
         found = []
-        for match in _CLAUSE_START.finditer(text):
-            at = match.end()
+        starts = [m.end() for m in _CLAUSE_START.finditer(text)]
+        # a time word or a connective opening the clause (昨天汤晓东来办低保, 为什么严洋没有…): the name after it opens it
+        starts += [m.end() for m in self.openers.finditer(text) if m.start() in starts and m.end() < len(text)]
+        for at in starts:
             surname = self._surname_at(text, at, cued=True)  # 向志强想问: the clause's first word
             if not surname or inside[at] == "in":
                 continue
