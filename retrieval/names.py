@@ -680,7 +680,7 @@ class NameFinder:
         tagged = {(s, e) for s, e, _, tag in words if self.tagger.is_name_tag(tag)}
         found = []
         starts = [m.end() for m in _CLAUSE_START.finditer(text)]
-        # a time word or a connective opening the clause (昨天汤晓东来办低保, 为什么严洋没有…): the name after it opens it
+        # a time word or a connective opening the clause (昨天许永康来办低保, 为什么严洋没有…): the name after it opens it
         starts += [m.end() for m in self.openers.finditer(text) if m.start() in starts and m.end() < len(text)]
         for at in starts:
             surname = self._surname_at(text, at, cued=True)  # 向志强想问: the clause's first word

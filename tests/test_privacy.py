@@ -412,7 +412,7 @@ def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     ("我老公 David 是美国人", "我老公 [姓名] 是美国人"),
     ("Regards, Peter Smith", "Regards, [姓名]"),
     # a name right after a time word or a connective opening the clause
-    ("昨天汤晓东来办低保", "昨天[姓名]来办低保"),
+    ("昨天许永康来办低保", "昨天[姓名]来办低保"),
     ("为什么严洋没有高龄补贴", "为什么[姓名]没有高龄补贴"),
     ("叶强属于特困人员吗", "[姓名]属于特困人员吗"),
     # the person cared for or visited, and a name before a job title
