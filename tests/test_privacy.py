@@ -349,6 +349,8 @@ def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_mas
     ("抖音号 abc12345", "抖音号 [账号]"),
     ("我的tg是@zhangsan_88", "我的tg是[账号]"),
     # any number of 7-13 digits after a phone word, though no mobile or landline has its shape
+    ("身份证3301021987，少了几位", "身份证[身份证号]，少了几位"),
+    ("身份证号 33010219870515181", "身份证号 [身份证号]"),
     ("手机 12345678901", "手机 [电话]"),
     ("电话1385712345（少打了一位）", "电话[电话]（少打了一位）"),
     # a number partly starred out
@@ -366,7 +368,7 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
     "小区200多户", "小区1386户低保户", "公寓2024年建的", "大厦1000米外", "第301室", "2024年3月生效", "2024年3月生的孩子",
     "尾号是什么", "后四位数是什么", "我在这里12号来办", "下个月12号去", "城里12号", "出生 2024年1月1日以后的孩子", "孩子出生：2024年",
-    "电话12349", "电话96345", "电话号码是多少", "手机2024年买的", "电话费每月30元", "电话里说1200元", "加工号码", "大学号召", "每月@所有人", "@12345", "字号大一点",
+    "身份证20300101到期", "身份证有效期2030年", "身份证丢了2024年补办", "电话12349", "电话96345", "电话号码是多少", "手机2024年买的", "电话费每月30元", "电话里说1200元", "加工号码", "大学号召", "每月@所有人", "@12345", "字号大一点",
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     assert masker.mask(text) == text
