@@ -653,15 +653,17 @@ class NameFinder:
         for at in range(len(text)):
             if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in self.before_person:
                 continue
-            surname = self._surname_at(text, at)
+            surname = self._surname_at(text, at, cued=True)  # 服务站的于桂芝: where a person stands, 于 may be a surname
             if not surname or inside[at] == "in":
                 continue
-            span = self.candidate(text, at, inside)
+            span = self.candidate(text, at, inside, cued=True)
             if span is None or span[1] - at - surname != 2:
                 continue
             start, end = span
             name = text[start:end]
             if end < len(text) and re.match(f"[{_CJK}]", text[end]) and not self.ends.match(text, end):
+                continue
+            if name[:surname] in self.needing_given and not self._given_after_common(name, surname):
                 continue
             if self.tagger.frequency(name) > 0 or any(c in self.never for c in name) or self.places.match(text, end):
                 continue

@@ -428,6 +428,9 @@ def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     ("我照顾张阿根十年了", "我照顾[姓名]十年了"),
     ("我去看望路美玲", "我去看望[姓名]"),
     ("村里的侯福会计说的", "村里的[姓名]会计说的"),
+    # a name after 写成了 / 实际是 (a name written wrong on a certificate), and 于 where a person stands
+    ("死亡证明上写成了龙志强，实际是龙志刚，怎么改", "死亡证明上写成了[姓名]，实际是[姓名]，怎么改"),
+    ("我是殡葬服务站的于桂芝，想问", "我是殡葬服务站的[姓名]，想问"),
 ])
 def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
@@ -440,7 +443,8 @@ def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     "钱都花光了", "单亲想申请", "单位反映的问题", "金额目前是多少", "周边目前有没有养老院", "马上投诉", "家属反映",
     "奶粉钱", "姥姥家", "我明白。", "我同意，", "我从去年，", "我单身，", "我全家，", "他住在家里后面", "王村里有人", "Thanks, I will go", "Best, the Li family", "昨天高温天气老人能领补贴吗", "今天王府井开门吗", "为什么高龄津贴没到",
     "请问李家村在哪", "请问余额怎么查", "现在钱都没到", "如果全家都是残疾", "所以林业局说", "照顾老人十年了", "照顾好自己",
-    "赡养费怎么算", "照顾方面有补贴吗", "探望权", "社区保安", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
+    "赡养费怎么算", "照顾方面有补贴吗", "探望权", "社区保安", "名字写成了繁体", "改成了城市户口", "实际是低保户",
+    "实际是向社区申请", "服务站的向导说", "社区的于是说", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
 ])
 def test_everyday_words_beside_the_fifth_round_name_contexts_are_kept(masker, text):
     assert masker.mask(text) == text
