@@ -116,18 +116,19 @@ def _measure(cases, masker):
 
 
 def test_the_held_out_privacy_set_holds_its_measured_level(answerer):
-    """Measured after the fourth round's classes were covered (names opening a clause with no cue,
-    spaced-out names, look-alike letters and wide spaces in numbers, a second birth date): 17 of
-    212 personal items left in clear (8.0%; 8.5% before, 9.0%, 9.4% and 12.3% before that), 261
-    of 262 keep items kept. The
+    """Measured after the fifth round's classes were covered (numbers by their own shape or after
+    the words that name them: two-digit birth years, wxid_, spaced plates, dashed rooms, VINs,
+    spelled e-mail, starred and mis-sized numbers after a phone or ID word; names in more
+    contexts): 10 of 212 personal items left in clear (4.7%; 8.0% after the fourth round, 8.5%,
+    9.0%, 9.4% and 12.3% before that), 261 of 262 keep items kept. The
     first set's 0.2% was reached while looking at it; this one is the honest figure. Only these
     aggregates are ever computed for this set."""
     left, kept = _measure(HELDOUT, answerer.masker)
     print(f"\nheld-out privacy set: {len(HELDOUT)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT) == 160 and left <= 17 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
+    assert len(HELDOUT) == 160 and left <= 10 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 8.0%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 4.7%")
 def test_the_held_out_privacy_set_meets_the_target(answerer):
     assert _measure(HELDOUT, answerer.masker)[0] <= 0.01
 
@@ -138,13 +139,13 @@ HELDOUT2 = [json.loads(line) for line in (DATA / "privacy_messages_heldout2.json
 
 def test_the_second_held_out_privacy_set_holds_its_measured_level(answerer):
     """Measured after the masker read names from the civil-affairs vocabulary (0 of 233 in clear on
-    the fit half), then the third attack's classes, then the fourth round's: 10 of 216 personal
-    items left in clear (4.6%; 5.6%, 6.5% and 6.9% before), 213 of 213 kept."""
+    the fit half), then the third attack's classes, then the fourth round's, then the fifth's: 8 of
+    216 personal items left in clear (3.7%; 4.6%, 5.6%, 6.5% and 6.9% before), 213 of 213 kept."""
     left, kept = _measure(HELDOUT2, answerer.masker)
     print(f"\nsecond held-out privacy set: {len(HELDOUT2)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT2) == 160 and left <= 10 / 216 + 1e-9 and kept >= 1.0 - 1e-9
+    assert len(HELDOUT2) == 160 and left <= 8 / 216 + 1e-9 and kept >= 1.0 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 4.6%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 3.7%")
 def test_the_second_held_out_privacy_set_meets_the_target(answerer):
     assert _measure(HELDOUT2, answerer.masker)[0] <= 0.01
