@@ -344,6 +344,8 @@ def test_a_number_written_with_wide_spaces_between_its_digits_or_numerals_is_mas
     ("住在文三路259，想问", "住在[地址]，想问"),
     ("家住解放路23-1", "家住[地址]"),
     ("地址 湖墅南路 88", "地址 [地址]"),
+    # a room in numerals after its unit
+    ("住在5幢3单元一零二", "住在[地址][地址]"),
     # numbers a hospital, school, employer or insurer knows a person by
     ("住院号123456，费用能报销吗", "住院号[号码]，费用能报销吗"),
     ("工号10086", "工号[号码]"),
@@ -372,7 +374,7 @@ def test_number_classes_of_the_fifth_round_are_masked(masker, text, masked):
     "下午3点到 at 3 pm", "李家村的低保", "第3-2-1项", "浙江A级景区",
     "小区200多户", "小区1386户低保户", "公寓2024年建的", "大厦1000米外", "第301室", "2024年3月生效", "2024年3月生的孩子",
     "尾号是什么", "后四位数是什么", "我在这里12号来办", "下个月12号去", "城里12号", "出生 2024年1月1日以后的孩子", "孩子出生：2024年",
-    "身份证20300101到期", "身份证有效期2030年", "身份证丢了2024年补办", "电话12349", "电话96345", "电话号码是多少", "手机2024年买的", "电话费每月30元", "电话里说1200元", "坐文三路10路车", "延安路2024年改造", "解放路上100多家店", "沿着文三路200米", "中山路有3个",
+    "身份证20300101到期", "身份证有效期2030年", "身份证丢了2024年补办", "电话12349", "电话96345", "电话号码是多少", "手机2024年买的", "电话费每月30元", "电话里说1200元", "三单元一个人住", "坐文三路10路车", "延安路2024年改造", "解放路上100多家店", "沿着文三路200米", "中山路有3个",
     "加工号码", "大学号召", "每月@所有人", "@12345", "字号大一点",
 ])
 def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
@@ -436,6 +438,9 @@ def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     # a name after 写成了 / 实际是 (a name written wrong on a certificate), and 于 where a person stands
     ("死亡证明上写成了龙志强，实际是龙志刚，怎么改", "死亡证明上写成了[姓名]，实际是[姓名]，怎么改"),
     ("我是殡葬服务站的于桂芝，想问", "我是殡葬服务站的[姓名]，想问"),
+    # the roles of forms and bank slips
+    ("签收人吴国强", "签收人[姓名]"),
+    ("收款人：王秀英", "收款人：[姓名]"),
 ])
 def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     assert masker.mask(text) == masked
