@@ -283,6 +283,9 @@ class NameFinder:
         # given name; a word in capitals (我妈 QQ号) is no name
         value_rules.append(re.compile(rf"(?:{_alternatives(called + kinship)})\s*[:：]?\s*(?P<value>[A-Z][a-z]{{2,}})(?![A-Za-z])"))
         if latin_surnames:
+            # after a Chinese cue a pinyin name in small letters too: 我叫wang fang, 我妈叫 li xiuying
+            lowered = "|".join(re.escape(w.lower()) for w in sorted(set(latin_surnames), key=len, reverse=True))
+            value_rules.append(re.compile(rf"(?:{_alternatives(called + labels + weak)})\s*[:：]?\s*(?P<value>(?:{lowered})[ ·]?[a-z]{{2,12}}(?:[ ][a-z]{{2,12}})?)(?![A-Za-z])"))
             # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
             given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
             value_rules.append(re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"))

@@ -429,6 +429,10 @@ def test_near_misses_of_the_fifth_round_number_classes_are_kept(masker, text):
     # Latin names: one capitalised word after a kinship word, a full name after a letter's sign-off
     ("我老公 David 是美国人", "我老公 [姓名] 是美国人"),
     ("Regards, Peter Smith", "Regards, [姓名]"),
+    # a pinyin name in small letters after a Chinese cue
+    ("我叫wang fang，想问低保", "我叫[姓名]，想问低保"),
+    ("我妈叫 li xiuying", "我妈叫 [姓名]"),
+    ("本人 zhao lei", "本人 [姓名]"),
     # a name right after a time word or a connective opening the clause
     ("昨天许永康来办低保", "昨天[姓名]来办低保"),
     ("为什么严洋没有高龄补贴", "为什么[姓名]没有高龄补贴"),
@@ -453,7 +457,7 @@ def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
     "是于去年申请的", "是时候申请了", "与时俱进", "跟向阳社区说", "问问向上级部门", "我是向着社区来的", "和向日葵社区联系",
     "低保（城市）标准", "申请人本人签字", "户主本人到场", "高龄津贴 12345", "东方明珠", "车费想报销", "全家想申请低保",
     "钱都花光了", "单亲想申请", "单位反映的问题", "金额目前是多少", "周边目前有没有养老院", "马上投诉", "家属反映",
-    "奶粉钱", "姥姥家", "我明白。", "我同意，", "我从去年，", "我单身，", "我全家，", "他住在家里后面", "王村里有人", "Thanks, I will go", "Best, the Li family", "昨天高温天气老人能领补贴吗", "今天王府井开门吗", "为什么高龄津贴没到",
+    "奶粉钱", "姥姥家", "我明白。", "我同意，", "我从去年，", "我单身，", "我全家，", "他住在家里后面", "王村里有人", "Thanks, I will go", "Best, the Li family", "帮我 li yi xia", "和 ok 吗", "昨天高温天气老人能领补贴吗", "今天王府井开门吗", "为什么高龄津贴没到",
     "请问李家村在哪", "请问余额怎么查", "现在钱都没到", "如果全家都是残疾", "所以林业局说", "照顾老人十年了", "照顾好自己",
     "赡养费怎么算", "照顾方面有补贴吗", "探望权", "社区保安", "名字写成了繁体", "改成了城市户口", "实际是低保户",
     "实际是向社区申请", "服务站的向导说", "社区的于是说", "第十二条", "2024年3月", "1200元", "80岁", "12345", "浙民发〔2024〕12号", "西湖区", "低保",
