@@ -464,3 +464,10 @@ def test_names_in_the_fifth_round_contexts_are_masked(masker, text, masked):
 ])
 def test_everyday_words_beside_the_fifth_round_name_contexts_are_kept(masker, text):
     assert masker.mask(text) == text
+
+
+def test_a_number_grouped_with_full_width_commas_is_masked_and_does_not_break_the_id_check(masker):
+    """6217，9147，0407，2113，553 raised ValueError in the ID check: a 15-digit match with three
+    full-width commas is 18 characters long, and the check read the comma as a digit."""
+    assert masker.mask("卡号6217，9147，0407，2113，553") == "卡号[银行卡号]"
+    assert CHECKS["id_card"]("330102，19300214，0022") is True  # the commas are separators, not digits
