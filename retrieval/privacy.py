@@ -98,7 +98,8 @@ class Masker:
         # a run of numerals (一三九 三零零三…, 一  三  九 with wide spaces), or of numerals and digits written together
         # (147五六二三0570), is read digit by digit; 王五 13605718888 keeps its 五
         chars = "".join(re.escape(c) for c in (numerals or {}))
-        spaced = rf"[{chars}](?:[ \t]*{_SEPARATOR.pattern}?[ \t]*[{chars}]){{{numeral_run - 1},}}"
+        # the groups may be set apart as digits are, by commas and doubled dashes too (一九零，七二零零，…, 零二一--五五七四)
+        spaced = rf"[{chars}](?:[ \t]*(?:[,，]|{_SEPARATOR.pattern}){{0,2}}[ \t]*[{chars}]){{{numeral_run - 1},}}"
         mixed = rf"(?=[0-9]*[{chars}])[{chars}0-9]{{{numeral_run},}}"
         self._numeral_run = re.compile(f"{spaced}|{mixed}") if numerals else None
         # letters typed for digits inside a digit run (l38S7l23456, 33O1O2...): a run of digits

@@ -466,6 +466,16 @@ def test_everyday_words_beside_the_fifth_round_name_contexts_are_kept(masker, te
     assert masker.mask(text) == text
 
 
+@pytest.mark.parametrize("text, masked", [
+    ("一九零，七二零零，六四一六是我手机", "[手机号]是我手机"),
+    ("座机零二一--五五七四-三三七七", "座机[电话]"),
+    ("第一，二，三条", "第一，二，三条"),
+    ("一，二，三，四，五，六点", "一，二，三，四，五，六点"),
+])
+def test_numerals_grouped_with_commas_or_doubled_dashes_are_read_as_one_number(masker, text, masked):
+    assert masker.mask(text) == masked
+
+
 def test_a_number_grouped_with_full_width_commas_is_masked_and_does_not_break_the_id_check(masker):
     """6217，9147，0407，2113，553 raised ValueError in the ID check: a 15-digit match with three
     full-width commas is 18 characters long, and the check read the comma as a digit."""
