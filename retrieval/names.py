@@ -471,6 +471,8 @@ class NameFinder:
         if tag is None:
             if len(name) == 3 and surname == 1:
                 prefix = self.tagger.frequent(name[:2])  # 申请书, 成家后; not 朱红军 (朱红 is tagged nr)
+                if level == "label" and prefix is not None and prefix.startswith("ns") and (_alone(text, end) or self.ends.match(text, end)):
+                    return True  # 我外公钱塘生住在…: after a label, a place word may start a given name, as 建国 does
                 return prefix is None or self.tagger.is_name_tag(prefix) or self._unexplained(name, surname)
             return True
         # A name that is also a word stands alone as a noun: after a label, one jieba tags as a

@@ -64,9 +64,10 @@ def test_ordinary_content_is_kept(measured):
     assert measured["lost"] == []
 
 
-def test_the_left_item_is_the_known_one(measured):
-    """Today one item leaks: a given name that is also the district named in the same message."""
-    assert [(case_id, item) for case_id, item, _ in measured["left"]] == [("p301", "钱塘生")]
+def test_no_item_is_left(measured):
+    """Nothing leaks since a place word may start a given name after a label (我外公钱塘生住在钱塘区:
+    钱塘生 was the one item left, a given name equal to the district the message names)."""
+    assert measured["left"] == []
 
 
 # -- a second fit set: 160 messages by a third helper, half of a set whose other half is held out --
