@@ -120,6 +120,16 @@ class SettingsError(AssistantError):
     """
 
 
+class RetentionError(SettingsError):
+    """A retention of fewer than one day: purging with it would delete the whole log (a negative
+    --days put the cutoff in the future). Nothing is deleted."""
+
+    def __init__(self, days, source):
+        self.days = days
+        self.source = source
+        super().__init__(f"{source} must be a whole number of days, at least 1 (got {days}); nothing was deleted")
+
+
 class DocumentError(AssistantError):
     """A file given to `bot.py add` cannot become a document; nothing was written.
 
