@@ -263,6 +263,26 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 BOMB_PARAGRAPH = "<w:p><w:r><w:t>第一条 重复内容重复内容</w:t></w:r></w:p>".encode()
 
 
+def without_numbering(path):
+    """The .docx at `path` rewritten without its numbering part (word/numbering.xml, its
+    relationship and its content type), which the format makes optional: paragraphs keep their
+    text, nothing is numbered."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts.pop("word/numbering.xml")
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = re.sub(r"<Relationship [^>]*Target=\"numbering.xml\"[^>]*/>", "", rels).encode()
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = re.sub(r"<Override [^>]*PartName=\"/word/numbering.xml\"[^>]*/>", "", types).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
 def make_zip_bomb_docx(path, unpacked):
     """A real .docx (python-docx's own) whose word/document.xml is `unpacked` bytes of one
     paragraph repeated: a few hundred times smaller packed than unpacked."""

@@ -466,3 +466,14 @@ def test_a_markdown_file_with_a_byline_is_added_without_flags_and_the_byline_is_
     draft = adding.prepare(source, kb, {})
     assert (draft.metadata["issuer"], draft.metadata["published"], draft.metadata["effective"], draft.metadata["region"]) == ("海宁市民政局", "2024-05-10", "2024-06-01", "海宁市")
     assert [text for _, _, text in passages(draft)] == ["第一条 因突发事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。", "第二条 本细则自2024年6月1日起施行。"]
+
+
+def test_a_word_file_without_a_numbering_part_converts_its_text_unnumbered(kb, tmp_path):
+    # fifth attack M4: the numbering part is optional in .docx; without it python-docx raised
+    # NotImplementedError, shown as "意外错误" on the admin page and a traceback by `bot.py add`
+    bare = files.without_numbering(files.make_docx(tmp_path / "入学资助.docx"))
+    draft = adding.prepare(bare, kb)
+    assert draft.metadata["title"] == "杭州市低保家庭子女入学资助办法"
+    texts = [p.text for p in draft.passages]
+    assert "本办法适用于本市户籍的最低生活保障家庭。" in texts  # no Word label to write out: no 第二条
+    assert not any(t.startswith("第一条") for t in texts)
