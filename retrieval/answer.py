@@ -386,6 +386,11 @@ class Answerer:
         answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
         if answered is not None:
             return answered
+        if query.followup is None and (not any(_CJK.search(w) for w in query.words) or snapshot.analyzer.is_acknowledgement(query.text, normalized=True)):
+            # "123", "2020", "好的": nothing but digits, Latin letters or chat filler
+            # (faq/query_fillers.txt), so whatever ranks first shares a digit with it, not a
+            # subject. Asked to say what they want instead (fifth attack: these were answered).
+            return Decision(NOT_FOUND, query, vague=True)  # FAQ questions sharing a character are no help
         features = self.features(snapshot, query, result, matches)
         model = self.calibration.model_for(features)
         p = model.probability(features)  # compared unrounded; shown rounded
