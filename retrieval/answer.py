@@ -820,10 +820,14 @@ def valid_unicode(text):
     be stored, logged and encoded as UTF-8 anywhere downstream, and without invisible format
     characters (zero-width spaces and joiners, bidi marks, soft hyphens: Unicode category Cf),
     which mean nothing in a question and would hide a word or a phone number from the search
-    and the masking ("低\u200b保", "138\u200b1234\u200b5678")."""
+    and the masking ("低\u200b保", "138\u200b1234\u200b5678"), nor control characters but tab and
+    line breaks (NUL, ESC, BEL: a Telegram message's NUL was stored in the log and printed by
+    `report`, fifth attack L5)."""
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if not text.isascii():
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) != "Cc")
     return text
 
 

@@ -118,3 +118,11 @@ def test_zero_width_characters_inside_words_change_nothing(answerer):
     """Found by the third attack: "低\u200b保怎么申请" was declined as not civil affairs."""
     plain, hidden = answerer.ask("低保怎么申请"), answerer.ask("低\u200b保怎么\u200d申请\u2060")
     assert (hidden.kind, hidden.faq_id, hidden.question) == (plain.kind, plain.faq_id, "低保怎么申请")
+
+
+def test_control_characters_of_a_message_never_reach_the_answer_or_the_log(answerer):
+    # fifth attack L5: a NUL in a Telegram message was stored and printed by `report`
+    from retrieval.answer import valid_unicode
+
+    assert valid_unicode("低保\x00怎么\x1b[2J申请\x07\n第二行\t") == "低保怎么[2J申请\n第二行\t"
+    assert answerer.ask("低保\x00怎么申请").text == answerer.ask("低保怎么申请").text

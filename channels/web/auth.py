@@ -40,6 +40,9 @@ def check_tokens(settings):
     for name, value in (("staff", settings.staff_token), ("admin", settings.admin_token)):
         if value and len(value) < MIN_TOKEN_CHARS:
             raise SettingsError(f"{TOKEN_SETTINGS[name]} must be at least {MIN_TOKEN_CHARS} characters (it has {len(value)})")
+    if settings.staff_token and hmac.compare_digest(settings.staff_token, settings.admin_token):
+        # every hotline worker would hold the admin password (fifth attack L5)
+        raise SettingsError("MINZHENG_STAFF_TOKEN and MINZHENG_ADMIN_TOKEN must be different passwords")
 
 
 class CredentialLimiter:

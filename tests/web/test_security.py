@@ -200,6 +200,26 @@ def test_a_password_shorter_than_16_characters_refuses_to_start(assistant, web_s
     create_app(assistant, replace(web_settings, **{field: "sixteen-chars-xx"}))  # 16 is enough
 
 
+def test_the_same_password_for_staff_and_admin_refuses_to_start(assistant, web_settings):
+    # fifth attack L5: accepted, so every hotline worker held the admin password
+    with pytest.raises(SettingsError) as info:
+        create_app(assistant, replace(web_settings, staff_token="the-same-password-0123", admin_token="the-same-password-0123"))
+    assert str(info.value) == "MINZHENG_STAFF_TOKEN and MINZHENG_ADMIN_TOKEN must be different passwords"
+
+
+@pytest.mark.parametrize("proxies, ok", [("not-an-ip", False), ("10.0.0.1, 10.0.0.0/8, ::1", True), ("127.0.0.1,", True), ("10.0.0.1;10.0.0.2", False)])
+def test_trusted_proxies_must_be_addresses_or_networks(web_settings, proxies, ok):
+    # fifth attack L5: "not-an-ip" was accepted, and uvicorn silently never matched it
+    from channels.web.server import trusted_proxies
+
+    if ok:
+        assert trusted_proxies(replace(web_settings, trusted_proxies=proxies)) == [p.strip() for p in proxies.split(",") if p.strip()]
+    else:
+        with pytest.raises(SettingsError) as info:
+            trusted_proxies(replace(web_settings, trusted_proxies=proxies))
+        assert "is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)" in str(info.value)
+
+
 def test_bot_py_serve_refuses_a_short_password_before_it_listens(tmp_path):
     env = {"PATH": os.environ["PATH"], "MINZHENG_ADMIN_TOKEN": "short", "MINZHENG_STORE_PATH": str(tmp_path / "s.db"), "MINZHENG_LOG_PATH": str(tmp_path / "l.db")}
     done = subprocess.run([sys.executable, "bot.py", "serve", "--port", "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
