@@ -177,6 +177,20 @@ def test_guesses_spread_over_many_clients_meet_the_overall_limit_but_sessions_ke
         assert staff.get("/lookup").status_code == 200  # a signed session is not a password guess
 
 
+def test_a_guesser_locking_out_its_address_leaves_signed_in_sessions_from_it_working(assistant, web_settings, log):
+    # fifth attack: behind an unconfigured proxy every client has the proxy's address, and one
+    # guesser's lock-out answered 429 to every signed-in worker
+    app = create_app(assistant, web_settings, clock=lambda: NOW)
+    with TestClient(app, client=("10.0.0.7", 1)) as staff, TestClient(app, client=("10.0.0.7", 2)) as guesser:
+        login(staff, "lookup", STAFF_TOKEN)
+        codes = [GUESSES["bearer"](guesser, n).status_code for n in range(11)]
+        assert codes == [401] * 10 + [429]
+        assert staff.get("/lookup").status_code == 200
+        assert guesser.get("/lookup", headers={"Authorization": f"Bearer {STAFF_TOKEN}"}).status_code == 429  # still locked out
+        guesser.cookies.set("mz_staff", "1796607299.00.forged", path="/lookup")
+        assert guesser.get("/lookup").status_code == 429  # a forged cookie is a presentation
+
+
 def test_failed_attempts_are_logged_without_the_guessed_value(client, caplog):
     caplog.set_level("DEBUG")
     client.post("/admin/login", data={"token": "guess-in-form-7"}, follow_redirects=False)
