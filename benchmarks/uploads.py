@@ -1,5 +1,6 @@
 """Seconds to refuse the fourth attack's hostile uploads with the default limits: a zip-bomb .docx
-(40 MB in one part), a .docx of 20,000 parts and a page of 100,000 nested <div>.
+(40 MB in one part), a .docx of 20,000 parts, a page of 100,000 nested <div> and a PDF whose one
+stream inflates to 1.5 GB.
 
     python -m benchmarks.uploads [--runs 5] [--json]
 
@@ -30,6 +31,7 @@ HOSTILE = {
     "zip_bomb_docx": lambda folder: files.make_zip_bomb_docx(folder / "炸弹.docx", 40 * MB),
     "many_parts_docx": lambda folder: files.make_many_entries_docx(folder / "部件.docx", 20_000),
     "deep_html": lambda folder: files.make_deep_html(folder / "深.html", 100_000),
+    "flate_bomb_pdf": lambda folder: files.make_flate_bomb_pdf(folder / "炸弹.pdf", 1500 * MB),
 }
 
 

@@ -386,6 +386,11 @@ class Answerer:
         answered = self._faq_answer(snapshot, query, chosen, result) if chosen is not None else None
         if answered is not None:
             return answered
+        if query.followup is None and (not any(_CJK.search(w) for w in query.words) or snapshot.analyzer.is_acknowledgement(query.text, normalized=True)):
+            # "123", "2020", "好的": nothing but digits, Latin letters or chat filler
+            # (faq/query_fillers.txt), so whatever ranks first shares a digit with it, not a
+            # subject. Asked to say what they want instead (fifth attack: these were answered).
+            return Decision(NOT_FOUND, query, vague=True)  # FAQ questions sharing a character are no help
         features = self.features(snapshot, query, result, matches)
         model = self.calibration.model_for(features)
         p = model.probability(features)  # compared unrounded; shown rounded
@@ -815,10 +820,14 @@ def valid_unicode(text):
     be stored, logged and encoded as UTF-8 anywhere downstream, and without invisible format
     characters (zero-width spaces and joiners, bidi marks, soft hyphens: Unicode category Cf),
     which mean nothing in a question and would hide a word or a phone number from the search
-    and the masking ("低\u200b保", "138\u200b1234\u200b5678")."""
+    and the masking ("低\u200b保", "138\u200b1234\u200b5678"), nor control characters but tab and
+    line breaks (NUL, ESC, BEL: a Telegram message's NUL was stored in the log and printed by
+    `report`, fifth attack L5)."""
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if not text.isascii():
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) != "Cc")
     return text
 
 

@@ -27,6 +27,7 @@ LIKELY, NOT_ELIGIBLE = "likely", "not_eligible"
 OUTCOME_KINDS = (LIKELY, UNSURE, NOT_ELIGIBLE)
 UNSURE_LABEL = "不确定"
 _PUNCTUATION = re.compile(r"[\s\W_]+")
+_SIGNED = re.compile(r"\s*[-+－＋]\s*\d+\s*")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Step:
     rows: tuple = ()  # Row, at the end
     citations: tuple = ()  # decision.Citation, numbered as `numbers` refer to them
     ending_numbers: tuple = ()  # citation numbers of the ending's own articles
+    refused: str = ""  # the number just typed that is no option ("99"): the same condition again
 
     @property
     def done(self):
@@ -106,11 +108,24 @@ class Walk:
         """The index of the option a message chooses (its number, through `pick`, or its label
         as written), or None: the citizen asked something else."""
         options = self.check.conditions[len(self.answers)].options
+        if _SIGNED.fullmatch(text or ""):
+            return None  # "-1" is no option 1 (punctuation is dropped before reading a number)
         number = pick(text)
         if number is not None:
             return number - 1 if 1 <= number <= len(options) else None
         plain = _plain(text)
         return next((n for n, o in enumerate(options) if _plain(o.label) == plain), None)
+
+    def no_option(self, text, pick):
+        """The number a message gives that no option has ("99", "0", "-1"), or "": a number in
+        a check is an answer mistyped, not a new question, so the condition is asked again."""
+        if _SIGNED.fullmatch(text or ""):
+            return text.strip()
+        number = pick(text)
+        if number is not None:
+            return "" if 1 <= number <= len(self.check.conditions[len(self.answers)].options) else str(number)
+        plain = _plain(text)
+        return plain if plain.isdigit() else ""
 
     def answered(self, index):
         """The walk after one more answer."""

@@ -17,6 +17,7 @@ TEMPLATES = {
     SUGGEST: "suggest.txt.j2",
     OUT_OF_SCOPE: "decline_out_of_scope.txt.j2",
     NOT_FOUND: "decline_not_found.txt.j2",
+    "vague": "decline_vague.txt.j2",
     NOT_COVERED: "decline_not_covered.txt.j2",
     "unknown_term": "decline_unknown_term.txt.j2",
     FACT_MISSING: "decline_fact_missing.txt.j2",
@@ -91,6 +92,8 @@ class Composer:
             return render(TEMPLATES[NOT_COVERED], matter=d.matter, channel=d.channel, suggestions=shown, followup=followup)
         if d.kind == FACT_MISSING:
             return render(TEMPLATES[FACT_MISSING], missing=list(d.missing), **common)
+        if d.kind == NOT_FOUND and d.vague:
+            return render(TEMPLATES["vague"], **common)
         return render(TEMPLATES[d.kind], **common)
 
     def _renderer(self, folder):

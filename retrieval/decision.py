@@ -96,6 +96,7 @@ class Decision:
     matter: str = ""  # what is out of scope or not covered, for the wording
     channel: str = ""  # where to send the citizen instead
     confidence: dict = field(default_factory=dict)
+    vague: bool = False  # not_found of a question naming nothing to look up ("好的", "123")
 
     @property
     def declined(self):

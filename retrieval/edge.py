@@ -12,7 +12,7 @@ conversation reads the same wherever it happens. Wording stays with the channels
 carries the core's plain text and the Answer (its Decision) for channel templates.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .answer import valid_unicode
 from .checks import Walk
@@ -118,6 +118,9 @@ class Edge:
             index = walk.reply(question, self.rules().pick)
             if index is not None:
                 return self._check(key, walk.answered(index), question)
+            refused = walk.no_option(question, self.rules().pick)
+            if refused:  # "99": an answer mistyped, not a new question: the same condition again
+                return self._check(key, walk, question, refused=refused)
             # Anything else ends the check: the message is a question of its own.
             self.conversations.put(key, context)
         if self.checks is not None:
@@ -145,10 +148,12 @@ class Edge:
         self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
 
-    def _check(self, key, walk, question):
+    def _check(self, key, walk, question, refused=""):
         """The next step of a guided check; the walk waits in the conversation until it ends,
-        then the context from before it is back."""
+        then the context from before it is back. `refused`: the number typed that is no option."""
         step = walk.step(self.checks()[1])
+        if refused:
+            step = replace(step, refused=refused)
         self.conversations.put(key, walk.previous if step.done else walk)
         return Outcome(CHECK, self.render("check.txt.j2", step=step, numbered=True), asked=question, check=step)
 

@@ -120,6 +120,16 @@ class SettingsError(AssistantError):
     """
 
 
+class RetentionError(SettingsError):
+    """A retention of fewer than one day: purging with it would delete the whole log (a negative
+    --days put the cutoff in the future). Nothing is deleted."""
+
+    def __init__(self, days, source):
+        self.days = days
+        self.source = source
+        super().__init__(f"{source} must be a whole number of days, at least 1 (got {days}); nothing was deleted")
+
+
 class DocumentError(AssistantError):
     """A file given to `bot.py add` cannot become a document; nothing was written.
 
@@ -174,7 +184,8 @@ class UnreadableDocumentError(DocumentError):
 
 
 class UnpackLimitError(DocumentError):
-    """The file would unpack beyond a limit (a zip bomb, a .docx of thousands of parts).
+    """The file would unpack beyond a limit (a zip bomb, a .docx of thousands of parts, a PDF
+    whose compressed streams inflate to gigabytes).
 
     `what`: entries (zip entries), unpacked (bytes of all entries), entry (bytes of one entry),
     ratio (unpacked/packed of one entry); `value` was found, `limit` is the setting
@@ -183,11 +194,12 @@ class UnpackLimitError(DocumentError):
 
     reason = "unpack"
 
-    def __init__(self, path, what, value, limit, entry=""):
+    def __init__(self, path, what, value, limit, entry="", kind="docx"):
         self.what = what
         self.value = value
         self.limit = limit
         self.entry = entry
+        self.kind = kind  # docx: zip entries; pdf: the file's compressed streams
         super().__init__(path, f"{what} {value} over the limit {limit}" + (f" ({entry})" if entry else ""))
 
 

@@ -28,6 +28,51 @@ HOTLINE = "12345"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇]+条$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+# A number written in Chinese (三千, 一万五千, 两百) and what follows it: an amount, a time limit, an
+# age or a share when a unit follows (三千元, 十五个工作日, 六十周岁), so an answer cannot state in
+# characters a figure its sources do not give ("低保每月补贴三千元", fifth attack M5).
+_CHINESE_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
+_UNIT_AFTER = re.compile(r"(?:多)?(?:元|块|万元|角|个?工作日|天|日|个月|周岁|岁|倍|%|户|人次|名)")
+_CHINESE_VALUE = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_CHINESE_UNIT = {"十": 10, "百": 100, "千": 1000}
+_CHINESE_BIG = {"万": 10_000, "亿": 100_000_000}
+
+
+def chinese_value(text):
+    """The value of a Chinese number (三千 3000, 一万五千 15000, 十五 15, 二〇二四 2024), or None."""
+    if not text or any(c not in _CHINESE_VALUE and c not in _CHINESE_UNIT and c not in _CHINESE_BIG for c in text):
+        return None
+    if not any(c in _CHINESE_UNIT or c in _CHINESE_BIG for c in text):  # read digit by digit
+        return int("".join(str(_CHINESE_VALUE[c]) for c in text))
+    total, section, digit = 0, 0, None
+    for c in text:
+        if c in _CHINESE_VALUE:
+            digit = _CHINESE_VALUE[c]
+        elif c in _CHINESE_UNIT:
+            section += (1 if digit is None else digit) * _CHINESE_UNIT[c]
+            digit = None
+        else:
+            total = (total + section + (digit or 0)) * _CHINESE_BIG[c]
+            section, digit = 0, None
+    return total + section + (digit or 0)
+
+
+def stated_values(text):
+    """Every number `text` states, in digits or characters, as numbers."""
+    values = {float(n) for n in _DIGITS.findall(text)}
+    values |= {v for run in _CHINESE_NUMBER.findall(text) if (v := chinese_value(run)) is not None}
+    return values
+
+
+def chinese_amounts(text):
+    """(written, value) of each number in characters followed by a unit (三千元 -> ("三千", 3000))."""
+    out = []
+    for match in _CHINESE_NUMBER.finditer(text):
+        if _UNIT_AFTER.match(text, match.end()):
+            value = chinese_value(match.group())
+            if value is not None:
+                out.append((match.group(), value))
+    return out
 _REQUIRED = ("id", "topic", "region", "questions", "answer", "sources")
 
 
@@ -172,6 +217,10 @@ def lint(snapshot, today):
         for number in _DIGITS.findall(entry.answer):
             if number not in cited and number != HOTLINE:
                 problems.append(entry.fail(f"number {number} is in no cited source"))
+        stated = stated_values(cited)
+        for written, value in chinese_amounts(entry.answer):
+            if value not in stated:
+                problems.append(entry.fail(f"number {written} ({value}) is in no cited source"))
         if entry.region in faq.ranking.unplaced_regions:
             continue
         for question in entry.questions:

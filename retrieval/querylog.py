@@ -41,7 +41,7 @@ import time
 import weakref
 from pathlib import Path
 
-from .errors import DataFileError, QueryLogError
+from .errors import DataFileError, QueryLogError, RetentionError
 from .logstore import TIME_FORMAT, SQLiteLogStorage, private_file as _private_file, reason
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ class QueryLog:
         self._lock = threading.Lock()  # the connection: one statement or transaction at a time
         self._masker_source = masker  # a Masker, a callable returning one, or None (no masking)
         self._masker = None
+        if retention_days is not None and (isinstance(retention_days, bool) or not isinstance(retention_days, int) or retention_days < 0):
+            raise RetentionError(retention_days, "MINZHENG_LOG_RETENTION_DAYS (0: keep questions forever)")
         self.retention_days = retention_days
         self._purged_at = None
         self._pending = None  # None: not looked yet; True: log.pending may hold deletions to do
@@ -583,6 +585,8 @@ class QueryLog:
         In transactions of PURGE_BATCH questions: between them other writers and readers (this
         process's, another process's) get the log, so a first purge of a large log holds it for
         milliseconds at a time, not for seconds."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise RetentionError(days, "the retention (--days)")
         cutoff = _before(days, now)
         self._purged_at = time.monotonic()  # a failing purge is retried tomorrow, not at every question
         deleted = 0

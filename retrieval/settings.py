@@ -57,6 +57,8 @@ class Settings:
     address_rate_limit_per_minute: int = 60
     followup_seconds: int = 600  # a question this long after the previous one stands on its own
     feedback_per_minute: int = 6  # 👍/👎 per user per minute (one vote per answer in any case)
+    # 👍/👎 a minute from one address on /chat, whatever user ids (cookies) it presents
+    address_feedback_per_minute: int = 12
     # web service (WeChat, /lookup, /chat, /admin)
     host: str = "127.0.0.1"
     port: int = 8000

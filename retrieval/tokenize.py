@@ -25,7 +25,7 @@ _HAS_WORD_CHAR = re.compile(rf"[{_CJK}0-9a-z]")
 class TextAnalyzer:
     """Turns text into search tokens: jieba words and character bigrams."""
 
-    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "lexicon.txt", "query_fillers.txt", "domain_terms.txt", "generic_words.txt")
+    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "lexicon.txt", "query_fillers.txt", "domain_terms.txt", "generic_words.txt", "acknowledgements.txt")
 
     def __init__(self, data_dir, cache_dir=None):
         data_dir = Path(data_dir)
@@ -39,6 +39,9 @@ class TextAnalyzer:
         self._fillers = tuple(sorted(set(fillers), key=lambda f: (-len(f), f)))
         self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
         self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
+        acknowledgements = data_dir / "acknowledgements.txt"  # optional: without it nothing is one
+        self._acknowledgements = tuple(sorted(
+            {self.normalize(w) for _, w in read_lines(acknowledgements)} if acknowledgements.exists() else (), key=lambda a: (-len(a), a)))
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._jieba = None
         self._term_tokens = {}  # lexicon term -> (words, bigrams); set item by item, thread-safe
@@ -151,6 +154,22 @@ class TextAnalyzer:
         """A word that names no subject (faq/generic_words.txt): never a focus term."""
         return word in self._generic
 
+    def is_acknowledgement(self, text, normalized=False):
+        """Whether the whole message only acknowledges, thanks or greets ("好的", "嗯嗯,谢谢!",
+        faq/acknowledgements.txt): what is left without those, punctuation, spaces and symbols
+        is nothing."""
+        rest = "".join(c for c in (text if normalized else self.normalize(text)) if unicodedata.category(c)[0] in "LN")
+        if not rest:
+            return False
+        while rest:
+            for phrase in self._acknowledgements:
+                if rest.startswith(phrase):
+                    rest = rest[len(phrase):]
+                    break
+            else:
+                return False
+        return True
+
     def is_stopword(self, token, normalized=False):
         return (token if normalized else self.normalize(token)) in self._stopwords
 
@@ -189,7 +208,8 @@ def _fingerprint(data_dir, names):
     digest = hashlib.sha256((jieba.__version__ + "\0" + version("opencc")).encode())
     for name in names:
         digest.update(name.encode())
-        digest.update((data_dir / name).read_bytes())
+        path = data_dir / name
+        digest.update(path.read_bytes() if path.exists() or name != "acknowledgements.txt" else b"")
     return digest.hexdigest()[:16]
 
 

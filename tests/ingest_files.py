@@ -263,6 +263,26 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 BOMB_PARAGRAPH = "<w:p><w:r><w:t>第一条 重复内容重复内容</w:t></w:r></w:p>".encode()
 
 
+def without_numbering(path):
+    """The .docx at `path` rewritten without its numbering part (word/numbering.xml, its
+    relationship and its content type), which the format makes optional: paragraphs keep their
+    text, nothing is numbered."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts.pop("word/numbering.xml")
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = re.sub(r"<Relationship [^>]*Target=\"numbering.xml\"[^>]*/>", "", rels).encode()
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = re.sub(r"<Override [^>]*PartName=\"/word/numbering.xml\"[^>]*/>", "", types).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
 def make_zip_bomb_docx(path, unpacked):
     """A real .docx (python-docx's own) whose word/document.xml is `unpacked` bytes of one
     paragraph repeated: a few hundred times smaller packed than unpacked."""
@@ -315,4 +335,38 @@ def make_many_pages_pdf(path, pages):
         pdf.drawString(72, 400, f"第{chinese(n + 1)}条 测试第{n + 1}页。")
         pdf.showPage()
     pdf.save()
+    return path
+
+
+def make_flate_bomb_pdf(path, unpacked, streams=1):
+    """A one-page PDF whose content is `streams` /FlateDecode streams of spaces, `unpacked` bytes
+    each after inflating (the fifth attack's: 1.5 MB that pdfminer inflated to 1.5 GB)."""
+    import zlib
+
+    def bomb():
+        packer = zlib.compressobj(9)
+        parts = [packer.compress(b"BT /F1 12 Tf 72 720 Td (A) Tj ET\n")]
+        spaces = b" " * (1 << 20)
+        for _ in range(unpacked // len(spaces)):
+            parts.append(packer.compress(spaces))
+        parts.append(packer.flush())
+        return b"".join(parts)
+
+    data = bomb()
+    contents = " ".join(f"{5 + n} 0 R" for n in range(streams))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [{contents}] /Resources << /Font << /F1 4 0 R >> >> >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ] + [b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"] * streams
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
     return path

@@ -466,3 +466,24 @@ def test_a_markdown_file_with_a_byline_is_added_without_flags_and_the_byline_is_
     draft = adding.prepare(source, kb, {})
     assert (draft.metadata["issuer"], draft.metadata["published"], draft.metadata["effective"], draft.metadata["region"]) == ("海宁市民政局", "2024-05-10", "2024-06-01", "海宁市")
     assert [text for _, _, text in passages(draft)] == ["第一条 因突发事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。", "第二条 本细则自2024年6月1日起施行。"]
+
+
+def test_a_word_file_without_a_numbering_part_converts_its_text_unnumbered(kb, tmp_path):
+    # fifth attack M4: the numbering part is optional in .docx; without it python-docx raised
+    # NotImplementedError, shown as "意外错误" on the admin page and a traceback by `bot.py add`
+    bare = files.without_numbering(files.make_docx(tmp_path / "入学资助.docx"))
+    draft = adding.prepare(bare, kb)
+    assert draft.metadata["title"] == "杭州市低保家庭子女入学资助办法"
+    texts = [p.text for p in draft.passages]
+    assert "本办法适用于本市户籍的最低生活保障家庭。" in texts  # no Word label to write out: no 第二条
+    assert not any(t.startswith("第一条") for t in texts)
+
+
+def test_a_short_page_whose_two_articles_sit_in_the_body_converts(kb, tmp_path):
+    # fifth attack: two articles right in <body>, under the article length, were "没有找到正文"
+    page = tmp_path / "两条.html"
+    page.write_text("<html><head><title>测试办法</title></head><body><h1>测试办法</h1>"
+                    "<p>第1条 为了测试，制定本办法，这是第1条。</p><p>第2条 为了测试，制定本办法，这是第2条。</p></body></html>", encoding="utf-8")
+    draft = adding.prepare(page, kb, {"issuer": "杭州市民政局", "published": "2024-01-01"})
+    assert draft.metadata["title"] == "测试办法"
+    assert [p.text for p in draft.passages] == ["第1条 为了测试，制定本办法，这是第1条。", "第2条 为了测试，制定本办法，这是第2条。"]

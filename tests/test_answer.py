@@ -54,6 +54,23 @@ def test_declines_never_state_numbers_that_no_source_gives(answerer):
         assert number in sources or number == "12345"
 
 
+VAGUE = "您的问题里没有我能查找的内容(比如要办的事情或政策的名称)。请换个说法再问一次,例如:“结婚登记要带什么材料?”“申请低保找哪里?”\n如需人工帮助,请拨打12345政务服务便民热线。"
+
+
+@pytest.mark.parametrize("message", ["123", "2020", "99", "1", "好的", "好的,谢谢!", "嗯嗯", "ok", "谢谢您 🙏"])
+def test_a_message_that_names_nothing_is_asked_what_it_wants_never_answered(answerer, message):
+    # fifth attack L1: "好的" was answered with a 地名 paragraph, "123" with a 社会组织 one,
+    # "99" and "2020" with a row of 生态葬 figures
+    answer = answerer.ask(message)
+    assert (answer.kind, answer.sources, answer.text) == ("not_found", (), VAGUE)
+
+
+@pytest.mark.parametrize("question, kind", [("收到补贴了吗", "answer"), ("低保", "answer"), ("好的养老院怎么选", "answer")])
+def test_a_question_holding_an_acknowledgement_word_is_still_a_question(answerer, question, kind):
+    answer = answerer.ask(question)
+    assert answer.text != VAGUE and answer.kind in (kind, "suggest")
+
+
 def test_empty_and_too_long_questions_raise_named_errors(answerer, settings):
     for bad in ("", "   ", "？！。。", "🙂🙂"):
         with pytest.raises(EmptyQuestionError):
@@ -101,3 +118,11 @@ def test_zero_width_characters_inside_words_change_nothing(answerer):
     """Found by the third attack: "低\u200b保怎么申请" was declined as not civil affairs."""
     plain, hidden = answerer.ask("低保怎么申请"), answerer.ask("低\u200b保怎么\u200d申请\u2060")
     assert (hidden.kind, hidden.faq_id, hidden.question) == (plain.kind, plain.faq_id, "低保怎么申请")
+
+
+def test_control_characters_of_a_message_never_reach_the_answer_or_the_log(answerer):
+    # fifth attack L5: a NUL in a Telegram message was stored and printed by `report`
+    from retrieval.answer import valid_unicode
+
+    assert valid_unicode("低保\x00怎么\x1b[2J申请\x07\n第二行\t") == "低保怎么[2J申请\n第二行\t"
+    assert answerer.ask("低保\x00怎么申请").text == answerer.ask("低保怎么申请").text

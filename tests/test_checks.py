@@ -106,6 +106,18 @@ def test_a_check_through_the_edge_by_number_and_by_words_then_a_question_ends_it
     assert edge.ask("t", "u", "1", "c").kind != CHECK  # and "1" is no longer an answer to it
 
 
+@pytest.mark.parametrize("typed", ["99", "0", "-1", "4"])
+def test_a_number_that_is_no_option_asks_the_same_condition_again(answerer, typed):
+    # fifth attack: "99" or "-1" ended the 低保 check and got an unrelated passage as an answer
+    edge = edge_over(answerer)
+    edge.ask("t", "u", "我能不能申请低保", "c")
+    again = edge.ask("t", "u", typed, "c")
+    assert (again.kind, again.check.number, again.check.refused) == (CHECK, 1, typed)
+    assert again.text.startswith(f"“{typed}”不是这一问的选项,请回复 1 到 3 之间的序号。\n\n【最低生活保障(低保) 第1/3问】")
+    assert "1. 低于\n2. 不低于\n3. 不确定" in again.text
+    assert edge.ask("t", "u", "1", "c").check.number == 2  # and the check goes on
+
+
 def test_a_completed_check_lists_the_answers_and_the_cited_articles(answerer):
     edge = edge_over(answerer)
     for text in ("我能不能申请低保", "1", "1"):

@@ -171,7 +171,8 @@ def test_lint_reports_expired_entries_unsupported_numbers_and_placeless_local_qu
     entry = faq.entries["marriage-legal-age"]
     local = faq.entries["meal-delivery"]
     changed = {
-        entry.id: replace(entry, valid_to="2026-01-01", answer=entry.answer + "另需交费9元。"),
+        # 三千元 in characters (fifth attack M5: "低保每月补贴三千元" passed); 二十周岁 is in the article
+        entry.id: replace(entry, valid_to="2026-01-01", answer=entry.answer + "另需交费9元,补贴三千元,男方不得早于二十二周岁。"),
         local.id: replace(local, questions=local.questions + ("老人能送饭上门吗",)),
     }
     original = dict(faq.entries)
@@ -185,4 +186,5 @@ def test_lint_reports_expired_entries_unsupported_numbers_and_placeless_local_qu
         "FAQ 'meal-delivery': question '老人能送饭上门吗' names no place in 杭州市",
         "FAQ 'marriage-legal-age': expired on 2026-01-01",
         "FAQ 'marriage-legal-age': number 9 is in no cited source",
+        "FAQ 'marriage-legal-age': number 三千 (3000) is in no cited source",
     ]

@@ -239,6 +239,27 @@ def test_report_and_purge_commands(backend, tmp_path):
     assert (result.returncode, result.stdout) == (0, "已删除 1 条超过 30 天的提问记录(及其反馈)。\n")
 
 
+@pytest.mark.parametrize("days", ["-5", "0"])
+def test_a_purge_of_fewer_than_one_day_is_refused_and_deletes_nothing(backend, tmp_path, days):
+    # fifth attack: `purge --days -5` put the cutoff five days ahead and deleted the whole log
+    log = backend.log(tmp_path / "log.db")
+    for q in ("燃气费怎么交", "低保怎么申请"):
+        log.record("wechat", "u", q, answer(), 1.0)
+    log.close()
+    result = run_bot(backend, tmp_path, "purge", "--days", days)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"错误: the retention (--days) must be a whole number of days, at least 1 (got {days}); nothing was deleted\n"
+    assert [r["question"] for r in backend.log(tmp_path / "log.db").db["queries"].rows] == ["燃气费怎么交", "低保怎么申请"]
+
+
+def test_a_negative_retention_setting_is_refused_before_anything_is_purged(tmp_path):
+    from retrieval.errors import RetentionError
+
+    with pytest.raises(RetentionError) as info:
+        QueryLog(tmp_path / "log.db", "k", retention_days=-1)
+    assert str(info.value) == "MINZHENG_LOG_RETENTION_DAYS (0: keep questions forever) must be a whole number of days, at least 1 (got -1); nothing was deleted"
+
+
 def test_report_neither_writes_formulas_into_the_csv_nor_control_characters_to_the_terminal(backend, tmp_path):
     log = backend.log(tmp_path / "log.db")
     for q in ("=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "燃气\x1b[2J\x07费\r怎么交"):

@@ -130,7 +130,7 @@ async def _scenario(tmp_path, log_path):
     await server.stop()
     log_text = err.decode("utf-8", "replace")
     assert proc.returncode == 0, log_text[-3000:]
-    assert f"refused /reload for telegram user {CITIZEN}" in log_text
+    assert "refused /reload for a telegram user who is not an admin" in log_text and str(CITIZEN) not in log_text
     assert TOKEN not in log_text and TOKEN.split(":")[1] not in log_text
 
 
@@ -141,13 +141,19 @@ def test_one_slow_answer_blocks_nobody(settings, library, tmp_path, monkeypatch)
     assistant.warm_up()  # the knowledge base and the masker loaded: only the slow answer is slow
     real_ask = assistant.ask
 
+    state = fake.BotAPIState()
+
     def ask(question, channel="cli", user=None, context=None):
         if question == "慢的问题:低保怎么申请":
-            time.sleep(1.0)
+            # slow until the other citizen has been answered (at most 10 s): were updates handled
+            # one after another, the fast answer would wait behind this one and come second.
+            # No stopwatch: a busy machine cannot make it pass or fail by itself.
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and not any(p["chat_id"] == 6002 for p in state.sent()):
+                time.sleep(0.02)
         return real_ask(question, channel=channel, user=user, context=context)
 
     monkeypatch.setattr(assistant, "ask", ask)
-    state = fake.BotAPIState()
     request = fake.RecordingRequest(state)
     app = build_application(assistant, tg, request=request, get_updates_request=request)
 
@@ -156,7 +162,7 @@ def test_one_slow_answer_blocks_nobody(settings, library, tmp_path, monkeypatch)
             await app.start()
             await app.update_queue.put(Update.de_json(fake.message("慢的问题:低保怎么申请", user_id=6001), app.bot))
             await app.update_queue.put(Update.de_json(fake.message("离婚冷静期多久", user_id=6002), app.bot))
-            for _ in range(100):
+            for _ in range(400):
                 if len(state.sent()) == 2:
                     break
                 await asyncio.sleep(0.05)

@@ -102,6 +102,39 @@ def test_every_corrupt_file_is_worded_by_its_cause_never_by_the_parsers_message(
     assert words(kb, info.value) == f"未添加: {path} 已损坏或不是它的后缀所说的格式, 无法读取({shown})。请用原程序重新另存后再试。"
 
 
+# -- PDF streams -----------------------------------------------------------------------------------
+
+def test_a_pdf_whose_stream_inflates_past_the_entry_limit_is_refused_before_pdfminer_reads_it(kb, tmp_path):
+    # fifth attack M1: 1.5 MB unpacking to 1.5 GB was accepted for preview, 3 GB of memory at peak
+    bomb = files.make_flate_bomb_pdf(tmp_path / "炸弹.pdf", 40 * MB)
+    assert bomb.stat().st_size < MB // 4
+    with nothing_unpacked(), pytest.raises(UnpackLimitError) as info:
+        adding.prepare(bomb, kb)
+    error = info.value
+    assert (error.kind, error.what, error.limit) == ("pdf", "entry", 30 * MB)
+    assert 30 * MB < error.value <= 31 * MB  # counted a MB at a time and stopped at the limit
+    assert words(kb, error) == (
+        f'未添加: {bomb} 解压后过大(可能是"压缩炸弹"), 没有读取: 其中一个数据流解压后超过上限 30.0 MB'
+        "(MINZHENG_ADD_MAX_ENTRY_MB)。正常的 PDF 文件不会这样; 请用原程序重新导出 PDF 后再试。"
+    )
+
+
+@pytest.mark.parametrize("limits, what", [
+    ({"add_max_unpacked_mb": 5, "add_max_ratio": 100000}, "unpacked"),  # 3 streams of 2 MB: each within, together over
+    ({"add_max_ratio": 50}, "ratio"),
+])
+def test_a_pdf_of_several_streams_is_refused_by_the_total_and_by_the_ratio(kb, tmp_path, limits, what):
+    bomb = files.make_flate_bomb_pdf(tmp_path / "炸弹.pdf", 2 * MB, streams=3)
+    with nothing_unpacked(), pytest.raises(UnpackLimitError) as info:
+        adding.prepare(bomb, replace(kb, **limits))
+    assert (info.value.kind, info.value.what) == ("pdf", what)
+
+
+def test_an_ordinary_pdf_passes_the_stream_check_and_converts(kb, tmp_path):
+    draft = adding.prepare(files.make_pdf(tmp_path / "助餐补贴.pdf"), kb)
+    assert draft.passages
+
+
 # -- web pages -------------------------------------------------------------------------------------
 
 def test_a_page_of_a_hundred_thousand_nested_divs_is_refused_before_parsing(kb, tmp_path):

@@ -265,7 +265,8 @@ class Handlers:
             await context.bot.send_message(chat_id, text, reply_markup=keyboard if last else None, reply_parameters=quote)
 
     async def _refuse(self, update, context, command, admin):
-        log.warning("refused /%s for telegram user %s", command, update.effective_user.id if update.effective_user else None)
+        # who asked, by role, never by id: a Telegram user id is personal data (fifth attack L3)
+        log.warning("refused /%s for a telegram user who is not %s", command, "an admin" if admin else "staff")
         await self._send(update.effective_chat.id, context, [self.replies.render("refused.html.j2", command=command, admin=admin)])
 
     def _is_admin(self, user_id):

@@ -53,7 +53,8 @@ def create_app(assistant, settings, hooks=(), wechat_api=None, wechat_deadline=W
     wechat = WeChatEndpoint(assistant, settings, edge, api=wechat_api, deadline=wechat_deadline, clock=clock, memories=push_memories(shared, clock))
     revoked = revocations(settings, assistant.database, clock)  # logouts: files on this machine, or PostgreSQL for all
     lookup = Lookup(assistant, settings, templates, clock=clock, limiter=credentials, revocations=revoked)
-    chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir))
+    # 👍/👎 by address too: a made-up cookie per vote must not lift the per-user limit
+    chat = Chat(assistant, edge, templates, load_topics(settings.faq_dir), shared.limiter("feedback_address", settings.address_feedback_per_minute))
     admin = Admin(assistant, settings, templates, clock=clock, limiter=credentials, revocations=revoked)
 
     @contextlib.asynccontextmanager

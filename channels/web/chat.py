@@ -24,8 +24,9 @@ BODY_LIMIT = 16 * 1024
 
 
 class Chat:
-    def __init__(self, assistant, edge, templates, topics=()):
+    def __init__(self, assistant, edge, templates, topics=(), address_limiter=None):
         self.assistant = assistant
+        self.address_limiter = address_limiter  # 👍/👎 per client address (None: not limited)
         self.templates = templates
         self.asker = Asker(assistant, edge, CHANNEL, {"rate_limited": "web/text/rate_limited.txt.j2", "error": "web/text/error.txt.j2"})
         # Feedback tokens only need to outlive a page visit; a restart simply retires them.
@@ -129,6 +130,9 @@ class Chat:
         comment = data.get("comment")
         comment = comment[:500] if isinstance(comment, str) and comment.strip() else None
         try:
+            address = (CHANNEL, client_address(request))
+            if self.address_limiter is not None and not self.address_limiter.allow(address):
+                raise FeedbackRateLimitedError(self.address_limiter.retry_after(address))
             ok = await run_in_threadpool(self.assistant.feedback, query_id, value, comment, CHANNEL, user)
         except AlreadyVotedError:
             return JSONResponse({"error": "already rated", "message": self.assistant.render("web/text/feedback_again.txt.j2")}, status_code=409)

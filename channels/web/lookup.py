@@ -148,6 +148,9 @@ class Lookup:
             "topics": offered["topic"],
             "kinds": offered["kind"],
             "documents": offered["doc"],
+            # the box takes no more than the search reads: a pasted page made URLs of 9 KB,
+            # past what clients send cookies with (fifth attack L4: the login page came back)
+            "max_query_chars": MAX_QUERY_CHARS,
         }
         response = self.templates.TemplateResponse(request, "lookup.html", context)
         response.headers["Server-Timing"] = f"search;dur={elapsed_ms:.1f}"

@@ -9,6 +9,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from retrieval.assistant import Assistant
+from retrieval.errors import SettingsError
 from retrieval.compose import Composer
 from retrieval.errors import SettingsError
 from retrieval.sharedstate import RedisLink, open_shared
@@ -64,7 +65,17 @@ class NoQueryStrings(logging.Filter):
 
 
 def trusted_proxies(settings):
-    return [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
+    """MINZHENG_TRUSTED_PROXIES as addresses or networks (10.0.0.1, 10.0.0.0/8, ::1);
+    SettingsError for anything else, which uvicorn would silently never match (fifth attack L5)."""
+    import ipaddress
+
+    parts = [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SettingsError(f"MINZHENG_TRUSTED_PROXIES: {part!r} is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)") from None
+    return parts
 
 
 def uvicorn_config(app, settings, host, port, **kwargs):

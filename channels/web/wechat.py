@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from retrieval.errors import SettingsError
+
 MAX_BODY_BYTES = 64 * 1024
 # The longest value each field may have; WeChat's own are far shorter (openid 28, MsgId 19 digits).
 # Longer ones are refused at parse time, so no client can make the in-memory tables hold megabytes.
@@ -62,9 +64,9 @@ class SafeModeCrypto:
         try:
             key = base64.b64decode(encoding_aes_key + "=", validate=True)
         except ValueError as exc:
-            raise ValueError("WECHAT_AES_KEY must be the 43-character EncodingAESKey") from exc
+            raise SettingsError(f"WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account (it has {len(encoding_aes_key)} characters)") from None
         if len(key) != 32:
-            raise ValueError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+            raise SettingsError(f"WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account (it has {len(encoding_aes_key)} characters)")
         self.token = token
         self.key = key
         self.appid = appid

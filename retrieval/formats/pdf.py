@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import CorruptDocumentError, DocumentError, EmptyDocumentError, EncryptedPdfError, ScannedPdfError, TooManyPagesError
 from . import NEW_PARAGRAPH, Block, Converted, ocr
+from .unpack import check_pdf
 
 HEADING_SIZE = 1.15  # a line set this many times larger than the body text is a heading
 INDENT_CHARS = 1.5  # a line starting this many characters right of the margin opens a paragraph
@@ -32,6 +33,7 @@ def read(path, raw, rules, limits):
     import pdfplumber  # loaded for this format only
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
+    check_pdf(path, raw, limits)  # before pdfminer inflates a stream whole
     deadline = limits.deadline(path)
     try:
         with pdfplumber.open(io.BytesIO(raw)) as pdf:

@@ -117,7 +117,8 @@ def _article(tree, rules, deadline):
             if len(squeeze(node.text())) >= rules.html_min_chars:
                 return node
     best, best_chars = None, 0
-    for node in tree.css("div, td, section, article, main"):
+    # body too: a short page's paragraphs may sit right in it (two articles, under min_chars)
+    for node in tree.css("div, td, section, article, main, body"):
         deadline.check()
         chars = sum(len(squeeze(p.text())) for p in node.css("p") if p.parent is not None and p.parent.mem_id == node.mem_id)
         if chars > best_chars:

@@ -84,7 +84,10 @@ class _Numbering:
         self._qn = qn
         self.levels = {}  # numId -> {ilvl: (numFmt, lvlText, start)}
         self.counters = {}
-        root = document.part.numbering_part.element  # python-docx adds an empty one when missing
+        try:
+            root = document.part.numbering_part.element
+        except NotImplementedError:  # python-docx's "no numbering part": an optional part, left out by some programs
+            return
         abstract = {}
         for node in root.findall(qn("w:abstractNum")):
             abstract[node.get(qn("w:abstractNumId"))] = self._lvls(node)

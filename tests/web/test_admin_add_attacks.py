@@ -32,6 +32,8 @@ def text_of(html):
      '未添加: 炸弹.docx 解压后过大(可能是&#34;压缩炸弹&#34;), 没有读取: 其中一个部件解压后有 40.0 MB, 上限 30.0 MB(MINZHENG_ADD_MAX_ENTRY_MB)。'),
     ("部件.docx", lambda tmp: files.make_many_entries_docx(tmp / "x.docx", 20_000).read_bytes(),
      "未添加: 部件.docx 解压后过大(可能是&#34;压缩炸弹&#34;), 没有读取: 压缩包里有 20000 个部件, 上限 1000 个(MINZHENG_ADD_MAX_ENTRIES)。"),
+    ("炸弹.pdf", lambda tmp: files.make_flate_bomb_pdf(tmp / "x.pdf", 40 * MB).read_bytes(),
+     '未添加: 炸弹.pdf 解压后过大(可能是&#34;压缩炸弹&#34;), 没有读取: 其中一个数据流解压后超过上限 30.0 MB(MINZHENG_ADD_MAX_ENTRY_MB)。'),
     ("深.html", lambda tmp: files.make_deep_html(tmp / "x.html", 100_000).read_bytes(),
      "未添加: 深.html 的网页元素嵌套了 101 层以上, 超过上限 100 层(MINZHENG_ADD_MAX_HTML_DEPTH), 没有读取。"),
 ])

@@ -109,6 +109,9 @@ def test_problems_are_worded_and_nothing_can_be_saved(ws, web_settings):
         assert 'action="/admin/faq/save"' not in r.text
         r = c.post("/admin/faq/edit", data=materials(page, answer=OLD_ANSWER + "工本费9元。", step="preview"))
         assert '<li data-code="number_not_cited">答案中的数字 9 在所选的引用段落中找不到(12345 除外):请核对,或选上写有它的段落。</li>' in r.text
+        # in characters too (fifth attack M5: "低保每月补贴三千元" was saved)
+        r = c.post("/admin/faq/edit", data=materials(page, answer=OLD_ANSWER + "补贴三千元。", step="preview"))
+        assert '<li data-code="number_not_cited">答案中的数字 三千(3000) 在所选的引用段落中找不到(12345 除外):请核对,或选上写有它的段落。</li>' in r.text
         r = c.post("/admin/faq/edit", data=materials(page, source=[], valid_to="2020-01-01", step="preview"))
         codes = re.findall(r'<li data-code="([a-z_]+)">', r.text)
         assert codes == ["no_sources", "dates_reversed", "expired"]

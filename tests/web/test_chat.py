@@ -183,6 +183,19 @@ def test_feedback_is_rate_limited_per_visitor_with_retry_after(client, log):
     assert log.db["feedback"].count == 6
 
 
+def test_feedback_is_limited_per_address_whatever_cookie_each_vote_brings(client, log):
+    # fifth attack M2: a made-up cookie per question and per vote gave 64 👎 a minute from one
+    # address, and the answer topped `bot.py report`
+    replies = []
+    for n in range(13):
+        client.cookies.clear()  # a new visitor id each time, as the attack made up
+        replies.append(vote(client, ask(client, "结婚登记要带什么材料").json()))
+    assert [r.status_code for r in replies] == [200] * 12 + [429]  # MINZHENG_ADDRESS_FEEDBACK_PER_MINUTE = 12
+    assert int(replies[-1].headers["retry-after"]) >= 1
+    assert replies[-1].json()["message"].startswith("您的提问有点频繁,请")
+    assert log.db["feedback"].count == 12
+
+
 class Tags(HTMLParser):
     """Every element's tag, attributes and own text, in document order (template contents included)."""
 

@@ -346,6 +346,6 @@ def test_chips_are_shareable_links_keeping_the_other_filters(staff):
 
 def test_the_search_box_has_focus_on_an_empty_page_and_the_page_fits_a_phone(staff):
     r = staff.get("/lookup")
-    assert '<input id="q" name="q" type="search" value="" placeholder="输入关键词或群众原话,按回车检索" autocomplete="off" autofocus>' in r.text
+    assert '<input id="q" name="q" type="search" value="" placeholder="输入关键词或群众原话,按回车检索" autocomplete="off" maxlength="200" autofocus>' in r.text
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in r.text
     assert '<link rel="stylesheet" href="/static/lookup.css">' in r.text and staff.get("/static/lookup.css").status_code == 200

@@ -177,6 +177,20 @@ def test_guesses_spread_over_many_clients_meet_the_overall_limit_but_sessions_ke
         assert staff.get("/lookup").status_code == 200  # a signed session is not a password guess
 
 
+def test_a_guesser_locking_out_its_address_leaves_signed_in_sessions_from_it_working(assistant, web_settings, log):
+    # fifth attack: behind an unconfigured proxy every client has the proxy's address, and one
+    # guesser's lock-out answered 429 to every signed-in worker
+    app = create_app(assistant, web_settings, clock=lambda: NOW)
+    with TestClient(app, client=("10.0.0.7", 1)) as staff, TestClient(app, client=("10.0.0.7", 2)) as guesser:
+        login(staff, "lookup", STAFF_TOKEN)
+        codes = [GUESSES["bearer"](guesser, n).status_code for n in range(11)]
+        assert codes == [401] * 10 + [429]
+        assert staff.get("/lookup").status_code == 200
+        assert guesser.get("/lookup", headers={"Authorization": f"Bearer {STAFF_TOKEN}"}).status_code == 429  # still locked out
+        guesser.cookies.set("mz_staff", "1796607299.00.forged", path="/lookup")
+        assert guesser.get("/lookup").status_code == 429  # a forged cookie is a presentation
+
+
 def test_failed_attempts_are_logged_without_the_guessed_value(client, caplog):
     caplog.set_level("DEBUG")
     client.post("/admin/login", data={"token": "guess-in-form-7"}, follow_redirects=False)
@@ -198,6 +212,26 @@ def test_a_password_shorter_than_16_characters_refuses_to_start(assistant, web_s
     name = "MINZHENG_STAFF_TOKEN" if field == "staff_token" else "MINZHENG_ADMIN_TOKEN"
     assert str(info.value) == f"{name} must be at least 16 characters (it has 15)"
     create_app(assistant, replace(web_settings, **{field: "sixteen-chars-xx"}))  # 16 is enough
+
+
+def test_the_same_password_for_staff_and_admin_refuses_to_start(assistant, web_settings):
+    # fifth attack L5: accepted, so every hotline worker held the admin password
+    with pytest.raises(SettingsError) as info:
+        create_app(assistant, replace(web_settings, staff_token="the-same-password-0123", admin_token="the-same-password-0123"))
+    assert str(info.value) == "MINZHENG_STAFF_TOKEN and MINZHENG_ADMIN_TOKEN must be different passwords"
+
+
+@pytest.mark.parametrize("proxies, ok", [("not-an-ip", False), ("10.0.0.1, 10.0.0.0/8, ::1", True), ("127.0.0.1,", True), ("10.0.0.1;10.0.0.2", False)])
+def test_trusted_proxies_must_be_addresses_or_networks(web_settings, proxies, ok):
+    # fifth attack L5: "not-an-ip" was accepted, and uvicorn silently never matched it
+    from channels.web.server import trusted_proxies
+
+    if ok:
+        assert trusted_proxies(replace(web_settings, trusted_proxies=proxies)) == [p.strip() for p in proxies.split(",") if p.strip()]
+    else:
+        with pytest.raises(SettingsError) as info:
+            trusted_proxies(replace(web_settings, trusted_proxies=proxies))
+        assert "is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)" in str(info.value)
 
 
 def test_bot_py_serve_refuses_a_short_password_before_it_listens(tmp_path):

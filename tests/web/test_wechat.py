@@ -401,6 +401,9 @@ def test_compatible_mode_takes_both_only_when_configured(assistant, web_settings
         ({"wechat_mode": "safe", "wechat_aes_key": ""}, "WECHAT_MODE=safe needs WECHAT_AES_KEY and WECHAT_APPID"),
         ({"wechat_mode": "compat", "wechat_appid": ""}, "WECHAT_MODE=compat needs WECHAT_AES_KEY and WECHAT_APPID"),
         ({"wechat_mode": "", "wechat_appid": ""}, "WECHAT_MODE=safe needs WECHAT_AES_KEY and WECHAT_APPID"),
+        # fifth attack: a key of the wrong length or alphabet was a ValueError and a traceback at start
+        ({"wechat_mode": "safe", "wechat_aes_key": "short"}, "WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account (it has 5 characters)"),
+        ({"wechat_mode": "safe", "wechat_aes_key": "!" * 43}, "WECHAT_AES_KEY must be the 43-character EncodingAESKey of the account (it has 43 characters)"),
     ],
 )
 def test_an_impossible_wechat_mode_refuses_to_start(assistant, web_settings, changes, message):
