@@ -27,7 +27,8 @@ LIKELY, NOT_ELIGIBLE = "likely", "not_eligible"
 OUTCOME_KINDS = (LIKELY, UNSURE, NOT_ELIGIBLE)
 UNSURE_LABEL = "不确定"
 _PUNCTUATION = re.compile(r"[\s\W_]+")
-_SIGNED = re.compile(r"\s*[-+－＋]\s*\d+\s*")
+_SIGNED = re.compile(r"\s*[-+－＋]\s*\d{1,3}\s*")
+_SHORT_NUMBER = 3  # digits: a longer number (an ID, a phone) is no mistyped option and is never echoed
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Walk:
         if number is not None:
             return "" if 1 <= number <= len(self.check.conditions[len(self.answers)].options) else str(number)
         plain = _plain(text)
-        return plain if plain.isdigit() else ""
+        return plain if plain.isdigit() and len(plain) <= _SHORT_NUMBER else ""
 
     def answered(self, index):
         """The walk after one more answer."""

@@ -118,6 +118,14 @@ def test_a_number_that_is_no_option_asks_the_same_condition_again(answerer, type
     assert edge.ask("t", "u", "1", "c").check.number == 2  # and the check goes on
 
 
+def test_a_long_number_in_a_check_is_never_echoed_back(answerer):
+    # an ID or phone number typed in a check is no mistyped option: the check ends, nothing repeats it
+    edge = edge_over(answerer)
+    edge.ask("t", "u", "我能不能申请低保", "c")
+    reply = edge.ask("t", "u", "330106199001011234", "c")
+    assert reply.kind != CHECK and "330106199001011234" not in reply.text
+
+
 def test_a_completed_check_lists_the_answers_and_the_cited_articles(answerer):
     edge = edge_over(answerer)
     for text in ("我能不能申请低保", "1", "1"):
