@@ -182,6 +182,14 @@ def two_machines(database_url, tmp_path):
     for log in logs:
         log.warm_masker()  # as `serve` does: ids reserved before the first question
         assert log.flush()
+        # the reservation is the writer's, in the background: wait for it, so that holding the
+        # writer (the tests below) never meets a log with no id in hand on a busy machine
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with log._cond:
+                if log._ids_left() > 0:
+                    break
+            time.sleep(0.01)
     return logs
 
 
