@@ -9,7 +9,6 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from retrieval.assistant import Assistant
-from retrieval.errors import SettingsError
 from retrieval.compose import Composer
 from retrieval.errors import SettingsError
 from retrieval.sharedstate import RedisLink, open_shared
