@@ -39,9 +39,8 @@ class TextAnalyzer:
         self._fillers = tuple(sorted(set(fillers), key=lambda f: (-len(f), f)))
         self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
         self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
-        acknowledgements = data_dir / "acknowledgements.txt"  # optional: without it nothing is one
-        self._acknowledgements = tuple(sorted(
-            {self.normalize(w) for _, w in read_lines(acknowledgements)} if acknowledgements.exists() else (), key=lambda a: (-len(a), a)))
+        acknowledgements = {self.normalize(w) for _, w in read_lines(data_dir / "acknowledgements.txt")}
+        self._acknowledgements = tuple(sorted(acknowledgements, key=lambda a: (-len(a), a)))  # longest first
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._jieba = None
         self._term_tokens = {}  # lexicon term -> (words, bigrams); set item by item, thread-safe
@@ -208,8 +207,7 @@ def _fingerprint(data_dir, names):
     digest = hashlib.sha256((jieba.__version__ + "\0" + version("opencc")).encode())
     for name in names:
         digest.update(name.encode())
-        path = data_dir / name
-        digest.update(path.read_bytes() if path.exists() or name != "acknowledgements.txt" else b"")
+        digest.update((data_dir / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
