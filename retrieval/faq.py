@@ -28,6 +28,8 @@ HOTLINE = "12345"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _ARTICLE = re.compile(r"^第[一二三四五六七八九十百零〇]+条$")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_REQUIRED = ("id", "topic", "region", "questions", "answer", "sources")
+
 # A number written in Chinese (三千, 一万五千, 两百) and what follows it: an amount, a time limit, an
 # age or a share when a unit follows (三千元, 十五个工作日, 六十周岁), so an answer cannot state in
 # characters a figure its sources do not give ("低保每月补贴三千元", fifth attack M5).
@@ -73,7 +75,15 @@ def chinese_amounts(text):
             if value is not None:
                 out.append((match.group(), value))
     return out
-_REQUIRED = ("id", "topic", "region", "questions", "answer", "sources")
+
+
+def uncited_numbers(answer, cited):
+    """(written, value) of each number `answer` states that the `cited` text does not: digits
+    missing from it (value None; 12345, the hotline, excepted), and numbers in characters before
+    a unit whose value it states in neither form (三千元 -> ("三千", 3000))."""
+    out = [(number, None) for number in _DIGITS.findall(answer) if number not in cited and number != HOTLINE]
+    stated = stated_values(cited)
+    return out + [(written, value) for written, value in chinese_amounts(answer) if value not in stated]
 
 
 @dataclass(frozen=True)
@@ -214,13 +224,9 @@ def lint(snapshot, today):
         if entry.valid_to is not None and entry.valid_to < today:
             problems.append(entry.fail(f"expired on {entry.valid_to}"))
         cited = "".join(snapshot.passage(p)["text"] for p in faq.sources[entry.id])
-        for number in _DIGITS.findall(entry.answer):
-            if number not in cited and number != HOTLINE:
-                problems.append(entry.fail(f"number {number} is in no cited source"))
-        stated = stated_values(cited)
-        for written, value in chinese_amounts(entry.answer):
-            if value not in stated:
-                problems.append(entry.fail(f"number {written} ({value}) is in no cited source"))
+        for written, value in uncited_numbers(entry.answer, cited):
+            shown = written if value is None else f"{written} ({value})"
+            problems.append(entry.fail(f"number {shown} is in no cited source"))
         if entry.region in faq.ranking.unplaced_regions:
             continue
         for question in entry.questions:

@@ -339,13 +339,8 @@ class FaqEditor:
         if not set(draft.passages) <= set(cited):
             yield Problem("sources_unresolved", "sources", ", ".join(p for p in draft.passages if p not in cited))
         text = "".join(self.snapshot.passage(p)["text"] for p in cited)
-        for number in dict.fromkeys(faqs._DIGITS.findall(entry.answer)):
-            if number not in text and number != faqs.HOTLINE:
-                yield Problem("number_not_cited", "answer", number)
-        stated = faqs.stated_values(text)
-        for written, value in dict.fromkeys(faqs.chinese_amounts(entry.answer)):
-            if value not in stated:
-                yield Problem("number_not_cited", "answer", f"{written}({value:g})")
+        for written, value in dict.fromkeys(faqs.uncited_numbers(entry.answer, text)):
+            yield Problem("number_not_cited", "answer", written if value is None else f"{written}({value:g})")
         # faq.lint over this one entry; its number and expiry rules are worded above
         view = types.SimpleNamespace(
             faq=types.SimpleNamespace(entries={entry.id: entry}, sources={entry.id: tuple(cited)}, ranking=self.snapshot.faq.ranking),
