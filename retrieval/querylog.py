@@ -115,7 +115,7 @@ class QueryLog:
         self._lock = threading.Lock()  # the connection: one statement or transaction at a time
         self._masker_source = masker  # a Masker, a callable returning one, or None (no masking)
         self._masker = None
-        if retention_days is not None and (isinstance(retention_days, bool) or not isinstance(retention_days, int) or retention_days < 0):
+        if retention_days is not None and not _whole_days(retention_days, 0):
             raise RetentionError(retention_days, "MINZHENG_LOG_RETENTION_DAYS (0: keep questions forever)")
         self.retention_days = retention_days
         self._purged_at = None
@@ -585,7 +585,7 @@ class QueryLog:
         In transactions of PURGE_BATCH questions: between them other writers and readers (this
         process's, another process's) get the log, so a first purge of a large log holds it for
         milliseconds at a time, not for seconds."""
-        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        if not _whole_days(days, 1):
             raise RetentionError(days, "the retention (--days)")
         cutoff = _before(days, now)
         self._purged_at = time.monotonic()  # a failing purge is retried tomorrow, not at every question
@@ -720,6 +720,11 @@ class QueryLog:
             self._storage.close()
         if left:
             log.error("%d questions were not written to the query log before it closed: %s", len(left), failure or "the writer did not finish in time")
+
+
+def _whole_days(days, minimum):
+    """Whether `days` is a whole number of days (an int, not a bool) of at least `minimum`."""
+    return isinstance(days, int) and not isinstance(days, bool) and days >= minimum
 
 
 def _before(days, now=None):
