@@ -12,7 +12,6 @@ the refusal reads nothing (tests/unread.py); this says how long it takes on this
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.startup import summary  # noqa: E402  (median, slowest, runs: as startup reports them)
 from retrieval import adding  # noqa: E402
 from retrieval.errors import DocumentError  # noqa: E402
 from tests import ingest_files as files  # noqa: E402
@@ -53,8 +53,7 @@ def measure(runs=5):
         result = {}
         for name, make in HOSTILE.items():
             path = make(root)
-            samples = [refusal_seconds(path, settings) for _ in range(runs)]
-            result[name] = {"median_s": round(statistics.median(samples), 3), "max_s": round(max(samples), 3), "runs": runs}
+            result[name] = summary([refusal_seconds(path, settings) for _ in range(runs)])
     return result
 
 
