@@ -62,6 +62,20 @@ class FactType:
     # Said instead of `label` when a question about now finds the fact only for past years
     # ("现在低保标准是多少" and a 2020 figure); None: the fact does not date.
     dated: str = None
+    # An ask followed by this does not ask for the fact ("给多少户" counts households, it asks
+    # no amount); None: every occurrence asks.
+    counted: re.Pattern = None
+
+    def asked_in(self, normalized):
+        """Whether the (normalised) question asks for this fact."""
+        for a in self.asks:
+            start = normalized.find(a)
+            while start >= 0:
+                end = start + len(a)
+                if self.counted is None or not self.counted.match(normalized, end):
+                    return True
+                start = normalized.find(a, start + 1)
+        return self.claims is not None and self.claims.search(normalized) is not None
 
     def stated_in(self, sentence, question):
         if self.unless is not None:
@@ -101,14 +115,14 @@ class Intents:
         facts = []
         path = faq_dir / "fact_types.toml"
         for line, entry in _tables(path, "fact", ("name", "label", "asks", "evidence")):
-            evidence, unless, claims = (_pattern(path, line, entry, key) for key in ("evidence", "unless", "claims"))
+            evidence, unless, claims, counted = (_pattern(path, line, entry, key) for key in ("evidence", "unless", "claims", "counted"))
             promote = entry.get("promote", False)
             if not isinstance(promote, bool):
                 raise DataFileError(path, line, "promote must be true or false")
             dated = entry.get("dated")
             if dated is not None and not (isinstance(dated, str) and dated):
                 raise DataFileError(path, line, "dated must be a non-empty string (what to say when only past years give it)")
-            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless, claims, dated))
+            facts.append(FactType(entry["name"], entry["label"], tuple(normalize(a) for a in entry["asks"]), evidence, promote, unless, claims, dated, counted))
         now = read_toml(path).get("now", {})
         now_cues = now.get("cues", []) if isinstance(now, dict) else None
         if not isinstance(now_cues, list) or not all(isinstance(c, str) and c for c in now_cues):
@@ -163,7 +177,7 @@ class Intents:
 
     def asked_facts(self, normalized):
         """The fact types the question asks for (e.g. an amount, a phone number)."""
-        return tuple(f for f in self.facts if any(a in normalized for a in f.asks) or (f.claims is not None and f.claims.search(normalized)))
+        return tuple(f for f in self.facts if f.asked_in(normalized))
 
 
 def load_needs(path, normalize):
