@@ -18,7 +18,7 @@ from .datafiles import read_toml
 from .errors import DataFileError
 
 _PUNCTUATION = re.compile(r"[\s\W_]+")
-_WORD_CHAR = re.compile(r"\w")
+_WORD_CHAR = re.compile(r"[^\W\d_]")  # a letter or a CJK character: digits alone ("1") are no question
 _DIGITS = {c: n for n, c in enumerate("一二三四五六七八九", 1)} | {c: n for n, c in enumerate("①②③④⑤⑥⑦⑧⑨", 1)}
 
 
@@ -173,7 +173,7 @@ def read(query, context, rules):
     opener = rules.opener(normalized)
     own = without_opener(normalized, rules)
     if not _WORD_CHAR.search(own):
-        return None  # only an opener ("那"): nothing to read
+        return None  # only an opener ("那") or a number ("1"): nothing to read
     marked = opener is not None or any(m in own for m in rules.markers)
     if len(plain) > (rules.max_marked_chars if marked else rules.max_chars):
         return None
