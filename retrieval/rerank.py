@@ -159,4 +159,23 @@ def features(snapshot, query, candidates, region):
         for t, matched in zip(types, matched_types):
             row[TYPE_PREFIX + t.name] = 1.0 if matched else 0.0
         out.append(row)
+    _impute_unasked(snapshot, candidates, out)
     return out
+
+
+def _impute_unasked(snapshot, candidates, rows):
+    """A passage of a document with no index questions yet (one just added with `bot.py add`)
+    has no question fields to match, which the model would read as a poor match: its text's
+    shares stand in for the question fields', and the closest-question similarities take the
+    mean of the asked candidates' (neither a reward nor a penalty). In a pool with no asked
+    passage they stay 0."""
+    asked = snapshot.asked_documents
+    unasked = [n for n, c in enumerate(candidates) if snapshot.passages[c.row]["doc_id"] not in asked]
+    if not unasked or len(unasked) == len(rows):
+        return
+    others = [rows[n] for n in range(len(rows)) if n not in set(unasked)]
+    means = {f: sum(r[f] for r in others) / len(others) for f in ("index_similarity", "index_bigrams")}
+    for n in unasked:
+        row = rows[n]
+        row["q_words"], row["q_bigrams"] = row["words"], row["bigrams"]
+        row.update(means)
