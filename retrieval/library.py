@@ -239,12 +239,19 @@ class Snapshot:
         rows = [None] * len(hits)
         fused_rank = {i: n for n, (_, i) in enumerate(hits[: max(k, reranker.pool)], 1)}
         if reranker.active and hits:
+            # Only the first `pool` are reordered, whatever k: a longer list (the staff page's)
+            # begins with the same passages in the same order as a short one, and what lies
+            # beyond the pool follows in fused order with no share.
             hits = hits[: max(k, reranker.pool)]
-            rows = rerank_features(self, query, [Candidate(i, score, parts.get(i, {})) for score, i in hits], region)
-            shares = reranker.scores(rows)
-            order = sorted(range(len(hits)), key=lambda n: (-shares[n], n))
-            hits = [(float(shares[n]), hits[n][1]) for n in order]
-            rows = [rows[n] for n in order]
+            candidates = [Candidate(i, score, parts.get(i, {})) for score, i in hits]
+            pool = min(reranker.pool, len(hits))
+            rows = rerank_features(self, query, candidates[:pool], region)
+            if len(hits) > pool:  # read for the explanation only, never scored
+                rows += rerank_features(self, query, candidates, region)[pool:]
+            shares = reranker.scores(rows[:pool])
+            order = sorted(range(pool), key=lambda n: (-shares[n], n))
+            hits = [(float(shares[n]), hits[n][1]) for n in order] + [(0.0, i) for _, i in hits[pool:]]
+            rows = [rows[n] for n in order] + rows[pool:]
         out = []
         as_of, today = query.as_of, query.today
         matched_of = self.words.matched_terms_of(words, [i for _, i in hits[:k]])
