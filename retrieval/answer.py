@@ -53,16 +53,25 @@ FEATURES = (
     "focus_coverage",  # the same for its focus terms, a focus term no passage contains counting as the rarest
     "log_question_score",  # ln(1 + raw BM25 of the top passage's index questions)
     "top_score",  # the reranker's share of the pool for the top passage
-    "unknown_share",  # share of the focus terms that no passage contains
+    "unknown_share",  # share of the focus terms that neither a passage nor an index question contains
     "index_bigrams",  # character-bigram Dice with the top passage's closest index question
+    "missed_idf",  # idf of the rarest focus term the top passage (text and index questions) lacks, over ln(N + 1)
     "type_asked",  # the question names a kind of content (faq/question_types.toml)
     "type_content",  # the top passage has the content of that kind
+    "names_topic",  # the question names a civil-affairs topic (faq/topics.toml: 结婚, 殡葬, 低保...)
+    "names_place",  # the question names a place of faq/regions.toml
     "unasked",  # the top passage's document has no index questions yet (as a newly added one)
 )
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
+# A year a question names, also as people say it ("滨湖21年做了多少户": 2021); not a passage's.
+_ASKED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2}|\d{2})年")
+
+
+def _full_year(text):
+    return int(text) if len(text) == 4 else 2000 + int(text)
 
 
 def _only_before(sentence, year):
@@ -94,6 +103,8 @@ class Thresholds:
     fact_ratio: float = 0.1
     answer_share: float = 0.0
     first_article_chars: int = 220
+    rare_term_passages: int = 0  # see _rare_term_elsewhere; 0: off
+    rare_term_types: tuple = ()
 
     @classmethod
     def load(cls, path):
@@ -309,6 +320,7 @@ class Answerer:
                 self.as_of_rules,
                 self.redactor.redact,
                 snapshot.on_record,
+                snapshot.asked_about,
             )
             self._parser = (snapshot, parser)
         return parser
@@ -397,7 +409,9 @@ class Answerer:
         confidence = dict(features, p=round(p, 3))
         if not result.hits:
             return self._decline(query, suggestions, confidence)
-        if p < model.answer_at:
+        if p < model.answer_at or not self._names_known_word(snapshot, query):
+            # A question none of whose words (nor the lexicon's official terms for them) any
+            # passage contains matched only index questions: it is never answered from them.
             if p >= model.suggest_at and query.civil:
                 hits = self._related(result.hits)
                 return self._cited(snapshot, query, hits, SUGGEST, suggestions, confidence)
@@ -417,7 +431,34 @@ class Answerer:
         # Answerable, but no passage the reranker would bet on (a share of the pool below
         # answer_share): offered as related, not as the answer.
         kind = ANSWER if max(h.score for h in hits) >= self.thresholds.answer_share else SUGGEST
+        if kind == ANSWER and self._rare_term_elsewhere(snapshot, query, hits):
+            kind = SUGGEST
         return self._cited(snapshot, query, hits, kind, suggestions, confidence)
+
+    @staticmethod
+    def _names_known_word(snapshot, query):
+        """Whether a word of the question, or an official term the lexicon reads in it, is one
+        some passage contains, of two characters or more ("我家老头子血压老是高" has none: 老头子 is
+        only in index questions, and a lone 高 says nothing)."""
+        df = snapshot.words.document_frequency
+        return any(len(w) > 1 and df(w) > 0 for w in query.words + query.expansion_words)  # not a lone 高
+
+    def _rare_term_elsewhere(self, snapshot, query, hits):
+        """For a question of `rare_term_types` ("养老院能不能给老人助浴": may X be done), a focus
+        word at most `rare_term_passages` passages hold (助浴: 1) that none of the cited ones
+        holds, in its text or its index questions: the passage that speaks of X ranked below,
+        so the cited ones say something about 养老院, not whether X is done. Offered as related
+        (suggest), never as the answer ([answering] in faq/calibration.toml)."""
+        limit = self.thresholds.rare_term_passages
+        if not limit or query.qtype is None or query.qtype.name not in self.thresholds.rare_term_types:
+            return False
+        words = snapshot.words
+        rows = [snapshot.by_id[h.passage["id"]] for h in hits]
+        for term in query.focus:
+            df = words.document_frequency(term)
+            if 0 < df <= limit and not any(term in h.passage["text"] or term in snapshot.normalized_questions(r) for h, r in zip(hits, rows)):
+                return True
+        return False
 
     def _cited_article(self, snapshot, query):
         """A question naming an article of a document ("民法典第一千零七十六条") is answered with
@@ -492,10 +533,11 @@ class Answerer:
 
         Absolute signals, not shares of the best passage: how much of the question and its
         focus the top passage covers (its text, its index questions, the lexicon's terms), the
-        raw BM25 of its index questions, how many focus words no passage contains at all; and
-        what the reranker read of it: its share of the pool, the closest index question, whether
-        it has the content the question's type asks for. (`matches`, the FAQ matches, are not
-        read: an FAQ entry that answers was chosen before the gate.)
+        raw BM25 of its index questions, how many focus words no passage contains at all,
+        whether the question names a topic of ours and a place; and what the reranker read of
+        it: its share of the pool, the closest index question, the rarest focus term it misses,
+        whether it has the content the question's type asks for. (`matches`, the FAQ matches,
+        are not read: an FAQ entry that answers was chosen before the gate.)
         """
         index = snapshot.words
         top = result.hits[0] if result.hits else None
@@ -516,7 +558,23 @@ class Answerer:
                 return t in expanded or t in text or any(o in text for o in analyzer.stand_ins(t, query.text))
 
             covered = sum(index.plain_idf(t) for t in own if found(t))
-            coverage = min(1.0, covered / own_total) if own_total else 0.0
+            # A lexicon phrase none of whose words any passage has ("乱埋坟": 乱, 埋, 坟) is read
+            # through its official terms (私埋乱葬; 墓地 公墓 安葬): one more word of the question,
+            # weighing as its rarest official term, covered when the passage has any of them.
+            phrase_total = 0.0
+            phrases = analyzer.phrases_in(query.text)
+            for phrase, terms in phrases:
+                if any(t in phrase for t in own) or any(phrase != other and phrase in other for other, _ in phrases):
+                    continue
+                known = [t for t in terms if index.document_frequency(t) > 0]
+                if not known:
+                    continue
+                weight = max(index.plain_idf(t) for t in known)
+                phrase_total += weight
+                if any(t in text for t in known):
+                    covered += weight
+            total = own_total + phrase_total
+            coverage = min(1.0, covered / total) if total else 0.0
             missed = [idf[t] for t in focus if not found(t)]
             covered_focus = sum(idf.values()) - sum(missed)
             # A focus word no passage contains weighs as the rarest word there is: the passage
@@ -536,8 +594,11 @@ class Answerer:
             "top_score": round(top.score if top else 0.0, 4),
             "unknown_share": round(len(query.unknown) / n_focus, 4),
             "index_bigrams": round(read.get("index_bigrams", 0.0), 4),
+            "missed_idf": round(read.get("missed_idf", 0.0), 4),
             "type_asked": 1.0 if query.qtype is not None else 0.0,
             "type_content": read.get("type_first", 0.0),
+            "names_topic": 1.0 if query.topic is not None else 0.0,
+            "names_place": 1.0 if query.region is not None else 0.0,
             "unasked": unasked,
         }
 
@@ -709,16 +770,24 @@ class Answerer:
         """Whether a sentence of the hit that shares a question word states every fact: its
         evidence is in the sentence, or in the passage's section path (a plan's "2024年工作计划"
         dates what it lists). An enumerated item ("（五）年满三十周岁") shares the words of the
-        sentence that introduces the list (the article's first)."""
+        sentence that introduces the list (the article's first), and a clause after "；" those
+        of the clauses before it in its sentence."""
         sentences = self._sentences(hit.passage["text"])
         lead = self._sentence_score(sentences[0], terms) > 0 if sentences else False
         section = " ".join(hit.passage.get("section") or ())
-        return any(
-            (self._sentence_score(s, terms) > 0 or (lead and _ITEM.match(s)))
-            and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
-            and not (year is not None and _only_before(s, year))
-            for s in sentences
-        )
+        carried = False  # an earlier clause of the same sentence shares a question word
+        for s in sentences:
+            shares = self._sentence_score(s, terms) > 0
+            if (
+                (shares or carried or (lead and _ITEM.match(s)))
+                and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
+                and not (year is not None and _only_before(s, year))
+            ):
+                return True
+            # A clause ending in "；" goes on in the next one: "在公墓内提供超规定标准墓位…的，由…
+            # 责令限期改正；…处10万元以上100万元以下的罚款" fines what the first clause names.
+            carried = (carried or shares) and s.endswith((";", "；"))
+        return False
 
     def _has_evidence(self, hits, terms, fact, question="", year=None):
         return any(self._states(hit, terms, (fact,), question, year) for hit in hits)
@@ -730,7 +799,7 @@ class Answerer:
         if query.past or not query.today:
             return None
         year = int(query.today[:4])
-        named = [int(y) for y in _YEAR.findall(query.text)]
+        named = [_full_year(y) for y in _ASKED_YEAR.findall(query.text)]
         if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
             return year
         if not named and any(f.dated for f in query.asked):

@@ -94,6 +94,8 @@ class Composer:
             return render(TEMPLATES[FACT_MISSING], missing=list(d.missing), **common)
         if d.kind == NOT_FOUND and d.vague:
             return render(TEMPLATES["vague"], **common)
+        if d.kind == SUGGEST:  # related passages; a word of the question none of them mentions is named
+            return render(TEMPLATES[SUGGEST], unknown=list(d.query.unknown) if d.query is not None else [], **common)
         return render(TEMPLATES[d.kind], **common)
 
     def _renderer(self, folder):

@@ -203,6 +203,19 @@ class Snapshot:
         """Whether any passage contains `term` (normalised text) as written."""
         return term in self._text
 
+    @functools.cached_property
+    def _questions_text(self):
+        prepared = self._prepared_questions
+        if prepared is not None:
+            return "\n".join(text for text, _ in prepared)
+        return "\n".join(normalized_questions(self.analyzer, p.get("questions") or ()) for p in self.passages)
+
+    def asked_about(self, term):
+        """Whether an index question (knowledge/questions/) has `term` (normalised text): a word
+        citizens use for what some passage says (房子 for 住房, 爸妈 for 父母), though no passage
+        has it as written."""
+        return term in self._questions_text
+
     def on_record(self, term):
         """Whether a passage, a document's title or its own number (国务院令第649号) has `term`."""
         if self.mentions(term):

@@ -98,7 +98,7 @@ class Query:
 class QueryParser:
     """Builds the Query of a question against one build of the knowledge base."""
 
-    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, as_of_rules=(), redact=None, on_record=None):
+    def __init__(self, analyzer, regions, intents, types, homophones, kb_has, kb_df, max_chars, followup_rules=None, as_of_rules=(), redact=None, on_record=None, asked_about=None):
         self.analyzer = analyzer
         self.redact = redact  # question -> the question without the asker's personal data (retrieval/redact.py), or None
         self.regions = regions
@@ -108,6 +108,7 @@ class QueryParser:
         self.kb_has = kb_has  # text -> whether some passage contains it
         self.on_record = on_record or kb_has  # text -> whether a passage, title or document number has it
         self.kb_df = kb_df  # word -> document frequency in the words field
+        self.asked_about = asked_about or (lambda text: False)  # text -> whether an index question has it
         self.max_chars = max_chars
         self.followup_rules = followup_rules
         self.as_of_rules = as_of_rules  # faq/as_of.toml
@@ -193,12 +194,14 @@ class QueryParser:
         expansion_bigrams = tuple(dict.fromkeys(t for t in lexicon_bigrams if t not in seen_b))
         focus = self._focus(words, qtype)
         covered_by_lexicon = set(lexicon_words)
-        # A word no passage contains, not even through the lexicon; jieba's guesses at unknown
-        # runs ("处会" of "登记处会") are not words and do not count.
+        # A word no passage contains, not even through the lexicon, and no index question
+        # uses for what a passage says (房子, 爸妈 are in them; 宠物 is not); jieba's guesses at
+        # unknown runs ("处会" of "登记处会") are not words and do not count.
         unknown = tuple(
             w
             for w in focus
             if not self.kb_has(w)
+            and not self.asked_about(w)
             and not analyzer.stand_ins(w, text)  # a lexicon phrase containing it stands in
             and not any(w in cue and cue in text for n in needs for cue in n.cues)  # so does a need's cue
             and w not in covered_by_lexicon

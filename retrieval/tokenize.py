@@ -144,6 +144,10 @@ class TextAnalyzer:
                 out.extend(canonical.split())
         return out
 
+    def phrases_in(self, text):
+        """(phrase, official terms) of every lexicon phrase that occurs in (normalised) `text`."""
+        return [(phrase, canonical.split()) for phrase, canonical in self._synonyms if phrase in text]
+
     def without_fillers(self, text):
         for filler in self._fillers:
             text = text.replace(filler, " ")

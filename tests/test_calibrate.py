@@ -109,3 +109,29 @@ def test_the_threshold_answers_only_where_the_answerable_questions_outweigh_the_
     samples = [sample(0.9, "grounded")] * 10 + [sample(0.8, "grounded")] + [sample(0.8, "not_in_corpus")]
     answer_at, suggest_at = calibrate.thresholds(samples, np.array([1.0]), 0.0, (11, 1), {"not_in_corpus": 2.0})
     assert answer_at == 0.9 and suggest_at == calibrate.SUGGEST_AT_MOST
+
+
+def test_coverage_reads_a_phrase_no_passage_has_through_the_lexicon(answerer, library, monkeypatch):
+    """"乱埋坟": no passage has 乱, 埋 or 坟 as a word, so the question's only known word is the
+    place; the lexicon reads the phrase as 私埋乱葬 (and 墓地 公墓 安葬), which 滨湖's plan says."""
+    snapshot = library.snapshot
+    query = answerer.parse("滨湖山上有人乱埋坟")
+    result = answerer.candidates(snapshot, query)
+    top = result.hits[0].passage
+    assert top["id"] == "binhu-2021:f8b77787-3" and "私埋乱葬" in snapshot.normalized(snapshot.by_id[top["id"]])
+    assert answerer.features(snapshot, query, result, [])["coverage"] == 1.0
+    monkeypatch.setattr(type(snapshot.analyzer), "phrases_in", lambda self, text: [])
+    assert answerer.features(snapshot, query, result, [])["coverage"] == 0.0
+
+
+def test_the_decision_reads_the_rarest_missed_term_and_whether_a_topic_and_a_place_are_named(answerer, library):
+    snapshot = library.snapshot
+    query = answerer.parse("出了交通事故对方全责,死亡赔偿金怎么算")
+    result = answerer.candidates(snapshot, query)
+    features = answerer.features(snapshot, query, result, [])
+    # what the reranker read of the top passage: 对方 is in none of 第三十条's text and questions
+    assert features["missed_idf"] == round(result.hits[0].features["missed_idf"], 4) > 0.9
+    assert (features["names_topic"], features["names_place"]) == (0.0, 0.0)
+    placed = answerer.parse("萧山结婚登记要带什么")
+    features = answerer.features(snapshot, placed, answerer.candidates(snapshot, placed), [])
+    assert (features["names_topic"], features["names_place"]) == (1.0, 1.0)

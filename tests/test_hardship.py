@@ -11,7 +11,8 @@ CRISIS_OPENING = (
     "您也可以拨打12345政务服务便民热线(7×24小时人工服务),请他们帮您联系当地民政部门和乡镇人民政府(街道办事处)。\n"
     "如果是生活上遇到了过不去的难处,国家有临时救助,下面是政策原文。\n\n"
 )
-TEMPORARY_AID = {"social-assistance-interim-2019:第四十七条", "zhejiang-social-assistance-2020:第三十八条"}
+# who gets 临时救助 (第四十七条, 第三十八条) and what it gives (第三十九条: 一次性基本生活救助, 临时安置)
+TEMPORARY_AID = {"social-assistance-interim-2019:第四十七条", "zhejiang-social-assistance-2020:第三十八条", "zhejiang-social-assistance-2020:第三十九条"}
 RELIEF_STATION = {"zhejiang-social-assistance-2020:第四十二条", "social-assistance-interim-2019:第五十条", "vagrant-relief-2003:第二条"}
 
 

@@ -203,6 +203,11 @@ def test_a_declined_question_becomes_a_new_entry(ws, web_settings):
         assert f'<textarea name="questions" rows="6">{question}</textarea>' in page
         assert '<option value="marriage" selected>婚姻登记</option>' in page
         assert f'<input name="find" value="{question}"' in page
+        assert 'name="source" value="marriage-registration-2025:' in section(page, "results")
+        # the rule naming who registers marriages is not among the first results for opening
+        # hours: the admin searches for it in the editor, the draft kept
+        page = c.post("/admin/faq/edit", data=form(page, topic="marriage", questions=question, find="婚姻登记机关 县级人民政府民政部门")).text
+        assert f'<textarea name="questions" rows="6">{question}</textarea>' in page
         results = section(page, "results")
         assert '<input type="checkbox" name="source" value="marriage-registration-2025:第二条">' in results
         fields = form(

@@ -1,0 +1,36 @@
+"""Words no passage has: which count as unknown, and what the reply does with them."""
+
+from retrieval.intent import Intents
+
+def test_a_word_citizens_use_in_index_questions_is_not_unknown_but_one_nobody_uses_is(answerer, library):
+    snapshot = library.snapshot
+    # 房子 is in no passage, but index questions say it for 住房; 宠物 is in neither
+    assert not snapshot.mentions("房子") and snapshot.asked_about("房子")
+    assert not snapshot.mentions("宠物") and not snapshot.asked_about("宠物")
+    assert "宠物" in answerer.parse("宠物死了怎么火化").unknown
+    assert "房子" not in answerer.parse("余杭困难户家里房子破 有没有帮忙改善住房的项目").unknown
+
+def test_related_passages_say_which_word_of_the_question_the_sources_never_mention(answerer):
+    answer = answerer.ask("宠物死了怎么火化")
+    assert answer.kind == "suggest"
+    assert answer.text.startswith("现有的政策资料里没有提到“宠物”,下面的原文不一定适用于您问的情况。与您的问题最相关的原文是:\n")
+    plain = answerer.ask("殡葬补贴多少钱").text
+    assert "没有提到" not in plain
+
+def test_a_question_none_of_whose_words_a_passage_has_is_never_answered(answerer):
+    """老头子 and 血压 are in no passage (老头子 only in index questions), 高 is one character:
+    the index questions alone matched, and nothing is answered from them."""
+    answer = answerer.ask("我家老头子血压老是高 吃什么药好")
+    assert answer.declined and answer.sources == ()
+
+def test_a_measure_word_after_how_much_asks_a_count_not_an_amount(settings):
+
+    intents = Intents.load(settings.faq_dir, lambda text: text)
+    names = lambda q: [f.name for f in intents.asked_facts(q)]  # noqa: E731
+    assert "amount" not in names("滨湖21年给多少户老人家里做了适老化改造")
+    assert "amount" not in names("今年发多少张卡")
+    assert "amount" in names("低保一个月给多少钱") and "amount" in names("给多少块") and "amount" in names("高龄津贴给多少")
+
+def test_a_count_asked_is_answered_from_the_passage_that_states_it(answerer):
+    answer = answerer.ask("滨湖21年给多少户老人家里做了适老化改造")
+    assert answer.kind == "answer" and "全面完成300户老年人家庭适老化改造工程" in answer.text
