@@ -58,20 +58,28 @@ FEATURES = (
     "missed_idf",  # idf of the rarest focus term the top passage (text and index questions) lacks, over ln(N + 1)
     "type_asked",  # the question names a kind of content (faq/question_types.toml)
     "type_content",  # the top passage has the content of that kind
-    "names_topic",  # the question names a civil-affairs topic (faq/topics.toml: 结婚, 殡葬, 低保...)
-    "names_place",  # the question names a place of faq/regions.toml
+    "names_topic",  # the question (or, for a follow-up, the one before) names a topic of faq/topics.toml
+    "names_place",  # the question (or, for a follow-up, the one before) names a place of faq/regions.toml
     "unasked",  # the top passage's document has no index questions yet (as a newly added one)
 )
 
 _SENTENCE = re.compile(r"[^。;；!！?？\n]+[。;；!！?？]?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
-# A year a question names, also as people say it ("滨湖21年做了多少户": 2021); not a passage's.
-_ASKED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2}|\d{2})年")
+# A year a question names, also as people say it ("滨湖21年做了多少户": 2021), never a length of
+# time ("缴费满15年", "近10年", "20年前", "80年代"); not a passage's.
+_ASKED_YEAR = re.compile(r"(?<![\d满第近过去续龄费已超])((?:19|20)\d{2}|\d{2})年(?!代|以上|以下|以内|内|前|后|左右|多|间|了)")
 
 
-def _full_year(text):
-    return int(text) if len(text) == 4 else 2000 + int(text)
+def _years_named(text, year):
+    """The years a question names; a two-digit one only up to this year (30年 is no year)."""
+    named = []
+    for digits in _ASKED_YEAR.findall(text):
+        if len(digits) == 4:
+            named.append(int(digits))
+        elif 2000 + int(digits) <= year:
+            named.append(2000 + int(digits))
+    return named
 
 
 def _only_before(sentence, year):
@@ -456,7 +464,7 @@ class Answerer:
         rows = [snapshot.by_id[h.passage["id"]] for h in hits]
         for term in query.focus:
             df = words.document_frequency(term)
-            if 0 < df <= limit and not any(term in h.passage["text"] or term in snapshot.normalized_questions(r) for h, r in zip(hits, rows)):
+            if 0 < df <= limit and not any(term in snapshot.normalized(r) or term in snapshot.normalized_questions(r) for r in rows):
                 return True
         return False
 
@@ -560,7 +568,8 @@ class Answerer:
             covered = sum(index.plain_idf(t) for t in own if found(t))
             # A lexicon phrase none of whose words any passage has ("乱埋坟": 乱, 埋, 坟) is read
             # through its official terms (私埋乱葬; 墓地 公墓 安葬): one more word of the question,
-            # weighing as its rarest official term, covered when the passage has any of them.
+            # weighing as its rarest official term, covered when the passage (its text or its
+            # index questions) has any of them.
             phrase_total = 0.0
             phrases = analyzer.phrases_in(query.text)
             for phrase, terms in phrases:
@@ -775,18 +784,20 @@ class Answerer:
         sentences = self._sentences(hit.passage["text"])
         lead = self._sentence_score(sentences[0], terms) > 0 if sentences else False
         section = " ".join(hit.passage.get("section") or ())
-        carried = False  # an earlier clause of the same sentence shares a question word
+        before = ""  # the clause before, when it shares a question word and goes on in this one
         for s in sentences:
             shares = self._sentence_score(s, terms) > 0
+            item = _ITEM.match(s) is not None
+            carried = bool(before) and not item  # an enumerated item is read through `lead` instead
             if (
-                (shares or carried or (lead and _ITEM.match(s)))
+                (shares or carried or (lead and item))
                 and all(f.stated_in(s, question) or f.stated_in(section, question) for f in facts)
-                and not (year is not None and _only_before(s, year))
+                and not (year is not None and _only_before((before if carried else "") + s, year))
             ):
                 return True
-            # A clause ending in "；" goes on in the next one: "在公墓内提供超规定标准墓位…的，由…
-            # 责令限期改正；…处10万元以上100万元以下的罚款" fines what the first clause names.
-            carried = (carried or shares) and s.endswith((";", "；"))
+            # A clause ending in "；" goes on in the next one only: "在公墓内提供超规定标准墓位…的，
+            # 由…责令限期改正…；没有违法所得…处10万元以上100万元以下的罚款" fines what the first names.
+            before = s if shares and s.endswith((";", "；")) else ""
         return False
 
     def _has_evidence(self, hits, terms, fact, question="", year=None):
@@ -799,7 +810,7 @@ class Answerer:
         if query.past or not query.today:
             return None
         year = int(query.today[:4])
-        named = [_full_year(y) for y in _ASKED_YEAR.findall(query.text)]
+        named = _years_named(query.text, year)
         if any(c in query.text for c in self.intents.now_cues) or any(y >= year for y in named):
             return year
         if not named and any(f.dated for f in query.asked):

@@ -173,7 +173,8 @@ def _impute_unasked(snapshot, candidates, rows):
     unasked = [n for n, c in enumerate(candidates) if snapshot.passages[c.row]["doc_id"] not in asked]
     if not unasked or len(unasked) == len(rows):
         return
-    others = [rows[n] for n in range(len(rows)) if n not in set(unasked)]
+    lacking = set(unasked)
+    others = [rows[n] for n in range(len(rows)) if n not in lacking]
     means = {f: sum(r[f] for r in others) / len(others) for f in ("index_similarity", "index_bigrams")}
     for n in unasked:
         row = rows[n]

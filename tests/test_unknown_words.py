@@ -30,6 +30,16 @@ def test_a_measure_word_after_how_much_asks_a_count_not_an_amount(settings):
     assert "amount" not in names("滨湖21年给多少户老人家里做了适老化改造")
     assert "amount" not in names("今年发多少张卡")
     assert "amount" in names("低保一个月给多少钱") and "amount" in names("给多少块") and "amount" in names("高龄津贴给多少")
+    assert "amount" in names("补贴多少人民币") and "amount" in names("交多少个人部分")
+
+
+def test_a_length_of_time_is_no_year_asked():
+    from retrieval.answer import _years_named
+
+    assert _years_named("滨湖21年给多少户老人家里做了适老化改造", 2026) == [2021]
+    assert _years_named("2020年低保标准是多少", 2026) == [2020]
+    for text in ("缴费满15年每月多少", "近10年低保标准", "20年前的结婚证", "80年代结的婚", "住了30年了", "第21年", "30年"):
+        assert _years_named(text, 2026) == [], text
 
 def test_a_count_asked_is_answered_from_the_passage_that_states_it(answerer):
     answer = answerer.ask("滨湖21年给多少户老人家里做了适老化改造")
