@@ -258,9 +258,7 @@ class Snapshot:
             hits = hits[: max(k, reranker.pool)]
             candidates = [Candidate(i, score, parts.get(i, {})) for score, i in hits]
             pool = min(reranker.pool, len(hits))
-            rows = rerank_features(self, query, candidates[:pool], region)
-            if len(hits) > pool:  # read for the explanation only, never scored
-                rows += rerank_features(self, query, candidates, region)[pool:]
+            rows = rerank_features(self, query, candidates, region, scored=pool)  # past the pool: for the explanation only
             shares = reranker.scores(rows[:pool])
             order = sorted(range(pool), key=lambda n: (-shares[n], n))
             hits = [(float(shares[n]), hits[n][1]) for n in order] + [(0.0, i) for _, i in hits[pool:]]

@@ -97,8 +97,11 @@ class Candidate:
     shares: dict  # BM25 field -> share of that field's best score
 
 
-def features(snapshot, query, candidates, region):
-    """One feature dict per candidate (names as FEATURES, plus TYPE_PREFIX + type name), in order."""
+def features(snapshot, query, candidates, region, scored=None):
+    """One feature dict per candidate (names as FEATURES, plus TYPE_PREFIX + type name), in order.
+    `scored`: how many of the first candidates the reranker scores (all by default); those past
+    it are read for the explanation only and do not weigh in what a passage with no index
+    questions is given (_impute_unasked)."""
     index, analyzer = snapshot.words, snapshot.analyzer
     n_docs_log = math.log(index.n_docs + 1)
     focus = {t: index.plain_idf(t) for t in query.focus if index.document_frequency(t)}
@@ -159,22 +162,22 @@ def features(snapshot, query, candidates, region):
         for t, matched in zip(types, matched_types):
             row[TYPE_PREFIX + t.name] = 1.0 if matched else 0.0
         out.append(row)
-    _impute_unasked(snapshot, candidates, out)
+    _impute_unasked(snapshot, candidates, out, len(candidates) if scored is None else scored)
     return out
 
 
-def _impute_unasked(snapshot, candidates, rows):
+def _impute_unasked(snapshot, candidates, rows, scored):
     """A passage of a document with no index questions yet (one just added with `bot.py add`)
     has no question fields to match, which the model would read as a poor match: its text's
     shares stand in for the question fields', and the closest-question similarities take the
-    mean of the asked candidates' (neither a reward nor a penalty). In a pool with no asked
-    passage they stay 0."""
+    mean of the asked candidates' among the first `scored` (neither a reward nor a penalty).
+    With no asked passage among those they stay 0."""
     asked = snapshot.asked_documents
     unasked = [n for n, c in enumerate(candidates) if snapshot.passages[c.row]["doc_id"] not in asked]
-    if not unasked or len(unasked) == len(rows):
-        return
     lacking = set(unasked)
-    others = [rows[n] for n in range(len(rows)) if n not in lacking]
+    others = [rows[n] for n in range(min(scored, len(rows))) if n not in lacking]
+    if not unasked or not others:
+        return
     means = {f: sum(r[f] for r in others) / len(others) for f in ("index_similarity", "index_bigrams")}
     for n in unasked:
         row = rows[n]

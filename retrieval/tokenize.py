@@ -104,11 +104,7 @@ class TextAnalyzer:
 
     def expansions(self, text):
         """The official terms of the colloquial phrases in (normalised) `text`, in order."""
-        added = []
-        for phrase, canonical in self._synonyms:
-            if phrase in text:
-                added.append(canonical)
-        return " ".join(dict.fromkeys(added))
+        return " ".join(dict.fromkeys(canonical for _, canonical in self._phrases_of(text)))
 
     def expansion_tokens(self, expansions):
         """(words, bigrams) of `expansions` (what `expansions` gave), as `words` and `bigrams`
@@ -146,7 +142,10 @@ class TextAnalyzer:
 
     def phrases_in(self, text):
         """(phrase, official terms) of every lexicon phrase that occurs in (normalised) `text`."""
-        return [(phrase, canonical.split()) for phrase, canonical in self._synonyms if phrase in text]
+        return [(phrase, canonical.split()) for phrase, canonical in self._phrases_of(text)]
+
+    def _phrases_of(self, text):
+        return ((phrase, canonical) for phrase, canonical in self._synonyms if phrase in text)
 
     def without_fillers(self, text):
         for filler in self._fillers:
