@@ -274,7 +274,7 @@ class FaqIndex:
         self._owner = []  # question number -> entry id
         self._questions = []
         self._question_words = {}  # (entry id, question) -> its words, as prepared and indexed
-        words, bigrams = [], []
+        words, bigrams, contents = [], [], []
         for entry in entries:
             for q, (w, b) in zip(entry.questions, self.tokens[entry.id]["questions"]):
                 self._owner.append(entry.id)
@@ -282,10 +282,11 @@ class FaqIndex:
                 self._question_words.setdefault((entry.id, q), w)
                 words.append(w)
                 bigrams.append(b)
+                contents.append(self._content(prepare(q), w, b))
         self._written = {}  # entry id -> its questions and answer normalised, when first asked for
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
-        self._token_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
+        self._token_sets = [self._weights(w, b) for w, b in contents]
         self._entry_words = {e.id: set(self.tokens[e.id]["words"]) for e in entries}
 
     def has_key_concept(self, match, query):
@@ -318,6 +319,26 @@ class FaqIndex:
     def __len__(self):
         return len(self.entries)
 
+    def _content(self, searched, words, bigrams):
+        """(words, bigrams) of a question without the words for who it is about
+        (faq/people_words.txt): "我爸去世了后事怎么办" and "家里有人去世了后事怎么办" ask the
+        same thing, so who is named neither adds to nor takes from their similarity. A bigram
+        with a character of such a word goes too (爸去, 人去). Time and quantity words stay:
+        "多少" tells a question about a rate from one about a subsidy."""
+        covered, kept, at = set(), [], 0
+        for word in words:
+            found = searched.find(word, at)
+            if found >= 0:
+                at = found + len(word)
+            if found >= 0 and self.analyzer.is_person(word):
+                covered.update(range(found, at))
+            else:
+                kept.append(word)
+        if not covered or not kept:  # none of them, or nothing else: the tokens as they are
+            return list(words), list(bigrams)
+        spanning = {searched[i : i + 2] for i in range(len(searched) - 1) if i in covered or i + 1 in covered}
+        return kept, [b for b in bigrams if b not in spanning]
+
     def _weights(self, words, bigrams):
         weights = {("w", t): self._words.plain_idf(t) for t in words if self._words.document_frequency(t)}
         weights.update({("b", t): self._bigrams.plain_idf(t) for t in bigrams if self._bigrams.document_frequency(t)})
@@ -334,7 +355,8 @@ class FaqIndex:
         """
         words, bigrams = list(query.words), list(query.bigrams)
         expansion_words = query.expansion_words
-        query = self._weights(words, bigrams)
+        content_words, content_bigrams = self._content(query.searched, words, bigrams)
+        query = self._weights(content_words, content_bigrams)
         if not query:
             return []
         candidates = set()
@@ -343,7 +365,7 @@ class FaqIndex:
             if len(ids):
                 candidates.update(int(i) for i in ids[np.argsort(-scores)[:30]])
         query_total = sum(query.values())
-        kb_words = {t: self.word_weight(t) for t in dict.fromkeys(words)}
+        kb_words = {t: self.word_weight(t) for t in dict.fromkeys(content_words)}
         # The official terms of the question's colloquial phrases (去世 -> 死亡), at less weight:
         # the share counts them when that raises it (the question's own words keep theirs).
         expanded = dict(kb_words)

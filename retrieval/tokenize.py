@@ -25,7 +25,7 @@ _HAS_WORD_CHAR = re.compile(rf"[{_CJK}0-9a-z]")
 class TextAnalyzer:
     """Turns text into search tokens: jieba words and character bigrams."""
 
-    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "lexicon.txt", "query_fillers.txt", "domain_terms.txt", "generic_words.txt", "acknowledgements.txt")
+    DATA_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "lexicon.txt", "query_fillers.txt", "domain_terms.txt", "generic_words.txt", "people_words.txt", "acknowledgements.txt")
 
     def __init__(self, data_dir, cache_dir=None):
         data_dir = Path(data_dir)
@@ -38,7 +38,8 @@ class TextAnalyzer:
         # two overlapping fillers of one length goes ("市民来电" or "来电咨询").
         self._fillers = tuple(sorted(set(fillers), key=lambda f: (-len(f), f)))
         self._userdict = _read_userdict(data_dir / "userdict.txt", self.normalize)
-        self._generic = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
+        self._people = frozenset(self.normalize(w) for _, line in read_lines(data_dir / "people_words.txt") for w in line.split())
+        self._generic = self._people | frozenset(self.normalize(w) for _, line in read_lines(data_dir / "generic_words.txt") for w in line.split())
         acknowledgements = {self.normalize(w) for _, w in read_lines(data_dir / "acknowledgements.txt")}
         self._acknowledgements = tuple(sorted(acknowledgements, key=lambda a: (-len(a), a)))  # longest first
         self._cache_dir = Path(cache_dir) if cache_dir else None
@@ -153,8 +154,12 @@ class TextAnalyzer:
         return text
 
     def is_generic(self, word):
-        """A word that names no subject (faq/generic_words.txt): never a focus term."""
+        """A word that names no subject (faq/generic_words.txt, faq/people_words.txt): never a focus term."""
         return word in self._generic
+
+    def is_person(self, word):
+        """A word for who a question is about (faq/people_words.txt: 我妈, 有人, 家里)."""
+        return word in self._people
 
     def is_acknowledgement(self, text, normalized=False):
         """Whether the whole message only acknowledges, thanks or greets ("好的", "嗯嗯,谢谢!",
