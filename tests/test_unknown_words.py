@@ -44,3 +44,10 @@ def test_a_length_of_time_is_no_year_asked():
 def test_a_count_asked_is_answered_from_the_passage_that_states_it(answerer):
     answer = answerer.ask("滨湖21年给多少户老人家里做了适老化改造")
     assert answer.kind == "answer" and "全面完成300户老年人家庭适老化改造工程" in answer.text
+
+
+def test_a_hotline_named_as_the_way_to_complain_is_used_not_asked_for(settings):
+    intents = Intents.load(settings.faq_dir, lambda text: text)
+    names = lambda q: [f.name for f in intents.asked_facts(q)]  # noqa: E731
+    assert "phone" not in names("殡葬服务乱收费可以打热线投诉吗") and "phone" not in names("拨12345热线反映低保问题有用吗")
+    assert "phone" in names("民政的热线是多少") and "phone" in names("有没有养老的热线电话能打") and "phone" in names("打热线咨询电话多少")
