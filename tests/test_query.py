@@ -147,3 +147,11 @@ def test_the_searched_text_is_normalised_already_so_its_tokens_need_no_second_pa
         q = answerer.parse(question)
         assert analyzer.normalize(q.searched) == q.searched
         assert (list(q.words), list(q.bigrams)) == (analyzer.words(q.searched), analyzer.bigrams(q.searched))
+
+
+def test_elderly_care_on_its_own_is_civil_affairs_and_pensions_are_not(answerer):
+    """养老 is the sources' word for the elderly-care service (120 passages); a pension
+    (养老金, 养老保险) is still the social-insurance office's matter."""
+    assert answerer.parse("有没有什么养老的热线电话能打").civil
+    assert answerer.parse("养老保险怎么交").out_of_scope is not None
+    assert answerer.ask("养老金每年涨多少").kind == "out_of_scope"
