@@ -276,13 +276,15 @@ class FaqIndex:
         self._question_words = {}  # (entry id, question) -> its words, as prepared and indexed
         words, bigrams, contents = [], [], []
         for entry in entries:
-            for q, (w, b) in zip(entry.questions, self.tokens[entry.id]["questions"]):
+            for q, tokens in zip(entry.questions, self.tokens[entry.id]["questions"]):
+                w, b = tokens[0], tokens[1]
                 self._owner.append(entry.id)
                 self._questions.append(q)
                 self._question_words.setdefault((entry.id, q), w)
                 words.append(w)
                 bigrams.append(b)
-                contents.append(self._content(prepare(q), w, b))
+                # the prepared text is stored with the tokens (a store written before it was: prepared now)
+                contents.append(self._content(tokens[2] if len(tokens) > 2 else prepare(q), w, b))
         self._written = {}  # entry id -> its questions and answer normalised, when first asked for
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
@@ -311,9 +313,9 @@ class FaqIndex:
         return text
 
     def _tokenize(self, entry):
-        """{"questions": [[words, bigrams] per question], "words": words of questions + answer}."""
+        """{"questions": [[words, bigrams, prepared text] per question], "words": words of questions + answer}."""
         analyzer, prepare = self.analyzer, self.prepare
-        questions = [[analyzer.words(prepare(q)), analyzer.bigrams(prepare(q))] for q in entry.questions]
+        questions = [[analyzer.words(text), analyzer.bigrams(text), text] for text in map(prepare, entry.questions)]
         return {"questions": questions, "words": analyzer.words(prepare(" ".join(entry.questions) + " " + entry.answer))}
 
     def __len__(self):
