@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from .answer import valid_unicode
 from .checks import Walk
 from .conversation import Conversations
+from .decision import ANSWER, FACT_MISSING, SUGGEST
 from .errors import EmptyQuestionError, QuestionTooLongError
 from .followup import Context
 from .ratelimit import RateLimiter
@@ -25,6 +26,8 @@ EMPTY = "empty"
 TOO_LONG = "too_long"
 RATE_LIMITED = "rate_limited"
 CHECK = "check"
+# What the sources answered or offered passages for: the conversation is about civil affairs.
+ANSWERED = (ANSWER, SUGGEST, FACT_MISSING)
 FORGOTTEN = "forgotten"  # the sender asked to delete what the log holds about them (faq/commands.toml)
 
 
@@ -144,7 +147,7 @@ class Edge:
         masked = self.mask(question)
         # Only what survives masking waits for the next question; no rules: keep nothing.
         evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
-        context = Context.of(query, masked, answer.suggestions, evidence, self.normalize)
+        context = Context.of(query, masked, answer.suggestions, evidence, self.normalize, answered=answer.kind in ANSWERED)
         self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
 

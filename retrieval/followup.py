@@ -37,12 +37,14 @@ class Context:
     civil: bool = False  # it was about civil affairs (so is a follow-up without a subject word)
 
     @classmethod
-    def of(cls, query, masked, suggestions=(), evidence="", normalize=None):
+    def of(cls, query, masked, suggestions=(), evidence="", normalize=None, answered=False):
         """The context a Query leaves. `masked`: the question as the query log masks it (kept
         for "结合您上一个问题…"); a term not in it once normalised like the Query (`normalize`)
         is dropped, such as a name. `evidence`: the text
         of what answered it; of a long question only the terms the answer covers are kept, so
-        chat words ("签好了", "当天") do not dilute the next question's search."""
+        chat words ("签好了", "当天") do not dilute the next question's search. `answered`: the
+        sources answered it or offered related passages, so the conversation is about civil
+        affairs even when no word of it says so ("e起享老是什么东西", then "它什么时候能用上")."""
         if query is None or masked is None:
             return None
         # Masking mostly leaves a question as it was: then the Query's normalised text is it.
@@ -58,7 +60,7 @@ class Context:
         cue = tuple(w for w in dict.fromkeys(query.words) if w not in kept and w in masked and any(w in a for a in asks))
         if not cue and query.followup is not None:
             cue = query.followup.cue  # "那萧山呢" asked what the question before it asked
-        return cls(shown, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions), query.civil)
+        return cls(shown, subject, cue, query.region, query.topic, query.qtype, query.asked, tuple(suggestions), query.civil or answered)
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,17 @@ def test_a_pick_pattern_without_its_number_group_is_refused(tmp_path):
     with pytest.raises(DataFileError) as raised:
         FollowupRules.load(tmp_path)
     assert "group named n" in str(raised.value)
+
+
+def test_a_follow_up_of_an_answered_question_is_civil_affairs_though_no_word_says_so(answerer):
+    """e起享老 names no civil-affairs word, but the sources answered it: "它什么时候能用上" is
+    read against it (it was declined as out of scope); on its own it is not found."""
+    from retrieval.edge import Edge
+
+    edge = Edge.unlogged(answerer, 600)
+    first = edge.ask("test", "u1", "海宁那个e起享老是什么东西")
+    assert first.kind == "answer"
+    second = edge.ask("test", "u1", "它什么时候能用上")
+    assert second.kind != "out_of_scope" and second.answer.decision.query.followup is not None
+    alone = Edge.unlogged(answerer, 600).ask("test", "u2", "它什么时候能用上")
+    assert alone.kind == "not_found" and alone.answer.decision.query.followup is None
