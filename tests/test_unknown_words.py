@@ -51,3 +51,9 @@ def test_a_hotline_named_as_the_way_to_complain_is_used_not_asked_for(settings):
     names = lambda q: [f.name for f in intents.asked_facts(q)]  # noqa: E731
     assert "phone" not in names("殡葬服务乱收费可以打热线投诉吗") and "phone" not in names("拨12345热线反映低保问题有用吗")
     assert "phone" in names("民政的热线是多少") and "phone" in names("有没有养老的热线电话能打") and "phone" in names("打热线咨询电话多少")
+
+
+def test_a_demonstrative_with_a_measure_word_is_never_unknown(answerer):
+    """那笔 (of 那笔钱) points at something; it names nothing the sources could lack."""
+    assert answerer.parse("交的那笔钱是谁在管").unknown == () and "那笔" not in answerer.parse("交的那笔钱是谁在管").focus
+    assert "宠物" in answerer.parse("那家宠物医院能火化吗").unknown
