@@ -289,6 +289,7 @@ class FaqIndex:
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
         self._token_sets = [self._weights(w, b) for w, b in contents]
+        self._full_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
         self._entry_words = {e.id: set(self.tokens[e.id]["words"]) for e in entries}
 
     def has_key_concept(self, match, query):
@@ -357,7 +358,13 @@ class FaqIndex:
         """
         words, bigrams = list(query.words), list(query.bigrams)
         expansion_words = query.expansion_words
-        content_words, content_bigrams = self._content(query.searched, words, bigrams)
+        # Who is asked about is set aside only when the sources know every other word: in
+        # "宠物去世了如何火化" the one who died is 宠物, no person, and no entry is about it.
+        if query.unknown:
+            content_words, content_bigrams, token_sets = words, bigrams, self._full_sets
+        else:
+            content_words, content_bigrams = self._content(query.searched, words, bigrams)
+            token_sets = self._token_sets
         query = self._weights(content_words, content_bigrams)
         if not query:
             return []
@@ -379,7 +386,7 @@ class FaqIndex:
             entry = self.entries[self._owner[i]]
             if not entry.in_force(day) or not region_ok(entry.region):
                 continue
-            own = self._token_sets[i]
+            own = token_sets[i]
             shared = sum(w for t, w in query.items() if t in own)
             similarity = 2 * shared / (query_total + sum(own.values()))
             if entry.id in best and similarity <= best[entry.id][0]:

@@ -57,3 +57,11 @@ def test_a_demonstrative_with_a_measure_word_is_never_unknown(answerer):
     """那笔 (of 那笔钱) points at something; it names nothing the sources could lack."""
     assert answerer.parse("交的那笔钱是谁在管").unknown == () and "那笔" not in answerer.parse("交的那笔钱是谁在管").focus
     assert "宠物" in answerer.parse("那家宠物医院能火化吗").unknown
+
+
+def test_no_faq_entry_answers_for_a_pet_though_who_died_is_set_aside_for_people(answerer):
+    """FAQ similarity sets aside who a question is about (我爸, 家里有人); a word no source
+    has takes that place in 宠物去世了如何火化, so the entry for a death in the family must not
+    answer it (it did once people words were set aside)."""
+    assert answerer.ask("宠物去世了如何火化").faq_id is None
+    assert answerer.ask("我爸去世了后事怎么办").faq_id == "funeral-after-death-steps"
