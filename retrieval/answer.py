@@ -464,7 +464,7 @@ class Answerer:
         rows = [snapshot.by_id[h.passage["id"]] for h in hits]
         for term in query.focus:
             df = words.document_frequency(term)
-            if 0 < df <= limit and not any(term in snapshot.normalized(r) or term in snapshot.normalized_questions(r) for r in rows):
+            if 0 < df <= limit and not any(term in snapshot.read_text(r) for r in rows):
                 return True
         return False
 
@@ -558,12 +558,12 @@ class Answerer:
         read = {}
         if top is not None:
             row = snapshot.by_id[top.passage["id"]]
-            text = snapshot.normalized(row) + "\n" + snapshot.normalized_questions(row)
+            text = snapshot.read_text(row)
             expanded = set(index.matched_terms(list(result.words), row))
             analyzer = snapshot.analyzer
 
             def found(t):
-                return t in expanded or t in text or any(o in text for o in analyzer.stand_ins(t, query.text))
+                return t in expanded or snapshot.says(row, t, query.text)
 
             covered = sum(index.plain_idf(t) for t in own if found(t))
             # A lexicon phrase none of whose words any passage has ("乱埋坟": 乱, 埋, 坟) is read

@@ -206,14 +206,11 @@ def _as_if_in_pool(snapshot, query, row, fused, parts, fused_rank, region):
     return rows[-1], float(shares[-1])
 
 
-def _found(snapshot, query, term, row):
-    text = snapshot.normalized(row) + "\n" + snapshot.normalized_questions(row)
-    return term in text or any(o in text for o in snapshot.analyzer.stand_ins(term, query.text))
 
 
 def _lacking(snapshot, query, row):
     index = snapshot.words
-    return tuple(Term(t, round(index.plain_idf(t), 3), 0.0) for t in query.focus if not _found(snapshot, query, t, row))
+    return tuple(Term(t, round(index.plain_idf(t), 3), 0.0) for t in query.focus if not snapshot.says(row, t, query.text))
 
 
 def _missing(snapshot, query, top):

@@ -127,6 +127,7 @@ class Snapshot:
         # Per passage, filled as questions need them (a dict item is set atomically, so two
         # threads at worst compute the same value twice).
         self._normalized = {}
+        self._read = {}  # passage number -> its text and index questions, normalised
         self._asked = {}
         self._validity = {}  # (doc_id, as_of, today) -> Validity
         self.predecessors = {}  # document id -> ids of the documents it superseded
@@ -161,6 +162,20 @@ class Snapshot:
     def normalized_questions(self, i):
         """Passage number i's index questions, normalised, one per line."""
         return self._index_questions(i)[0]
+
+    def read_text(self, i):
+        """Passage number i's text and its index questions, normalised: what a question's word
+        is looked for in (the decision's coverage, "why not" in explain, the rare-term rule)."""
+        text = self._read.get(i)
+        if text is None:
+            text = self._read[i] = self.normalized(i) + "\n" + self.normalized_questions(i)
+        return text
+
+    def says(self, i, term, question):
+        """Whether passage number i (text or index questions) has `term`, or a lexicon phrase of
+        `question` (normalised) that contains the term has an official term in it (乱埋坟 -> 私埋乱葬)."""
+        text = self.read_text(i)
+        return term in text or any(o in text for o in self.analyzer.stand_ins(term, question))
 
     def question_tokens(self, i):
         """(({word: idf} of its knowledge-base words, their idf sum, bigram set), ...) of passage
