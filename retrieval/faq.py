@@ -288,8 +288,9 @@ class FaqIndex:
         self._written = {}  # entry id -> its questions and answer normalised, when first asked for
         self._words = BM25Index.build(words)
         self._bigrams = BM25Index.build(bigrams)
-        self._token_sets = [self._weights(w, b) for w, b in contents]
         self._full_sets = [self._weights(w, b) for w, b in zip(words, bigrams)]
+        # without who is asked about; the same weights where the question names nobody
+        self._token_sets = [full if c == (w, b) else self._weights(*c) for full, c, w, b in zip(self._full_sets, contents, words, bigrams)]
         self._entry_words = {e.id: set(self.tokens[e.id]["words"]) for e in entries}
 
     def has_key_concept(self, match, query):
@@ -338,7 +339,7 @@ class FaqIndex:
             else:
                 kept.append(word)
         if not covered or not kept:  # none of them, or nothing else: the tokens as they are
-            return list(words), list(bigrams)
+            return words, bigrams
         spanning = {searched[i : i + 2] for i in range(len(searched) - 1) if i in covered or i + 1 in covered}
         return kept, [b for b in bigrams if b not in spanning]
 
