@@ -41,6 +41,8 @@ TARGETS = (
     ("100k: peak RSS <= 300 MB", lambda r: r["sizes"][TARGET_SIZE]["rss_mb"], 300.0, "max"),
     ("100k: same top 10 as rank-bm25 for every question", lambda r: r["sizes"][TARGET_SIZE]["top10_agreement"], 1.0, "min"),
     ("cold start of `ask` with a built store <= 0.6 s (median)", lambda r: r["startup"]["ask_cold_start"]["median_s"], 0.6, "max"),
+    # issue 17: 0.3 s on the machine where the peer took 0.67 s, i.e. 0.45x the same run's peer
+    ("cold start of `ask` <= 0.45x `import jieba; lcut` in a fresh process (median, same run)", lambda r: round(r["startup"]["ask_cold_start"]["median_s"] / r["startup"]["peer_jieba_cold_start"]["median_s"], 3), 0.45, "max"),
     ("reload with nothing changed <= 2 s (median)", lambda r: r["startup"]["reload_unchanged"]["median_s"], 2.0, "max"),
     ("reload from scratch (deleted store) <= 5 s (median)", lambda r: r["startup"]["reload_from_scratch"]["median_s"], 5.0, "max"),
     ("load: 2,000 questions via /wechat and /lookup, 8 clients <= 60 s", lambda r: r["load"]["seconds"], 60.0, "max"),
@@ -117,8 +119,11 @@ def table(results, checks):
         "reload_unchanged": "`build`, nothing changed",
         "reload_from_scratch": "`build`, store deleted (jieba cache kept)",
         "first_build_empty_var": "`build`, empty var/ (jieba builds its own cache too)",
+        "peer_jieba_cold_start": "peer: `python -c \"import jieba; jieba.lcut(...)\"`",
     }
     for key, label in names.items():
+        if key not in s:
+            continue
         lines.append(f"| {label} | {s[key]['median_s']} | {s[key]['max_s']} | {s[key]['runs']} |")
     if results.get("workers"):
         lines += ["", f"| `serve` on Redis ({results['workers'][0]['cores']} cores, 8 clients, WeChat pushes) | query log | req/s | p50 ms | p99 ms | errors |", "|---|---|---:|---:|---:|---:|"]

@@ -3,7 +3,8 @@
     python -m benchmarks.startup [--json]
 
 Each run is a fresh `python bot.py ...` process against a store in a temporary folder (the jieba
-dictionary cache lives beside the store, as in var/). Reported: the median and the slowest run.
+dictionary cache lives beside the store, as in var/). Reported: the median and the slowest run,
+and the same run's peer (`import jieba; jieba.lcut(...)` in a fresh process, jieba's own cache).
 """
 
 import argparse
@@ -26,6 +27,13 @@ def wall(args, env):
     return time.perf_counter() - started
 
 
+def peer(env):
+    """The same run's peer: a fresh process that imports jieba and cuts one question."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import jieba; jieba.lcut('低保怎么申请')"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
 def summary(samples):
     return {"median_s": round(statistics.median(samples), 3), "max_s": round(max(samples), 3), "runs": len(samples)}
 
@@ -44,6 +52,7 @@ def measure(runs=5):
         wall(["ask", "预热"], env)  # the first ask after a build may still write caches
         result["ask_cold_start"] = summary([wall(["ask", QUESTIONS[n % len(QUESTIONS)]], env) for n in range(2 * runs)])
         result["ask_json_cold_start"] = summary([wall(["ask", "--json", QUESTIONS[n % len(QUESTIONS)]], env) for n in range(runs)])
+        result["peer_jieba_cold_start"] = summary([peer(env) for _ in range(2 * runs)])
     return result
 
 

@@ -109,7 +109,7 @@ class Cli:
     def cmd_ask(self, args):
         edge = self._unlogged_edge()
         if args.question:
-            self._answer_one(edge, " ".join(args.question), args.json)
+            self._answer_one(edge, " ".join(args.question), args.json, remember=False)
             return 0
         self.library.snapshot  # load once before the first line, not per line
         # One question per "\n"-terminated line, whatever else it holds (\r, U+2028, bad UTF-8).
@@ -353,10 +353,10 @@ class Cli:
     def _say(self, template, **context):
         print(self.assistant.render(template, **context), file=self.out)
 
-    def _answer_one(self, edge, question, as_json, conversation=None, follow=None):
+    def _answer_one(self, edge, question, as_json, conversation=None, follow=None, remember=True):
         # A plain batch line stands alone (as it always has); a conversation's lines follow on.
         follow = conversation is not None if follow is None else follow
-        outcome = edge.ask("cli", "cli", question, conversation, follow=follow)
+        outcome = edge.ask("cli", "cli", question, conversation, follow=follow, remember=remember)
         if outcome.answer is not None:
             payload = outcome.answer.as_json()
         else:  # EMPTY or TOO_LONG: the question as received (cut to the limit), the core's wording

@@ -310,7 +310,7 @@ class Answerer:
     @functools.cached_property
     def redactor(self):
         """What takes the asker's personal data out of a question (faq/privacy.toml)."""
-        return QuestionRedactor.load(Path(self.settings.faq_dir) / "privacy.toml", self.masker)
+        return QuestionRedactor.load(Path(self.settings.faq_dir) / "privacy.toml", lambda: self.masker)
 
     def parser(self, snapshot):
         cached_snapshot, parser = self._parser  # one read: another thread may swap it meanwhile

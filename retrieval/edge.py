@@ -101,9 +101,10 @@ class Edge:
             lambda: assistant.answerer.commands,
         )
 
-    def ask(self, channel, user, text, conversation=None, follow=True, address=None):
+    def ask(self, channel, user, text, conversation=None, follow=True, address=None, remember=True):
         """One message to an Outcome. `follow=False`: a button or menu pick, never a follow-up.
-        `address`: the client's address, limited too when the user id is the client's choice."""
+        `address`: the client's address, limited too when the user id is the client's choice.
+        `remember=False`: no message follows (a one-shot `ask`), so no context is kept for one."""
         if address is not None and self.address_limiter is not None and not self.address_limiter.allow((channel, address)):
             return Outcome(RATE_LIMITED, "", retry_after=self.address_limiter.retry_after((channel, address)))
         if not self.limiter.allow((channel, user)):
@@ -143,6 +144,8 @@ class Edge:
             text = self.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
             return Outcome(TOO_LONG, text, asked=question[: exc.limit], length=exc.length, limit=exc.limit)
         answer = reply.answer
+        if not remember:
+            return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
         query = answer.decision.query if answer.decision is not None else None
         masked = self.mask(question)
         # Only what survives masking waits for the next question; no rules: keep nothing.

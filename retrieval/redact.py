@@ -8,32 +8,37 @@ right before it (faq/privacy.toml [question] labels). `Query.question` keeps wha
 """
 
 import re
-from dataclasses import dataclass
-
 from .datafiles import read_toml
 
 _SEPARATOR = "，"  # what a removed item leaves: the words on either side stay apart
 
 
-@dataclass(frozen=True)
 class QuestionRedactor:
-    mask: object  # text -> masked text (privacy.Masker.mask)
-    placeholders: tuple  # what the masker writes in place of an item ("[电话]"...)
-    labels: tuple = ()
-    min_digits: int = 5
+    """Takes the asker's items out of a question. The masker is loaded only for a question
+    worth masking (its patterns and name tagger take a good part of a cold `ask`)."""
+
+    def __init__(self, masker, labels=(), min_digits=5):
+        self._masker = masker  # a privacy.Masker, or a callable returning one (loaded on first need)
+        self.labels = tuple(labels)
+        self.min_digits = min_digits
+        self._item = None
+        self._numeral_run = re.compile(rf"[〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９][〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９ ,，\-]{{{min_digits},}}")
 
     @classmethod
     def load(cls, path, masker):
         section = read_toml(path).get("question", {})
-        placeholders = tuple(sorted(set(re.findall(r"\[[^\[\]]{1,8}\]", "\n".join(masker.replacements()))), key=len, reverse=True))
-        return cls(masker.mask, placeholders, tuple(sorted(section.get("labels", ()), key=len, reverse=True)), int(section.get("min_digits", 5)))
+        return cls(masker, sorted(section.get("labels", ()), key=len, reverse=True), int(section.get("min_digits", 5)))
 
-    def __post_init__(self):
-        labels = "|".join(map(re.escape, self.labels))
-        items = "|".join(map(re.escape, self.placeholders))
-        label = rf"(?:(?:{labels})\s*(?:是|为|[:：])?\s*)?" if labels else ""
-        object.__setattr__(self, "_item", re.compile(rf"{label}(?:{items})") if items else None)
-        object.__setattr__(self, "_numeral_run", re.compile(rf"[〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９][〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９ ,，\-]{{{self.min_digits},}}"))
+    def _ready(self):
+        """The masker, and the pattern of what it writes with its label (once)."""
+        if callable(self._masker) and not hasattr(self._masker, "mask"):
+            self._masker = self._masker()
+        if self._item is None:
+            placeholders = sorted(set(re.findall(r"\[[^\[\]]{1,8}\]", "\n".join(self._masker.replacements()))), key=len, reverse=True)
+            labels = "|".join(map(re.escape, self.labels))
+            label = rf"(?:(?:{labels})\s*(?:是|为|[:：])?\s*)?" if labels else ""
+            self._item = re.compile(rf"{label}(?:{'|'.join(map(re.escape, placeholders))})") if placeholders else False
+        return self._masker
 
     def _worth_masking(self, question):
         """A question with `min_digits` digits in all (an address's 123号5幢2单元301室 too), a
@@ -44,9 +49,9 @@ class QuestionRedactor:
     def redact(self, question):
         """The question with each personal item (and its label) removed; unchanged when it has
         no long number or e-mail address, or nothing was masked."""
-        if self._item is None or not self._worth_masking(question):
+        if not self._worth_masking(question):
             return question
-        masked = self.mask(question)
-        if masked == question:
+        masked = self._ready().mask(question)
+        if masked == question or not self._item:
             return question
         return self._item.sub(_SEPARATOR, masked)

@@ -141,3 +141,15 @@ def test_a_follow_up_of_an_answered_question_is_civil_affairs_though_no_word_say
     assert second.kind != "out_of_scope" and second.answer.decision.query.followup is not None
     alone = Edge.unlogged(answerer, 600).ask("test", "u2", "它什么时候能用上")
     assert alone.kind == "not_found" and alone.answer.decision.query.followup is None
+
+
+def test_a_one_shot_question_leaves_no_context(answerer):
+    """`bot.py ask "问题"` asks once (remember=False): nothing waits for a follow-up, so the
+    question is not masked for one either (the masker is a good part of a cold start)."""
+    from retrieval.edge import Edge
+
+    edge = Edge.unlogged(answerer, 600)
+    first = edge.ask("test", "u1", "海宁那个e起享老是什么东西", remember=False)
+    assert first.kind == "answer"
+    second = edge.ask("test", "u1", "它什么时候能用上")
+    assert second.kind == "not_found" and second.answer.decision.query.followup is None

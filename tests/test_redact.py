@@ -42,3 +42,19 @@ def test_the_real_question_is_answered_and_the_query_keeps_what_was_typed(answer
     query = answer.decision.query
     assert query.question == question and "13812345678" not in query.text and "文三路" not in query.text
     assert query.asked == () and query.unknown == ()
+
+
+def test_the_masker_is_loaded_only_for_a_question_worth_masking():
+    path = ROOT / "faq" / "privacy.toml"
+    loaded = []
+
+    def masker():
+        loaded.append(1)
+        return Masker.load(path)
+
+    redactor = QuestionRedactor.load(path, masker)
+    assert redactor.redact("我叫王建国,低保怎么申请") == "我叫王建国,低保怎么申请"
+    assert loaded == []
+    assert redactor.redact("电话13812345678,低保怎么申请").replace("，", ",") == ",,低保怎么申请"
+    assert redactor.redact("身份证330102195503121234能申请特困吗").replace("，", ",") == ",能申请特困吗"
+    assert loaded == [1]
