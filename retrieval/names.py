@@ -236,6 +236,7 @@ class NameFinder:
             latin = _words(names.get("latin", []))
             latin_capitalised = _words(names.get("latin_capitalised", []))
             latin_surnames = _words(names.get("latin_surnames", []))
+            latin_places = _words(names.get("latin_places", []))
             ends = _words(names["ends_before"])
             places = _words(names.get("places_after", []))
             never = _chars(names.get("never_in_names", ""))
@@ -289,6 +290,11 @@ class NameFinder:
             # a pinyin surname and a capitalised given name: Zhang Wei, WANG Xiuying, Li Na here
             given = r"[A-Z][a-z]{1,9}(?:-?[A-Za-z][a-z]{1,9}|[ ][A-Z][a-z]{1,9}(?![A-Za-z]))?"
             value_rules.append(re.compile(rf"(?<![A-Za-z])(?P<value>(?i:{'|'.join(re.escape(w) for w in latin_surnames)})[ ·]{given})(?![A-Za-z])"))
+            # ...and a capitalised given name before one, in Western order: Emily Chen, Wendy Lau
+            # (not one of latin_places: Hong Kong, whose second word is a surname too)
+            capitalised_surnames = "|".join(re.escape(w) for w in sorted(set(latin_surnames), key=len, reverse=True))
+            latin_place_ahead = "".join(rf"(?!{re.escape(w)}(?![A-Za-z]))" for w in latin_places)
+            value_rules.append(re.compile(rf"(?<![A-Za-z]){latin_place_ahead}(?P<value>[A-Z][a-z]{{2,9}}[ ](?:{capitalised_surnames}))(?![A-Za-z])"))
         if called_after:
             # a name the words after it call one: 周庄是我外婆的名字
             try:
@@ -375,7 +381,14 @@ class NameFinder:
             found += self._unexplained_runs(text, inside, cue_ends)
             found += self._clause_starts(text, words, inside)
         found += self._listed(text, found, inside)
-        return found
+        return [span for span in found if not self._unit_after_number(text, span[0])]
+
+    def _unit_after_number(self, text, at):
+        """True when a "surname" right after a digit is the number's unit or measure word (50元太少,
+        3万多, 2米高): jieba tags the character alone as a numeral or a measure word."""
+        if at == 0 or not text[at - 1].isdigit() or self.tagger is None:
+            return False
+        return (self.tagger.single_tag(text[at]) or "").startswith(("m", "q"))
 
     def _surname_at(self, text, at, cued=False):
         """Length of the longest surname starting at `at`, 0 when none does; a surname that is

@@ -483,3 +483,35 @@ def test_a_number_grouped_with_full_width_commas_is_masked_and_does_not_break_th
     full-width commas is 18 characters long, and the check read the comma as a digit."""
     assert masker.mask("卡号6217，9147，0407，2113，553") == "卡号[银行卡号]"
     assert CHECKS["id_card"]("330102，19300214，0022") is True  # the commas are separators, not digits
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a role word before a name labels it as it does after one (会计饶建新 as 饶建新会计)
+        ("村里的会计饶建新把我们家的低保名额给了他亲戚", "村里的会计[姓名]把我们家的低保名额给了他亲戚"),
+        ("司机罗卫国，他开车撞了人", "司机[姓名]，他开车撞了人"),
+        ("主任说低保要重新审核", "主任说低保要重新审核"),
+        ("会计做账有问题", "会计做账有问题"),
+        # a signature is a label
+        ("申请人签字 支文博 2024年6月1日", "申请人签字 [姓名] 2024年6月1日"),
+        ("需要本人签字吗", "需要本人签字吗"),
+        # surnames the list lacked
+        ("老婆是杭州人，叫楚云，我们想去登记结婚", "老婆是杭州人，叫[姓名]，我们想去登记结婚"),
+        ("临平区民政局的 官建华 他老婆开的养老院", "临平区民政局的 [姓名] 他老婆开的养老院"),
+        # a calling code is only written before a phone number, not inside a card number
+        ("mobile +852 9123 4567, 想了解", "mobile [电话], 想了解"),
+        ("卡号：6217 0012 3456 7890 123，低保金没到账", "卡号：[银行卡号]，低保金没到账"),
+        # a full date straight after 出生 is a birth date, unless it bounds a period
+        ("出生1941年2月14日，蒙古族", "出生[出生日期]，蒙古族"),
+        ("出生 2024年1月1日以后的孩子", "出生 2024年1月1日以后的孩子"),
+        # Western-order Latin names with a pinyin surname; a place in Latin letters is no name
+        ("Emily Chen 想了解杭州的收养登记流程", "[姓名] 想了解杭州的收养登记流程"),
+        ("Contact: Wendy Lau, 想了解香港居民在杭州登记结婚", "Contact: [姓名], 想了解香港居民在杭州登记结婚"),
+        ("Hong Kong 居民在杭州登记结婚", "Hong Kong 居民在杭州登记结婚"),
+        # the unit after a number is no surname (元太少)
+        ("高龄补贴每个月才50元太少了", "高龄补贴每个月才50元太少了"),
+    ],
+)
+def test_the_third_fit_set_classes_are_masked_and_their_look_alikes_kept(masker, text, masked):
+    assert masker.mask(text) == masked

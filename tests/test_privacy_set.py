@@ -141,12 +141,53 @@ HELDOUT2 = [json.loads(line) for line in (DATA / "privacy_messages_heldout2.json
 def test_the_second_held_out_privacy_set_holds_its_measured_level(answerer):
     """Measured after the masker read names from the civil-affairs vocabulary (0 of 233 in clear on
     the fit half), then the third attack's classes, then the fourth round's, then the fifth's: 8 of
-    216 personal items left in clear (3.7%; 4.6%, 5.6%, 6.5% and 6.9% before), 213 of 213 kept."""
+    216 personal items left in clear (3.7%; 4.6%, 5.6%, 6.5% and 6.9% before), 213 of 213 kept;
+    after the third fit set's classes, 6 of 216 (2.8%)."""
     left, kept = _measure(HELDOUT2, answerer.masker)
     print(f"\nsecond held-out privacy set: {len(HELDOUT2)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT2) == 160 and left <= 8 / 216 + 1e-9 and kept >= 1.0 - 1e-9
+    assert len(HELDOUT2) == 160 and left <= 6 / 216 + 1e-9 and kept >= 1.0 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 3.7%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the second held-out set either: 2.8%")
 def test_the_second_held_out_privacy_set_meets_the_target(answerer):
     assert _measure(HELDOUT2, answerer.masker)[0] <= 0.01
+
+
+# -- a fourth helper's 400 messages (2026-12-07), split once with seed 20261207: the fit half was
+# -- tuned on, the held-out half only ever measured in aggregate ------------------------------------
+FIT3 = [json.loads(line) for line in (DATA / "privacy_messages_fit3.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+HELDOUT3 = [json.loads(line) for line in (DATA / "privacy_messages_heldout3.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
+    """12 of 286 were left before this set was tuned on (4.2%): role words before a name
+    (会计饶建新, 司机罗卫国), surnames the list lacked (官, 楚), 签字 as a label, a date straight
+    after 出生, numbers after a calling code (+852), Western-order Latin names (Emily Chen) and
+    Contact:. Left: 张三丰 (a numeral in the given name), 么秀云 (么 is never in a name) and a
+    name after 叫什么来着 with no punctuation around it."""
+    masker = answerer.masker
+    left, lost = [], []
+    for case in FIT3:
+        masked = masker.mask(valid_unicode(case["text"]).strip())
+        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
+        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
+    pii, keep = sum(len(c["pii"]) for c in FIT3), sum(len(c["keep"]) for c in FIT3)
+    print(f"\nthird fit set: {len(FIT3)} messages; {len(left)} of {pii} left in clear; {keep - len(lost)} of {keep} kept")
+    for row in left + lost:
+        print("  ", *row)
+    assert (len(FIT3), pii, keep) == (200, 286, 363)
+    assert [item for _, item, _ in left] == ["包红霞", "么秀云", "张三丰"]  # 3 of 286, 1.05%
+    assert [item for _, item, _ in lost] == ["小周", "全角"]  # a nickname in brackets after 社工; 全角 read as a name after an ID number
+
+
+def test_the_third_held_out_privacy_set_holds_its_measured_level(answerer):
+    """Before the fit half was tuned on: 13 of 293 left in clear (4.4%), 349 of 354 kept; after: 12
+    (4.1%), 349 kept."""
+    left, kept = _measure(HELDOUT3, answerer.masker)
+    print(f"\nthird held-out privacy set: {len(HELDOUT3)} messages, {left:.1%} left in clear, {kept:.1%} kept")
+    assert len(HELDOUT3) == 200 and left <= 12 / 293 + 1e-9 and kept >= 349 / 354 - 1e-9
+
+
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the third held-out set: 4.1%")
+def test_the_third_held_out_privacy_set_meets_the_target(answerer):
+    assert _measure(HELDOUT3, answerer.masker)[0] <= 0.01
