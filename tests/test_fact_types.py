@@ -26,6 +26,9 @@ def facts():
         ("殡葬补贴两万块", ("具体金额或收费标准",)),  # 网站 of another article is what it asks, not about
         ("结婚登记要带几张照片", ("具体份数或张数",)),
         ("流浪人员在救助站最多能住几天", ("办理时限",)),
+        # a plan's line about the beds built names no material to bring and no condition to meet
+        ("余杭的家庭养老床位申请要带哪些材料", ("具体要带的材料",)),
+        ("余杭家庭养老床位申请有什么条件", ("具体的申请条件",)),
     ],
 )
 def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, question, missing):
@@ -38,6 +41,9 @@ def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, questio
     [
         ("遗体在殡仪馆能放几天 超了要钱吗", "funeral-regulation-2025:第二十七条"),  # 交纳延期存放费用: a fee is paid
         ("骨灰格位能放多少年", "funeral-regulation-2025:第三十六条"),  # 不超过20年
+        ("申请低保有什么条件", "social-assistance-interim-2019:第九条"),  # 人均收入低于…并且家庭财产状况符合
+        ("单身男的能收养女孩吗 年龄有什么要求", "civil-code-marriage-family:第一千一百零二条"),  # 应当相差四十周岁以上
+        ("离婚要带哪些材料", "marriage-registration-2025:第十五条"),  # 本人的居民身份证 本人的结婚证
         ("违规建公墓罚多少钱", "funeral-regulation-2025:第五十七条"),  # a fine, asked for
         ("收养孩子要满多少岁", "civil-code-marriage-family:第一千零九十八条"),  # "（五）年满三十周岁", an item of 收养人应当…
         ("余杭闲林的殡仪服务中心建好了没有,什么时候能用", "yuhang-2023:1f2e3b34"),  # under 二、2024年工作计划
