@@ -191,6 +191,7 @@ class NameFinder:
         self.cues = [(re.compile(_alternatives(words)), kind) for kind, words in data["cues"] if words]
         self.cues += [(regex, "call") for regex in data.get("call_patterns", ())]
         self.value_rules = data["value_rules"]
+        self.name_elements = data.get("name_elements", frozenset())  # of minority names: 扎西, 顿珠, 古丽
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.relation = _compiled([w for w in data["relations"] if len(w) > 1])
@@ -305,6 +306,8 @@ class NameFinder:
         if gender:
             # a Latin name at the start of a clause before 男/女: Anna Petrova 女
             value_rules.append(re.compile(rf"(?:^|(?<=[\n：:，,。；;！!？?]))\s*(?P<value>{capitalised})\s*[，,、]?\s*[男女](?![{_CJK}])"))
+        minority_file = names.get("minority_file")
+        elements = read_name_elements(path.parent / minority_file) if minority_file is not None else []
         vocabulary = set()
         for name in vocabulary_files:
             for _, line in read_lines(path.parent / name):
@@ -342,6 +345,7 @@ class NameFinder:
             "cues": [("call", called), ("label", labels), ("weak", weak)],
             "call_patterns": call_patterns,
             "value_rules": value_rules,
+            "name_elements": frozenset(elements),
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
         return cls(data, tagger, known)
@@ -372,6 +376,7 @@ class NameFinder:
                 span = self._after_cue(text, match.end(), kind, inside)
                 if span is not None:
                     found.append(span)
+        found += self._minority_names(text)
         found += self._alone_after(text, inside)
         found += self._titled(text, inside)
         found += self._gendered(text, inside)
@@ -389,6 +394,35 @@ class NameFinder:
         if at == 0 or not text[at - 1].isdigit() or self.tagger is None:
             return False
         return (self.tagger.single_tag(text[at]) or "").startswith(("m", "q"))
+
+    def _element_at(self, text, at):
+        """Length of the longest minority-name element starting at `at`, 0 when none does."""
+        for length in (4, 3, 2):
+            if text[at:at + length] in self.name_elements and len(text[at:at + length]) == length:
+                return length
+        return 0
+
+    def _minority_names(self, text):
+        """Two to four elements of minority names written together or joined by a middle dot
+        (扎西顿珠, 阿牛木呷, 买买提·艾力): a name wherever it stands."""
+        if not self.name_elements:
+            return []
+        found, at = [], 0
+        while at < len(text):
+            end, count = at, 0
+            while count < 4:
+                length = self._element_at(text, end)
+                if not length:
+                    break
+                end, count = end + length, count + 1
+                if count < 4 and end < len(text) and text[end] in "·•・" and self._element_at(text, end + 1):
+                    end += 1
+            if count >= 2:
+                found.append((at, end))
+                at = end
+            else:
+                at += 1
+        return found
 
     def _surname_at(self, text, at, cued=False):
         """Length of the longest surname starting at `at`, 0 when none does; a surname that is
@@ -788,6 +822,17 @@ def read_surnames(path):
         for entry in line.split():
             if not 1 <= len(entry) <= 2 or not _all_cjk(entry):
                 raise DataFileError(path, lineno, f"a surname is one or two Chinese characters, not {entry!r}")
+            out.append(entry)
+    return out
+
+
+def read_name_elements(path):
+    """The elements of a minority-names file: whitespace-separated words of two to four characters."""
+    out = []
+    for lineno, line in read_lines(path):
+        for entry in line.split():
+            if not 2 <= len(entry) <= 4 or not _all_cjk(entry):
+                raise DataFileError(path, lineno, f"a name element is two to four Chinese characters, not {entry!r}")
             out.append(entry)
     return out
 

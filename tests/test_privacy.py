@@ -515,3 +515,34 @@ def test_a_number_grouped_with_full_width_commas_is_masked_and_does_not_break_th
 )
 def test_the_third_fit_set_classes_are_masked_and_their_look_alikes_kept(masker, text, masked):
     assert masker.mask(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # two or more elements of a minority name together are a name wherever they stand
+        ("我们村的次仁卓玛家里失火了", "我们村的[姓名]家里失火了"),
+        ("我邻居阿牛木呷是个孤儿，村主任阿西拉哈不管", "我邻居[姓名]是个孤儿，村主任[姓名]不管"),
+        ("男的叫王建国，女的叫帕提古丽，都七十多了", "男的叫[姓名]，女的叫[姓名]，都七十多了"),
+        ("乌兰察布的低保标准", "乌兰察布的低保标准"),
+        # a birth date after what the cue says of it, and a spaced cue
+        ("结婚证上我的生日写成了1992年3月15日，实际是1992年5月13日，怎么改", "结婚证上我的生日写成了[出生日期]，实际是[出生日期]，怎么改"),
+        ("他 出生 日期 是 一九四零年六月十八日 他 想 申请", "他 出生 日期 是 [出生日期] 他 想 申请"),
+        # a QQ number after a comma
+        ("留了个QQ号，1025638847，说有事联系他", "留了个QQ号，[QQ号]，说有事联系他"),
+        # a name a clerk typed wrong, and a leader or a client named by role
+        ("她打成唐诗语，结婚证都发了", "她打成[姓名]，结婚证都发了"),
+        ("领导说低保要重新审核", "领导说低保要重新审核"),
+    ],
+)
+def test_the_fourth_fit_set_classes_are_masked_and_their_look_alikes_kept(masker, text, masked):
+    assert masker.mask(text) == masked
+
+
+def test_a_bad_minority_name_element_names_file_and_line(tmp_path):
+    path = tmp_path / "privacy.toml"
+    path.write_text('[names]\nreplacement = "[姓名]"\nstrong = ["我叫"]\nweak = []\nsurnames = "王"\nends_before = ["的"]\nminority_file = "m.txt"\n', encoding="utf-8")
+    (tmp_path / "m.txt").write_text("# elements\n扎西 顿珠\n扎\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        Masker.load(path)
+    assert info.value.line == 3 and "扎" in info.value.message

@@ -182,12 +182,51 @@ def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
 
 def test_the_third_held_out_privacy_set_holds_its_measured_level(answerer):
     """Before the fit half was tuned on: 13 of 293 left in clear (4.4%), 349 of 354 kept; after: 12
-    (4.1%), 349 kept."""
+    (4.1%), 349 kept; after the fourth fit set's classes, 11 (3.8%)."""
     left, kept = _measure(HELDOUT3, answerer.masker)
     print(f"\nthird held-out privacy set: {len(HELDOUT3)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT3) == 200 and left <= 12 / 293 + 1e-9 and kept >= 349 / 354 - 1e-9
+    assert len(HELDOUT3) == 200 and left <= 11 / 293 + 1e-9 and kept >= 349 / 354 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the third held-out set: 4.1%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the third held-out set: 3.8%")
 def test_the_third_held_out_privacy_set_meets_the_target(answerer):
     assert _measure(HELDOUT3, answerer.masker)[0] <= 0.01
+
+
+# -- a fifth helper's 400 messages (2026-12-07; forms, work orders, voice transcripts, group
+# -- messages, minority and rare names), split once with seed 20261207 -----------------------------
+FIT4 = [json.loads(line) for line in (DATA / "privacy_messages_fit4.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+HELDOUT4 = [json.loads(line) for line in (DATA / "privacy_messages_heldout4.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_fourth_fit_set_leaves_what_no_mechanism_reads_yet(answerer):
+    """18 of 339 were left before this set was tuned on (5.3%): minority names (扎西顿珠, 次仁卓玛,
+    帕提古丽, 阿牛木呷), birth dates after 生日写成了 / 实际是 / a spaced 出生 日期, a QQ number after
+    a comma, a name after 打成. Left: names that are everyday words (甘露, 国庆 as a given name,
+    和平 after 孙), a surname typed apart from its given name, and an English name after 的."""
+    masker = answerer.masker
+    left, lost = [], []
+    for case in FIT4:
+        masked = masker.mask(valid_unicode(case["text"]).strip())
+        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
+        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
+    pii, keep = sum(len(c["pii"]) for c in FIT4), sum(len(c["keep"]) for c in FIT4)
+    print(f"\nfourth fit set: {len(FIT4)} messages; {len(left)} of {pii} left in clear; {keep - len(lost)} of {keep} kept")
+    for row in left + lost:
+        print("  ", *row)
+    assert (len(FIT4), pii, keep) == (200, 339, 330)
+    assert [item for _, item, _ in left] == ["王 桂兰", "甘露", "李国庆", "Michael Johnson", "双 福 来", "孙和平", "澹台 明 月"]  # 7 of 339, 2.1%
+    assert len(lost) == 5  # place and order numbers read as names or addresses (莫力达瓦旗, 湖南 邵阳, SQ2024...)
+
+
+def test_the_fourth_held_out_privacy_set_holds_its_measured_level(answerer):
+    """Before the fit half was tuned on: 16 of 315 left in clear (5.1%), 326 of 328 kept; after: 14
+    (4.4%), 326 kept."""
+    left, kept = _measure(HELDOUT4, answerer.masker)
+    print(f"\nfourth held-out privacy set: {len(HELDOUT4)} messages, {left:.1%} left in clear, {kept:.1%} kept")
+    assert len(HELDOUT4) == 200 and left <= 14 / 315 + 1e-9 and kept >= 326 / 328 - 1e-9
+
+
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on the fourth held-out set: 4.4%")
+def test_the_fourth_held_out_privacy_set_meets_the_target(answerer):
+    assert _measure(HELDOUT4, answerer.masker)[0] <= 0.01
