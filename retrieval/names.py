@@ -192,6 +192,9 @@ class NameFinder:
         self.cues += [(regex, "call") for regex in data.get("call_patterns", ())]
         self.value_rules = data["value_rules"]
         self.name_elements = data.get("name_elements", frozenset())  # of minority names: 扎西, 顿珠, 古丽
+        self.element_joiners = data.get("element_joiners", "")  # the dots between them: 买买提·艾力
+        self.unit_tags = data.get("unit_tags", ())
+        self.unit_digits = data.get("unit_digits", 4)
         self.regions = data["regions"]
         self.relations = data["relations"]
         self.relation = _compiled([w for w in data["relations"] if len(w) > 1])
@@ -294,7 +297,7 @@ class NameFinder:
             # ...and a capitalised given name before one, in Western order: Emily Chen, Wendy Lau
             # (not one of latin_places: Hong Kong, whose second word is a surname too)
             capitalised_surnames = "|".join(re.escape(w) for w in sorted(set(latin_surnames), key=len, reverse=True))
-            latin_place_ahead = "".join(rf"(?!{re.escape(w)}(?![A-Za-z]))" for w in latin_places)
+            latin_place_ahead = "".join(rf"(?!{re.escape(w)}(?![A-Za-z]))" for w in latin_places + _words(names.get("latin_not_given", [])))
             value_rules.append(re.compile(rf"(?<![A-Za-z]){latin_place_ahead}(?P<value>[A-Z][a-z]{{2,9}}[ ](?:{capitalised_surnames}))(?![A-Za-z])"))
         if called_after:
             # a name the words after it call one: 周庄是我外婆的名字
@@ -346,6 +349,9 @@ class NameFinder:
             "call_patterns": call_patterns,
             "value_rules": value_rules,
             "name_elements": frozenset(elements),
+            "element_joiners": names.get("element_joiners", "·"),
+            "unit_tags": tuple(_words(names.get("unit_tags", []))),
+            "unit_digits": int(names.get("unit_digits", 4)),
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
         return cls(data, tagger, known)
@@ -389,11 +395,17 @@ class NameFinder:
         return [span for span in found if not self._unit_after_number(text, span[0])]
 
     def _unit_after_number(self, text, at):
-        """True when a "surname" right after a digit is the number's unit or measure word (50元太少,
-        3万多, 2米高): jieba tags the character alone as a numeral or a measure word."""
-        if at == 0 or not text[at - 1].isdigit() or self.tagger is None:
+        """True when a "surname" right after a quantity is its unit or measure word (50元太少, 3万多,
+        2米高): a number of at most `unit_digits` digits (a phone or ID number has no unit:
+        13812345678张伟 is a name) and a character jieba tags alone as one of `unit_tags`."""
+        if at == 0 or not text[at - 1].isdigit() or self.tagger is None or not self.unit_tags:
             return False
-        return (self.tagger.single_tag(text[at]) or "").startswith(("m", "q"))
+        start = at
+        while start > 0 and (text[start - 1].isdigit() or text[start - 1] == "."):
+            start -= 1
+        if sum(c.isdigit() for c in text[start:at]) > self.unit_digits:
+            return False
+        return (self.tagger.single_tag(text[at]) or "").startswith(self.unit_tags)
 
     def _element_at(self, text, at):
         """Length of the longest minority-name element starting at `at`, 0 when none does."""
@@ -415,7 +427,7 @@ class NameFinder:
                 if not length:
                     break
                 end, count = end + length, count + 1
-                if count < 4 and end < len(text) and text[end] in "·•・" and self._element_at(text, end + 1):
+                if count < 4 and end < len(text) and text[end] in self.element_joiners and self._element_at(text, end + 1):
                     end += 1
             if count >= 2:
                 found.append((at, end))

@@ -8,6 +8,7 @@ right before it (faq/privacy.toml [question] labels). `Query.question` keeps wha
 """
 
 import re
+import threading
 from .datafiles import read_toml
 
 _SEPARATOR = "，"  # what a removed item leaves: the words on either side stay apart
@@ -22,6 +23,7 @@ class QuestionRedactor:
         self.labels = tuple(labels)
         self.min_digits = min_digits
         self._item = None
+        self._lock = threading.Lock()  # one load however many threads ask at once
         self._numeral_run = re.compile(rf"[〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９][〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖0-9０-９ ,，\-]{{{min_digits},}}")
 
     @classmethod
@@ -31,14 +33,23 @@ class QuestionRedactor:
 
     def _ready(self):
         """The masker, and the pattern of what it writes with its label (once)."""
-        if callable(self._masker) and not hasattr(self._masker, "mask"):
-            self._masker = self._masker()
-        if self._item is None:
+        if self._item is not None:
+            return self._masker
+        with self._lock:
+            if self._item is not None:
+                return self._masker
+            if callable(self._masker) and not hasattr(self._masker, "mask"):
+                self._masker = self._masker()
             placeholders = sorted(set(re.findall(r"\[[^\[\]]{1,8}\]", "\n".join(self._masker.replacements()))), key=len, reverse=True)
             labels = "|".join(map(re.escape, self.labels))
             label = rf"(?:(?:{labels})\s*(?:是|为|[:：])?\s*)?" if labels else ""
             self._item = re.compile(rf"{label}(?:{'|'.join(map(re.escape, placeholders))})") if placeholders else False
         return self._masker
+
+    @property
+    def masker(self):
+        """The Masker this redactor reads questions with (loaded now if it was not yet)."""
+        return self._ready()
 
     def _worth_masking(self, question):
         """A question with `min_digits` digits in all (an address's 123号5幢2单元301室 too), a

@@ -30,7 +30,7 @@ def test_the_query_log_and_the_question_redactor_share_the_builds_one_masker(ass
     redactor the core reads questions with uses that same masker (not a second jieba tagger)."""
     reply = assistant.ask("我妈程志明去世了，电话13957112345，丧葬补助怎么领", channel="cli", user="u")
     answerer = assistant.answerer
-    assert answerer.redactor.mask == answerer.masker.mask
+    assert answerer.redactor.masker is answerer.masker
     assert assistant.log._masker is answerer.masker
     assert assistant.log.db["queries"].get(reply.query_id)["question"] == "我妈[姓名]去世了，电话[手机号]，丧葬补助怎么领"
 

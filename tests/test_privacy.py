@@ -546,3 +546,27 @@ def test_a_bad_minority_name_element_names_file_and_line(tmp_path):
     with pytest.raises(DataFileError) as info:
         Masker.load(path)
     assert info.value.line == 3 and "扎" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # found by the second review: a name right after a phone number is no unit of a quantity
+        ("我电话13812345678张伟", "我电话[手机号][姓名]"),
+        ("电话13812345678万丽娟", "电话[手机号][姓名]"),
+        # a date after 出生 that bounds a period or names an event is no birth date
+        ("出生在2024年1月1日及以后的孩子能领育儿补贴吗", "出生在2024年1月1日及以后的孩子能领育儿补贴吗"),
+        ("出生2024年1月1日以来", "出生2024年1月1日以来"),
+        ("出生在2023年1月1日当天", "出生在2023年1月1日当天"),
+        ("出生在2022年1月1日和2024年12月31日之间的孩子", "出生在2022年1月1日和2024年12月31日之间的孩子"),
+        # a card typed with two spaces between groups is a card, not a number after a calling code
+        ("卡号6217  0012 3456 7890", "卡号[银行卡号]"),
+        # places and English words before a pinyin surname are no Western-order names
+        ("Visit Wen Zhou", "Visit Wen Zhou"),
+        ("Welcome Wang", "Welcome Wang"),
+        ("我叫买买提‧艾力", "我叫[姓名]"),
+    ],
+)
+def test_the_second_review_s_cases_are_masked_as_they_should_be(masker, text, masked):
+    assert masker.mask(text) == masked
+

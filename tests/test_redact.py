@@ -58,3 +58,22 @@ def test_the_masker_is_loaded_only_for_a_question_worth_masking():
     assert redactor.redact("电话13812345678,低保怎么申请").replace("，", ",") == ",,低保怎么申请"
     assert redactor.redact("身份证330102195503121234能申请特困吗").replace("，", ",") == ",能申请特困吗"
     assert loaded == [1]
+
+
+def test_threads_asking_at_once_load_the_masker_once():
+    import threading
+
+    path = ROOT / "faq" / "privacy.toml"
+    loaded = []
+
+    def masker():
+        loaded.append(1)
+        return Masker.load(path)
+
+    redactor = QuestionRedactor.load(path, masker)
+    threads = [threading.Thread(target=redactor.redact, args=("电话13812345678,低保怎么申请",)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loaded == [1]
