@@ -29,6 +29,8 @@ def facts():
         # a plan's line about the beds built names no material to bring and no condition to meet
         ("余杭的家庭养老床位申请要带哪些材料", ("具体要带的材料",)),
         ("余杭家庭养老床位申请有什么条件", ("具体的申请条件",)),
+        # a plan that counts the sites names none of them
+        ("萧山的户外颁证基地具体在哪几个地方", ("具体名单",)),
     ],
 )
 def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, question, missing):
@@ -44,6 +46,7 @@ def test_a_fact_no_cited_sentence_states_is_said_to_be_missing(answerer, questio
         ("申请低保有什么条件", "social-assistance-interim-2019:第九条"),  # 人均收入低于…并且家庭财产状况符合
         ("单身男的能收养女孩吗 年龄有什么要求", "civil-code-marriage-family:第一千一百零二条"),  # 应当相差四十周岁以上
         ("离婚要带哪些材料", "marriage-registration-2025:第十五条"),  # 本人的居民身份证 本人的结婚证
+        ("殡葬公司违法失信会不会被拉进黑名单", "hangzhou-plan-2021:64c6cd9a-6"),  # 拉黑名单 asks for no list
         ("违规建公墓罚多少钱", "funeral-regulation-2025:第五十七条"),  # a fine, asked for
         ("收养孩子要满多少岁", "civil-code-marriage-family:第一千零九十八条"),  # "（五）年满三十周岁", an item of 收养人应当…
         ("余杭闲林的殡仪服务中心建好了没有,什么时候能用", "yuhang-2023:1f2e3b34"),  # under 二、2024年工作计划
