@@ -182,11 +182,13 @@ def read(query, context, rules):
     subject = _outermost(tuple(w for w in query.focus if w in own))  # not "那要" of "那要什么材料"
     if subject and not marked and query.topic is not None:
         return None  # a short question naming a service of its own ("养老院怎么收费")
+    asks = query.qtype is not None or bool(query.asked) or rules.asks_own(own)
+    if subject and query.topic is not None and context.topic is not None and query.topic != context.topic and asks:
+        return None  # a question of its own about another topic's subject ("然后 结婚前一方有重病要不要告诉对方" after a burial question)
     if subject and query.topic is not None and query.topic == context.topic:
         borrowed = ()  # a sibling of the previous subject replaces it ("那离婚呢" after 结婚登记)
     else:
         borrowed = context.subject
-    asks = query.qtype is not None or bool(query.asked) or rules.asks_own(own)
     cue = () if asks else context.cue
     if not borrowed and not cue and (query.region is None or query.region == context.region):
         return None  # nothing the previous question adds

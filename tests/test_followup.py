@@ -153,3 +153,19 @@ def test_a_one_shot_question_leaves_no_context(answerer):
     assert first.kind == "answer"
     second = edge.ask("test", "u1", "它什么时候能用上")
     assert second.kind == "not_found" and second.answer.decision.query.followup is None
+
+
+def test_a_question_of_its_own_about_another_topic_borrows_nothing(answerer):
+    """"然后 结婚前…要不要告诉对方" asks something of its own about a subject of another topic than
+    the burial question before it: it stands alone (it was searched with the burial terms), while
+    "如果是困境儿童呢", which asks nothing of its own, still borrows."""
+    from retrieval.edge import Edge
+
+    edge = Edge.unlogged(answerer, 600)
+    edge.ask("test", "u1", "杭州生态安葬在行政村的覆盖率目标是多少")
+    second = edge.ask("test", "u1", "然后 结婚前 一方有重大疾病 要不要告诉对方")
+    assert second.answer.decision.query.followup is None
+    assert second.answer.sources[0].passage["id"] == "civil-code-marriage-family:第一千零五十三条"
+    edge.ask("test", "u2", "低保家庭的孩子上学有什么救助")
+    variant = edge.ask("test", "u2", "如果是困境儿童呢")
+    assert variant.answer.decision.query.followup is not None
