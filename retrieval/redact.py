@@ -9,6 +9,7 @@ right before it (faq/privacy.toml [question] labels). `Query.question` keeps wha
 
 import re
 import threading
+
 from .datafiles import read_toml
 
 _SEPARATOR = "，"  # what a removed item leaves: the words on either side stay apart
