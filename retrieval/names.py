@@ -194,6 +194,7 @@ class NameFinder:
         self.name_elements = data.get("name_elements", frozenset())  # of minority names: 扎西, 顿珠, 古丽
         self.element_joiners = data.get("element_joiners", "")  # the dots between them: 买买提·艾力
         self.unit_tags = data.get("unit_tags", ())
+        self.doubled_around = data.get("doubled_around", "")  # 管一管: the 一 of a verb said twice
         self.unit_digits = data.get("unit_digits", 4)
         self.regions = data["regions"]
         self.relations = data["relations"]
@@ -351,6 +352,7 @@ class NameFinder:
             "name_elements": frozenset(elements),
             "element_joiners": names.get("element_joiners", "·"),
             "unit_tags": tuple(_words(names.get("unit_tags", []))),
+            "doubled_around": _chars(names.get("doubled_around", "")),
             "unit_digits": int(names.get("unit_digits", 4)),
         }
         tagger = NameTagger(path.parent / userdict if userdict else None, pos_tags) if pos_tags else None
@@ -389,7 +391,7 @@ class NameFinder:
         found += self._nicknames(text, cue_ends, inside)
         if self.tagger is not None:
             found += self._tagged(text, words, inside)
-            found += self._unexplained_runs(text, inside, cue_ends)
+            found += self._unexplained_runs(text, inside, cue_ends, words)
             found += self._clause_starts(text, words, inside)
         found += self._listed(text, found, inside)
         return [span for span in found if not self._unit_after_number(text, span[0])]
@@ -458,6 +460,8 @@ class NameFinder:
             return None
         if not self.name_char.match(text, given) or (surname == 1 and text[given] == text[at]):
             return None  # 查查, 萧萧: a surname doubled is no name
+        if surname == 1 and text[given] in self.doubled_around and text[given + 1 : given + 2] == text[at]:
+            return None  # 管一管, 看一看: a verb said twice around 一 is no name
         end = given + 1
         if end < len(text) and self.name_char.match(text, end) and text[end] not in self.never_given_chars and not self.ends.match(text, end) and not inside[end] == "start":
             end += 1
@@ -706,7 +710,7 @@ class NameFinder:
                 found.append(span)
         return found
 
-    def _unexplained_runs(self, text, inside, cue_ends):
+    def _unexplained_runs(self, text, inside, cue_ends, words=()):
         """Surname-led runs of three characters that stand where a person does (after punctuation,
         a cue or 的/是/让..., before punctuation or a word that ends a name) and that no word of the
         civil-affairs vocabulary, jieba's dictionary or its function words explains (小区里的方金根，
@@ -714,8 +718,9 @@ class NameFinder:
         if not (self.vocabulary or self.known is not None):
             return []
         found = []
+        starts = {start for start, _, _, _ in words}  # where jieba's cut starts a word: a name may stand there
         for at in range(len(text)):
-            if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in self.before_person:
+            if at > 0 and at not in cue_ends and re.match(f"[{_CJK}]", text[at - 1]) and text[at - 1] not in self.before_person and at not in starts:
                 continue
             surname = self._surname_at(text, at, cued=True)  # 服务站的于桂芝: where a person stands, 于 may be a surname
             if not surname or inside[at] == "in":
@@ -731,8 +736,8 @@ class NameFinder:
                 continue
             if self.tagger.frequency(name) > 0 or any(c in self.never for c in name) or self.places.match(text, end):
                 continue
-            if name in self.regions or name in self.relations or name[-1] in self.bad_endings or name.startswith(self.not_names):
-                continue
+            if name in self.regions or name in self.relations or name[surname:] in self.relations or name[-1] in self.bad_endings or name.startswith(self.not_names):
+                continue  # (牛大爷: a surname and a title, which the title rule masks as [姓名]大爷)
             if any(c in self.never_given_chars for c in name[surname:]) or not self._unexplained(name, surname):
                 continue
             found.append(span)

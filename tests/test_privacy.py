@@ -570,3 +570,17 @@ def test_a_bad_minority_name_element_names_file_and_line(tmp_path):
 def test_the_second_review_s_cases_are_masked_as_they_should_be(masker, text, masked):
     assert masker.mask(text) == masked
 
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a surname-led run no word explains, where jieba's cut starts a word, though no cue is before it
+        ("我们楼那个叫什么来着邬桂荣对就是她不让我们办", "我们楼那个叫什么来着[姓名]对就是她不让我们办"),
+        # ...but a verb said twice around 一 and a run with a question word are no names
+        ("小区里搭灵棚办丧事太吵了,有没有办法管一管?", "小区里搭灵棚办丧事太吵了,有没有办法管一管?"),
+        ("给老人用的养老积分、电子钱叫啥,全市都能用吗", "给老人用的养老积分、电子钱叫啥,全市都能用吗"),
+    ],
+)
+def test_a_name_where_a_word_starts_is_masked_and_its_look_alikes_kept(masker, text, masked):
+    assert masker.mask(text) == masked

@@ -123,13 +123,14 @@ def test_the_held_out_privacy_set_holds_its_measured_level(answerer):
     contexts): 10 of 212 personal items left in clear (4.7%; 8.0% after the fourth round, 8.5%,
     9.0%, 9.4% and 12.3% before that), 261 of 262 keep items kept. The
     first set's 0.2% was reached while looking at it; this one is the honest figure. Only these
-    aggregates are ever computed for this set."""
+    aggregates are ever computed for this set. 8 of 212 (3.8%) since a name may stand where jieba's
+    cut starts a word (2026-12-07)."""
     left, kept = _measure(HELDOUT, answerer.masker)
     print(f"\nheld-out privacy set: {len(HELDOUT)} messages, {left:.1%} left in clear, {kept:.1%} kept")
-    assert len(HELDOUT) == 160 and left <= 10 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
+    assert len(HELDOUT) == 160 and left <= 8 / 212 + 1e-9 and kept >= 261 / 262 - 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 4.7%")
+@pytest.mark.xfail(strict=True, reason="the issue-14 target (≤ 1% in clear) is not met on a set nobody tuned on: 3.8%")
 def test_the_held_out_privacy_set_meets_the_target(answerer):
     assert _measure(HELDOUT, answerer.masker)[0] <= 0.01
 
@@ -163,8 +164,8 @@ def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
     """12 of 286 were left before this set was tuned on (4.2%): role words before a name
     (会计饶建新, 司机罗卫国), surnames the list lacked (官, 楚), 签字 as a label, a date straight
     after 出生, numbers after a calling code (+852), Western-order Latin names (Emily Chen) and
-    Contact:. Left: 张三丰 (a numeral in the given name), 么秀云 (么 is never in a name) and a
-    name after 叫什么来着 with no punctuation around it."""
+    Contact:; then a surname-led run no word explains where jieba's cut starts a word (叫什么来着包红霞
+    对就是她). Left: 张三丰 (a numeral in the given name) and 么秀云 (么 is never in a name)."""
     masker = answerer.masker
     left, lost = [], []
     for case in FIT3:
@@ -176,7 +177,7 @@ def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
     for row in left + lost:
         print("  ", *row)
     assert (len(FIT3), pii, keep) == (200, 286, 363)
-    assert [item for _, item, _ in left] == ["包红霞", "么秀云", "张三丰"]  # 3 of 286, 1.05%
+    assert [item for _, item, _ in left] == ["么秀云", "张三丰"]  # 2 of 286, 0.7%
     assert [item for _, item, _ in lost] == ["小周", "全角"]  # a nickname in brackets after 社工; 全角 read as a name after an ID number
 
 
