@@ -516,6 +516,8 @@ class Answerer:
 
     def _cited(self, snapshot, query, hits, kind, suggestions, confidence, faq=None, quoted=None):
         """An answer (or suggestion) quoting `hits`, or a fact-missing decline."""
+        if faq is None:  # a table row's figure, stated in a sentence of the same document: the sentence first
+            hits = _sentence_before_row(tuple(hits))
         terms = self._query_terms(snapshot, query)
         given = faq.gives if faq is not None else ()
         # The asked fact must come from a passage likely to answer, not from further reading: an
@@ -917,3 +919,18 @@ def _shorten(sentence, limit):
         return sentence
     return sentence[: limit - 1] + "…"
 
+
+
+_FIGURE = re.compile(r"(?<![0-9.])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]+(?:\.[0-9]+)?")
+
+
+def _sentence_before_row(hits):
+    """A table row first, and a passage of the same document among the next two that states one
+    of its figures in a sentence: the sentence first, the row after it."""
+    if len(hits) < 2 or hits[0].passage.get("kind") != "table_row":
+        return hits
+    figures = set(_FIGURE.findall(hits[0].passage["text"].split(":", 1)[-1]))
+    for n, hit in enumerate(hits[1:3], 1):
+        if hit.passage.get("kind") != "table_row" and hit.passage["doc_id"] == hits[0].passage["doc_id"] and figures & set(_FIGURE.findall(hit.passage["text"])):
+            return (hit,) + hits[:n] + hits[n + 1 :]
+    return hits

@@ -126,3 +126,13 @@ def test_control_characters_of_a_message_never_reach_the_answer_or_the_log(answe
 
     assert valid_unicode("低保\x00怎么\x1b[2J申请\x07\n第二行\t") == "低保怎么[2J申请\n第二行\t"
     assert answerer.ask("低保\x00怎么申请").text == answerer.ask("低保怎么申请").text
+
+
+def test_a_table_row_s_figure_stated_in_a_sentence_is_quoted_from_the_sentence_first(answerer):
+    """The reranker puts the plan's table row first ("节地生态安葬率(%): … 2025年目标 85"); the
+    paragraph of the same plan that says it in a sentence ("节地生态安葬率达到85%") is cited first,
+    the row right after it."""
+    answer = answerer.ask("杭州节地生态安葬率2025年的目标是多少")
+    assert answer.kind == "answer"
+    assert [h.passage["id"] for h in answer.sources[:2]] == ["hangzhou-plan-2021:b3538cef", "hangzhou-plan-2021:c0967a29"]
+    assert "85%" in answer.text
