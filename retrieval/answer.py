@@ -920,7 +920,6 @@ def _shorten(sentence, limit):
     return sentence[: limit - 1] + "…"
 
 
-
 _FIGURE = re.compile(r"(?<![0-9.])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]+(?:\.[0-9]+)?")
 
 

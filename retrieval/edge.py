@@ -144,14 +144,13 @@ class Edge:
             text = self.render("question_too_long.txt.j2", length=exc.length, limit=exc.limit)
             return Outcome(TOO_LONG, text, asked=question[: exc.limit], length=exc.length, limit=exc.limit)
         answer = reply.answer
-        if not remember:
-            return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
-        query = answer.decision.query if answer.decision is not None else None
-        masked = self.mask(question)
-        # Only what survives masking waits for the next question; no rules: keep nothing.
-        evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
-        context = Context.of(query, masked, answer.suggestions, evidence, self.normalize, answered=answer.kind in ANSWERED)
-        self.conversations.put(key, context)
+        if remember:
+            query = answer.decision.query if answer.decision is not None else None
+            masked = self.mask(question)
+            # Only what survives masking waits for the next question; no rules: keep nothing.
+            evidence = " ".join(h.passage["text"] for h in answer.sources[:3])
+            context = Context.of(query, masked, answer.suggestions, evidence, self.normalize, answered=answer.kind in ANSWERED)
+            self.conversations.put(key, context)
         return Outcome(answer.kind, answer.text, answer, reply.query_id, asked=question, picked=picked)
 
     def _check(self, key, walk, question, refused=""):

@@ -206,8 +206,6 @@ def _as_if_in_pool(snapshot, query, row, fused, parts, fused_rank, region):
     return rows[-1], float(shares[-1])
 
 
-
-
 def _lacking(snapshot, query, row):
     index = snapshot.words
     return tuple(Term(t, round(index.plain_idf(t), 3), 0.0) for t in query.focus if not snapshot.says(row, t, query.text))

@@ -834,22 +834,22 @@ class NameFinder:
 
 def read_surnames(path):
     """The surnames of a surname file: whitespace-separated entries of one or two characters."""
-    out = []
-    for lineno, line in read_lines(path):
-        for entry in line.split():
-            if not 1 <= len(entry) <= 2 or not _all_cjk(entry):
-                raise DataFileError(path, lineno, f"a surname is one or two Chinese characters, not {entry!r}")
-            out.append(entry)
-    return out
+    return _read_entries(path, 1, 2, "a surname is one or two Chinese characters")
 
 
 def read_name_elements(path):
     """The elements of a minority-names file: whitespace-separated words of two to four characters."""
+    return _read_entries(path, 2, 4, "a name element is two to four Chinese characters")
+
+
+def _read_entries(path, shortest, longest, rule):
+    """The whitespace-separated entries of a word-list file, each `shortest` to `longest` Chinese
+    characters; DataFileError (`rule`, file and line) for any other."""
     out = []
     for lineno, line in read_lines(path):
         for entry in line.split():
-            if not 2 <= len(entry) <= 4 or not _all_cjk(entry):
-                raise DataFileError(path, lineno, f"a name element is two to four Chinese characters, not {entry!r}")
+            if not shortest <= len(entry) <= longest or not _all_cjk(entry):
+                raise DataFileError(path, lineno, f"{rule}, not {entry!r}")
             out.append(entry)
     return out
 
