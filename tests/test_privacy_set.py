@@ -21,7 +21,11 @@ from retrieval.answer import valid_unicode
 
 from .conftest import DATA
 
-CASES = [json.loads(line) for line in (DATA / "privacy_messages.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+def _cases(name):
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+CASES = _cases("privacy_messages.jsonl")
 
 
 def _digits(text):
@@ -33,21 +37,26 @@ def left_in_clear(item, masked):
     return item in masked or (len(digits) >= 5 and digits in _digits(masked))
 
 
+def _leaks(cases, masker, name=None):
+    """Each personal item left in clear and each keep item lost, as (id, item, masked text), masked
+    as the query log stores the message; with `name`, the figures and the rows are printed."""
+    left, lost = [], []
+    for case in cases:
+        masked = masker.mask(valid_unicode(case["text"]).strip())  # what the query log stores
+        left += [(case.get("id"), item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
+        lost += [(case.get("id"), item, masked) for item in case["keep"] if item and item not in masked]
+    pii, keep = sum(len(c["pii"]) for c in cases), sum(len(c["keep"]) for c in cases)
+    if name is not None:
+        print(f"\n{name}: {len(cases)} messages; {len(left)} of {pii} personal items left in clear ({len(left) / pii:.1%}); "
+              f"{keep - len(lost)} of {keep} keep items kept ({(keep - len(lost)) / keep:.1%})")
+        for row in left + lost:
+            print("  ", *row)
+    return {"pii": pii, "left": left, "keep": keep, "lost": lost}
+
+
 @pytest.fixture(scope="module")
 def measured(answerer):
-    masker = answerer.masker  # the build's one Masker, as the query log uses it
-    left, lost, pii, keep = [], [], 0, 0
-    for case in CASES:
-        masked = masker.mask(valid_unicode(case["text"]).strip())  # what the query log stores
-        pii += len(case["pii"])
-        keep += len(case["keep"])
-        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
-        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
-    print(f"\nprivacy set: {len(CASES)} messages; {len(left)} of {pii} personal items left in clear ({len(left) / pii:.1%}); "
-          f"{keep - len(lost)} of {keep} keep items kept ({(keep - len(lost)) / keep:.1%})")
-    for row in left + lost:
-        print("  ", *row)
-    return {"pii": pii, "left": left, "keep": keep, "lost": lost}
+    return _leaks(CASES, answerer.masker, "privacy set")  # the build's one Masker, as the query log uses it
 
 
 def test_the_set_is_the_independent_one_and_big_enough(measured):
@@ -71,22 +80,12 @@ def test_no_item_is_left(measured):
 
 
 # -- a second fit set: 160 messages by a third helper, half of a set whose other half is held out --
-FIT2 = [json.loads(line) for line in (DATA / "privacy_messages_fit2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+FIT2 = _cases("privacy_messages_fit2.jsonl")
 
 
 @pytest.fixture(scope="module")
 def measured_fit2(answerer):
-    masker = answerer.masker
-    left, lost = [], []
-    for case in FIT2:
-        masked = masker.mask(valid_unicode(case["text"]).strip())
-        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
-        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
-    pii, keep = sum(len(c["pii"]) for c in FIT2), sum(len(c["keep"]) for c in FIT2)
-    print(f"\nsecond fit set: {len(FIT2)} messages; {len(left)} of {pii} personal items left in clear; {keep - len(lost)} of {keep} kept")
-    for row in left + lost:
-        print("  ", *row)
-    return {"pii": pii, "left": left, "keep": keep, "lost": lost}
+    return _leaks(FIT2, answerer.masker, "second fit set")
 
 
 def test_the_second_fit_set_is_the_one_written_for_it(measured_fit2):
@@ -102,18 +101,13 @@ def test_the_second_fit_set_keeps_ordinary_content(measured_fit2):
 
 
 # -- a second independent set, written after the masker was tuned on the first, never tuned on ----
-HELDOUT = [json.loads(line) for line in (DATA / "privacy_messages_heldout.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+HELDOUT = _cases("privacy_messages_heldout.jsonl")
 
 
 def _measure(cases, masker):
-    left = lost = pii = keep = 0
-    for case in cases:
-        masked = masker.mask(valid_unicode(case["text"]).strip())
-        pii += len(case["pii"])
-        keep += len(case["keep"])
-        left += sum(1 for item in case["pii"] if item and left_in_clear(item, masked))
-        lost += sum(1 for item in case["keep"] if item and item not in masked)
-    return left / pii, 1 - lost / keep
+    """(share of personal items left in clear, share of keep items kept): aggregates only."""
+    found = _leaks(cases, masker)
+    return len(found["left"]) / found["pii"], 1 - len(found["lost"]) / found["keep"]
 
 
 def test_the_held_out_privacy_set_holds_its_measured_level(answerer):
@@ -136,7 +130,7 @@ def test_the_held_out_privacy_set_meets_the_target(answerer):
 
 
 # -- the held-out half of the third helper's set: never opened while the masker was built ---------
-HELDOUT2 = [json.loads(line) for line in (DATA / "privacy_messages_heldout2.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+HELDOUT2 = _cases("privacy_messages_heldout2.jsonl")
 
 
 def test_the_second_held_out_privacy_set_holds_its_measured_level(answerer):
@@ -156,8 +150,8 @@ def test_the_second_held_out_privacy_set_meets_the_target(answerer):
 
 # -- a fourth helper's 400 messages (2026-12-07), split once with seed 20261207: the fit half was
 # -- tuned on, the held-out half only ever measured in aggregate ------------------------------------
-FIT3 = [json.loads(line) for line in (DATA / "privacy_messages_fit3.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-HELDOUT3 = [json.loads(line) for line in (DATA / "privacy_messages_heldout3.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+FIT3 = _cases("privacy_messages_fit3.jsonl")
+HELDOUT3 = _cases("privacy_messages_heldout3.jsonl")
 
 
 def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
@@ -166,16 +160,8 @@ def test_the_third_fit_set_leaves_three_names_in_clear(answerer):
     after 出生, numbers after a calling code (+852), Western-order Latin names (Emily Chen) and
     Contact:; then a surname-led run no word explains where jieba's cut starts a word (叫什么来着包红霞
     对就是她). Left: 张三丰 (a numeral in the given name) and 么秀云 (么 is never in a name)."""
-    masker = answerer.masker
-    left, lost = [], []
-    for case in FIT3:
-        masked = masker.mask(valid_unicode(case["text"]).strip())
-        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
-        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
-    pii, keep = sum(len(c["pii"]) for c in FIT3), sum(len(c["keep"]) for c in FIT3)
-    print(f"\nthird fit set: {len(FIT3)} messages; {len(left)} of {pii} left in clear; {keep - len(lost)} of {keep} kept")
-    for row in left + lost:
-        print("  ", *row)
+    found = _leaks(FIT3, answerer.masker, "third fit set")
+    left, lost, pii, keep = found["left"], found["lost"], found["pii"], found["keep"]
     assert (len(FIT3), pii, keep) == (200, 286, 363)
     assert [item for _, item, _ in left] == ["么秀云", "张三丰"]  # 2 of 286, 0.7%
     assert [item for _, item, _ in lost] == ["小周", "全角"]  # a nickname in brackets after 社工; 全角 read as a name after an ID number
@@ -196,8 +182,8 @@ def test_the_third_held_out_privacy_set_meets_the_target(answerer):
 
 # -- a fifth helper's 400 messages (2026-12-07; forms, work orders, voice transcripts, group
 # -- messages, minority and rare names), split once with seed 20261207 -----------------------------
-FIT4 = [json.loads(line) for line in (DATA / "privacy_messages_fit4.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-HELDOUT4 = [json.loads(line) for line in (DATA / "privacy_messages_heldout4.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+FIT4 = _cases("privacy_messages_fit4.jsonl")
+HELDOUT4 = _cases("privacy_messages_heldout4.jsonl")
 
 
 def test_the_fourth_fit_set_leaves_what_no_mechanism_reads_yet(answerer):
@@ -205,16 +191,8 @@ def test_the_fourth_fit_set_leaves_what_no_mechanism_reads_yet(answerer):
     帕提古丽, 阿牛木呷), birth dates after 生日写成了 / 实际是 / a spaced 出生 日期, a QQ number after
     a comma, a name after 打成. Left: names that are everyday words (甘露, 国庆 as a given name,
     和平 after 孙), a surname typed apart from its given name, and an English name after 的."""
-    masker = answerer.masker
-    left, lost = [], []
-    for case in FIT4:
-        masked = masker.mask(valid_unicode(case["text"]).strip())
-        left += [(case["id"], item, masked) for item in case["pii"] if item and left_in_clear(item, masked)]
-        lost += [(case["id"], item, masked) for item in case["keep"] if item and item not in masked]
-    pii, keep = sum(len(c["pii"]) for c in FIT4), sum(len(c["keep"]) for c in FIT4)
-    print(f"\nfourth fit set: {len(FIT4)} messages; {len(left)} of {pii} left in clear; {keep - len(lost)} of {keep} kept")
-    for row in left + lost:
-        print("  ", *row)
+    found = _leaks(FIT4, answerer.masker, "fourth fit set")
+    left, lost, pii, keep = found["left"], found["lost"], found["pii"], found["keep"]
     assert (len(FIT4), pii, keep) == (200, 339, 330)
     assert [item for _, item, _ in left] == ["王 桂兰", "甘露", "李国庆", "Michael Johnson", "双 福 来", "孙和平", "澹台 明 月"]  # 7 of 339, 2.1%
     assert len(lost) == 5  # place and order numbers read as names or addresses (莫力达瓦旗, 湖南 邵阳, SQ2024...)
